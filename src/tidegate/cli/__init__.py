@@ -1,0 +1,8 @@
+"""The ``tidegate`` command. Each subcommand lives in a module of its own and registers on :data:`main`."""
+
+from __future__ import annotations
+
+from tidegate.cli._app import main
+from tidegate.cli import validate as _validate  # noqa: F401  (registers the command)
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""``tidegate validate PATH...`` (written by the flow-language work)."""

@@ -16,6 +16,7 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -58,7 +59,7 @@ class Root(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Wildcard:
-    """``[*]``: every element of a list (or every value of an object)."""
+    """``[*]``: every element of a list (anything else, objects included, contributes no match)."""
 
     def __str__(self) -> str:
         return "[*]"
@@ -312,3 +313,27 @@ class Flow:
     source: str | None = None  # file name or label used in error messages
     steps_by_path: dict[str, Step] = field(default_factory=dict, compare=False, repr=False)
     """Every step of the flow (nested ones too) by its ``path``; filled by the loader."""
+
+
+def child_steps(step: Step) -> Iterator[Step]:
+    """The steps nested directly or indirectly inside ``step``, depth first, in document order."""
+    if isinstance(step, TaskStep):
+        for catch in step.catch:
+            yield from iter_steps(catch.steps)
+    elif isinstance(step, ChoiceStep):
+        for branch in step.choices:
+            yield from iter_steps(branch.steps)
+        if step.default is not None:
+            yield from iter_steps(step.default.steps)
+    elif isinstance(step, ParallelStep):
+        for branch_steps in step.branches:
+            yield from iter_steps(branch_steps)
+    elif isinstance(step, ForeachStep):
+        yield from iter_steps(step.steps)
+
+
+def iter_steps(steps: tuple[Step, ...]) -> Iterator[Step]:
+    """Every step of ``steps`` and every step nested in them, depth first, in document order."""
+    for step in steps:
+        yield step
+        yield from child_steps(step)

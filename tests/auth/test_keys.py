@@ -1,0 +1,236 @@
+"""Root keys, temporary (STS-style) credentials and task tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tidegate.auth.errors import (
+    InvalidAccessKeyId,
+    InvalidSecurityToken,
+    InvalidTaskToken,
+    SecurityTokenExpired,
+)
+from tidegate.auth.keys import (
+    DEFAULT_ACCOUNT_ID,
+    AccessKey,
+    KeyKind,
+    KeyRing,
+    derive_key,
+    generate_access_key,
+    issue_temporary,
+    load_or_create_root_key,
+)
+from tidegate.auth.signatures import (
+    mns_authorization,
+    parse_mns_authorization,
+    parse_rpc_request,
+    sign_rpc,
+    verify_mns,
+    verify_rpc,
+)
+from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.errors import ConfigurationError
+
+NOW = 1_795_000_000.0
+URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_generate_access_key_shape() -> None:
+    k = generate_access_key()
+    assert k.id.startswith("LTAI") and len(k.id) == 24 and k.id.isalnum()
+    assert len(k.secret) == 30 and k.secret.isalnum()
+    assert k.kind is KeyKind.ROOT and k.account_id == DEFAULT_ACCOUNT_ID
+    assert generate_access_key().secret != k.secret
+    assert k.secret not in repr(k)
+
+
+def test_root_key_from_env(tmp_path: Path) -> None:
+    env = {"TIDEGATE_ACCESS_KEY_ID": "id1", "TIDEGATE_ACCESS_KEY_SECRET": "s1", "TIDEGATE_ACCOUNT_ID": "42"}
+    key, created = load_or_create_root_key(tmp_path, env)
+    assert (key.id, key.secret, key.account_id, created) == ("id1", "s1", "42", False)
+    assert not (tmp_path / "root-key.json").exists()
+
+
+def test_root_key_env_half_set_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError):
+        load_or_create_root_key(tmp_path, {"TIDEGATE_ACCESS_KEY_ID": "id1"})
+
+
+def test_root_key_created_once_then_read(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    key, created = load_or_create_root_key(data, {})
+    assert created and key.id.startswith("LTAI")
+    path = data / "root-key.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["access_key_secret"] == key.secret
+    again, created2 = load_or_create_root_key(data, {})
+    assert not created2 and again == key
+    # TIDEGATE_ACCOUNT_ID overrides the stored account id.
+    assert load_or_create_root_key(data, {"TIDEGATE_ACCOUNT_ID": "77"})[0].account_id == "77"
+    assert [p.name for p in data.iterdir()] == ["root-key.json"]  # no temp files left
+
+
+def test_root_key_file_must_be_private(tmp_path: Path) -> None:
+    load_or_create_root_key(tmp_path, {})
+    os.chmod(tmp_path / "root-key.json", 0o644)
+    with pytest.raises(ConfigurationError, match="chmod 600"):
+        load_or_create_root_key(tmp_path, {})
+
+
+def test_root_key_file_garbled(tmp_path: Path) -> None:
+    p = tmp_path / "root-key.json"
+    p.write_text("{not json")
+    os.chmod(p, 0o600)
+    with pytest.raises(ConfigurationError):
+        load_or_create_root_key(tmp_path, {})
+
+
+# --- temporary credentials ----------------------------------------------------------------------------
+
+
+def _ring() -> KeyRing:
+    return KeyRing(AccessKey(id="LTAIroot", secret="rootsecret", kind=KeyKind.ROOT, account_id="123"))
+
+
+def test_root_resolution() -> None:
+    ring = _ring()
+    assert ring.resolve_secret("LTAIroot", None, NOW) == "rootsecret"
+    assert ring.resolve_secret("LTAIroot", "", NOW) == "rootsecret"
+    with pytest.raises(InvalidAccessKeyId):
+        ring.resolve_secret("LTAIother", None, NOW)
+
+
+def test_temporary_credentials_sign_an_rpc_request() -> None:
+    ring = _ring()
+    tmp = ring.issue_temporary(900, NOW)
+    assert tmp.kind is KeyKind.TEMPORARY and tmp.id.startswith("STS.") and tmp.account_id == "123"
+    assert tmp.expires_ms == int((NOW + 900) * 1000) and tmp.security_token
+    # The function signs like the Tea SDK with STS credentials: SecurityToken is a signed parameter.
+    params = {"Action": "ReportTaskSucceeded", "AccessKeyId": tmp.id, "SecurityToken": tmp.security_token}
+    params["Signature"] = sign_rpc(tmp.secret, "POST", params)
+    from urllib.parse import urlencode
+
+    got = parse_rpc_request("POST", "/?" + urlencode(params), None, b"")
+    secret = ring.resolve_secret(got["AccessKeyId"], got.get("SecurityToken"), NOW + 10)
+    assert secret == tmp.secret and verify_rpc("POST", got, secret)
+
+
+def test_temporary_credentials_sign_an_mns_request() -> None:
+    ring = _ring()
+    tmp = ring.issue_temporary(60, NOW)
+    assert tmp.security_token is not None
+    headers = [("date", "Sun, 22 Nov 2026 19:15:07 GMT"), ("x-mns-version", "2015-06-06")]
+    headers += [("security-token", tmp.security_token)]
+    headers += [("Authorization", mns_authorization(tmp.id, tmp.secret, "GET", "/queues", headers))]
+    ak, _ = parse_mns_authorization(dict(headers)["Authorization"])
+    secret = ring.resolve_secret(ak, tmp.security_token, NOW)
+    assert verify_mns("GET", "/queues", headers, secret)
+
+
+def test_temporary_credentials_expire() -> None:
+    ring = _ring()
+    tmp = ring.issue_temporary(60, NOW)
+    assert tmp.security_token is not None
+    ring.resolve_secret(tmp.id, tmp.security_token, NOW + 59.9)
+    with pytest.raises(SecurityTokenExpired):
+        ring.resolve_secret(tmp.id, tmp.security_token, NOW + 60)
+
+
+def test_tampered_or_foreign_tokens_refused() -> None:
+    ring = _ring()
+    tmp = ring.issue_temporary(60, NOW)
+    tok = tmp.security_token
+    assert tok is not None
+    prefix, payload, mac = tok.split(".")
+    # Lengthen the expiry inside the payload: the MAC no longer matches.
+    forged = issue_temporary(b"x" * 32, 3600, NOW, "123")
+    assert forged.security_token is not None
+    for bad in (
+        f"{prefix}.{forged.security_token.split('.')[1]}.{mac}",
+        tok[:-2],
+        tok + "A",
+        "garbage",
+        forged.security_token,
+    ):
+        with pytest.raises(InvalidSecurityToken):
+            ring.resolve_secret(tmp.id, bad, NOW)
+    # A genuine token presented with another AccessKey ID.
+    other = ring.issue_temporary(60, NOW)
+    with pytest.raises(InvalidSecurityToken):
+        ring.resolve_secret(other.id, tok, NOW)
+    # Another server (other root secret) does not accept it.
+    stranger = KeyRing(AccessKey(id="LTAIroot", secret="other", kind=KeyKind.ROOT, account_id="123"))
+    with pytest.raises(InvalidSecurityToken):
+        stranger.resolve_secret(tmp.id, tok, NOW)
+    assert payload
+
+
+def test_issue_temporary_bounds() -> None:
+    with pytest.raises(ValueError):
+        issue_temporary(b"k" * 32, 0, NOW)
+    with pytest.raises(ValueError):
+        issue_temporary(b"k" * 32, 10**6, NOW)
+
+
+def test_derive_key_separates_purposes() -> None:
+    assert derive_key("s", "sts") != derive_key("s", "task-token") != derive_key("t", "sts")
+    assert len(derive_key(b"s", "x")) == 32
+
+
+# --- task tokens --------------------------------------------------------------------------------------
+
+SIGNER = TaskTokenSigner(b"k" * 32)
+
+
+def test_task_token_round_trip_and_url_safety() -> None:
+    tok = SIGNER.mint("flow_1", "exec-2", "17")
+    assert set(tok) <= URL_SAFE
+    assert SIGNER.parse(tok) == ("flow_1", "exec-2", "17")
+    import base64
+
+    inner = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)).decode()
+    assert inner.startswith("v1#flow_1#exec-2#17#")  # the real service's layout (spec A.8)
+    assert len(base64.b64decode(inner.rsplit("#", 1)[1])) == 20  # an HMAC-SHA1
+    assert SIGNER.mint("flow_1", "exec-2", "18") != tok
+
+
+def test_task_token_forged_or_garbled() -> None:
+    tok = SIGNER.mint("f", "e", "1")
+    other = TaskTokenSigner(b"j" * 32).mint("f", "e", "1")
+    import base64
+
+    inner = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)).decode()
+    retargeted = base64.urlsafe_b64encode(inner.replace("#e#", "#x#").encode()).decode().rstrip("=")
+    for bad in (
+        other,
+        tok[:-4],
+        tok[:10],
+        tok + "A",
+        "",
+        "tt-123/abc+=",
+        "%%%",
+        retargeted,
+        "é" * 10,
+        "A" * 5000,
+    ):
+        with pytest.raises(InvalidTaskToken):
+            SIGNER.parse(bad)
+
+
+@pytest.mark.parametrize("parts", [("", "e", "1"), ("f#", "e", "1"), ("f", "e", "1#2")])
+def test_task_token_mint_rejects_bad_parts(parts: tuple[str, str, str]) -> None:
+    with pytest.raises(ValueError):
+        SIGNER.mint(*parts)
+
+
+def test_keyring_task_tokens_bound_to_root_key() -> None:
+    tok = _ring().task_tokens.mint("f", "e", "1")
+    assert _ring().task_tokens.parse(tok) == ("f", "e", "1")
+    stranger = KeyRing(AccessKey(id="LTAIroot", secret="other", kind=KeyKind.ROOT, account_id="123"))
+    with pytest.raises(InvalidTaskToken):
+        stranger.task_tokens.parse(tok)

@@ -1,0 +1,211 @@
+"""Task steps (spec A.3.1, A.9, B.8): attempts, results, timeouts, retry and catch.
+
+A task attempt has the key ``"{StepEntered id}.{attempt}"``; the engine asks the minter for its token once,
+before evaluating inputMappings and serviceParams (so ``$context.task.token`` is the attempt's token) and
+re-evaluates them for every attempt, so a retried waitForCallback task hands out its new token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidegate.engine import _data
+from tidegate.engine._machine import Machine, Result, register_child_done, register_enter
+from tidegate.engine._messages import InvokeTask
+from tidegate.engine._state import Frame, TaskRun
+from tidegate.engine._types import EventType, StaleEvent
+from tidegate.flow.mapping import Scope, apply_mappings
+from tidegate.flow.model import Catch, StepType, TaskStep, error_matches
+
+TASK_TIMEOUT = "FnF.TaskTimeout"
+INVALID_LOCAL = "FnF.InvalidLocal"
+
+
+@register_enter(StepType.TASK)
+def enter_task(m: Machine, frame: Frame, step: TaskStep, eid: int) -> None:
+    """Schedule the first attempt; a task step always blocks."""
+    run = TaskRun(
+        id=eid,
+        path=step.path,
+        frame=frame.id,
+        input={},
+        derived=step.input_mappings is None,
+        counters=[0] * len(step.retry),
+    )
+    m.s.runs[eid] = run
+    schedule_attempt(m, run, step, frame, first=True)
+
+
+def schedule_attempt(m: Machine, run: TaskRun, step: TaskStep, frame: Frame, first: bool = False) -> None:
+    """Open attempt ``run.attempt``: mint its token, build input and params, invoke, arm its timeout."""
+    key = f"{run.id}.{run.attempt}"
+    token = m.minter(key)
+    inp = _data.step_input(step, frame.input, frame.local, m.ctx, run.id, token)
+    if first:
+        m.events[-1].detail = {"input": inp}
+    run.input = inp
+    params = _data.params(step.service_params, step.name, inp, m.ctx, run.id, token)
+    detail: dict[str, Any] = {
+        "resourceArn": step.resource.text,
+        "pattern": str(step.pattern),
+        "attempt": run.attempt,
+        "input": inp,
+    }
+    if params:
+        detail["serviceParams"] = params
+    run.scheduled_id = m.emit(EventType.TASK_SCHEDULED, step.name, run.id, detail)
+    run.task_key, run.submitted = key, False
+    cmd = InvokeTask(
+        task_key=key,
+        step_name=step.name,
+        step_path=step.path,
+        resource=step.resource,
+        pattern=step.pattern,
+        input=inp,
+        params=params,
+        token=token,
+        attempt=run.attempt,
+        timeout_seconds=step.timeout_seconds,
+    )
+    m.invoke(cmd, run.id)
+    if step.timeout_seconds:
+        run.timeout_timer = f"{key}.timeout"
+        m.start_timer(run.timeout_timer, m.now + step.timeout_seconds * 1000, run.id)
+
+
+def open_task(m: Machine, key: str) -> TaskRun:
+    """The run of an open attempt.
+
+    Raises:
+        StaleEvent: the attempt is not open (done, timed out, cancelled, or never existed).
+    """
+    run_id = m.s.tasks.get(key)
+    run = m.s.runs.get(run_id) if run_id is not None else None
+    if not isinstance(run, TaskRun) or run.task_key != key:
+        raise StaleEvent(f"task {key} is not open")
+    return run
+
+
+def _close_attempt(m: Machine, run: TaskRun) -> None:
+    m.s.tasks.pop(run.task_key, None)
+    run.task_key = ""
+    m.cancel_timer(run.timeout_timer)
+    run.timeout_timer = ""
+
+
+def on_submitted(m: Machine, key: str) -> None:
+    """The integration call of a waitForCallback/async attempt succeeded: the attempt now waits."""
+    run = open_task(m, key)
+    if run.submitted:
+        raise StaleEvent(f"task {key} was already submitted")
+    run.submitted = True
+    m.emit(EventType.TASK_SUBMITTED, m.index[run.path].name, run.scheduled_id, {})
+
+
+def on_succeeded(m: Machine, key: str, output: Any) -> None:
+    """The attempt produced ``output``; a non-object fails it with FnF.InvalidLocal."""
+    run = open_task(m, key)
+    step: TaskStep = m.index[run.path]  # type: ignore[assignment]
+    if not isinstance(output, dict):
+        cause = f"the task result must be a JSON object, got {type(output).__name__}"
+        on_failed(m, key, INVALID_LOCAL, cause)
+        return
+    _close_attempt(m, run)
+    m.emit(EventType.TASK_SUCCEEDED, step.name, run.scheduled_id, {"output": output})
+    m.finish_run(run, m.succeed_step(step, run.id, run.input, output, output))
+
+
+def on_failed(m: Machine, key: str, error: str, cause: str) -> None:
+    """The attempt failed: retry, catch, or fail the step."""
+    run = open_task(m, key)
+    step: TaskStep = m.index[run.path]  # type: ignore[assignment]
+    scheduled = run.scheduled_id
+    _close_attempt(m, run)
+    m.emit(EventType.TASK_FAILED, step.name, scheduled, {"error": error, "cause": cause})
+    handle_error(m, run, step, error, cause)
+
+
+def on_timer(m: Machine, run: TaskRun, key: str) -> None:
+    """The attempt's timeout or the retry back-off timer fired."""
+    step: TaskStep = m.index[run.path]  # type: ignore[assignment]
+    if key == run.retry_timer:
+        run.retry_timer = ""
+        run.attempt += 1
+        schedule_attempt(m, run, step, m.s.frames[run.frame])
+        return
+    # The timeout: abandon the attempt (a late report of its token is TaskAlreadyCompleted).
+    run.timeout_timer = ""
+    cause = f"the task did not finish within {step.timeout_seconds} seconds"
+    scheduled = run.scheduled_id
+    m.cancel_task(run.task_key)
+    run.task_key = ""
+    m.emit(EventType.TASK_TIMED_OUT, step.name, scheduled, {"error": TASK_TIMEOUT, "cause": cause})
+    handle_error(m, run, step, TASK_TIMEOUT, cause)
+
+
+def handle_error(m: Machine, run: TaskRun, step: TaskStep, error: str, cause: str) -> None:
+    """Spec A.9: the first matching retry policy (own counter), then the first matching catch."""
+    for i, policy in enumerate(step.retry):
+        if not error_matches(policy.errors, error):
+            continue
+        if run.counters[i] < policy.max_attempts:
+            run.counters[i] += 1
+            delay_ms = round(policy.delay(run.counters[i]) * 1000)
+            if delay_ms <= 0:
+                run.attempt += 1
+                schedule_attempt(m, run, step, m.s.frames[run.frame])
+            else:
+                run.retry_timer = f"{run.id}.{run.attempt}.retry"
+                m.start_timer(run.retry_timer, m.now + delay_ms, run.id)
+            return
+        break  # only the first matching policy applies; once it is exhausted, catch decides
+    for i, catch in enumerate(step.catch):
+        if error_matches(catch.errors, error):
+            res = _catch(m, run, step, i, catch, error, cause)
+            if res is not None:
+                m.finish_run(run, res)
+            return
+    m.finish_run(run, m.fail_step(step, run.id, error, cause))
+
+
+def _catch(
+    m: Machine, run: TaskRun, step: TaskStep, pos: int, catch: Catch, error: str, cause: str
+) -> Result | None:
+    # The step failed (StepFailed is recorded), but the error stops here: its output is the errorMappings
+    # object (or {}), extended by the outputs of the catch's own steps, then the goto.
+    m.emit(EventType.STEP_FAILED, step.name, run.id, {"error": error, "cause": cause})
+    output: dict[str, Any] = {}
+    if step.error_mappings is not None:
+        local = {"error": error, "cause": cause, "code": error}
+        scope = Scope(run.input, local, m.ctx.build(step.name, run.id, None))
+        output = apply_mappings(step.error_mappings, scope)
+    run.catch_goto = catch.goto
+    if not catch.steps:
+        return _caught(m, run, step, output)
+    frame = Frame(
+        id=run.id, owner=step.path, slot=f"catch.{pos}", input=run.input, local=output, parent=run.id
+    )
+    m.new_frame(frame, catch.steps)
+    run.catch_frame = frame.id
+    res = m.drive(frame)
+    if res is None:
+        return None
+    m.s.frames.pop(frame.id, None)
+    return catch_done(m, run, frame, res)
+
+
+@register_child_done(TaskRun)
+def catch_done(m: Machine, run: TaskRun, frame: Frame, res: Result) -> Result:
+    """The catch's steps ended: their list local is the step's output."""
+    run.catch_frame = 0
+    step: TaskStep = m.index[run.path]  # type: ignore[assignment]
+    if not res.ok:
+        m.emit(EventType.STEP_EXITED, step.name, run.id, {})
+        return Result(False, error=res.error, cause=res.cause)
+    return _caught(m, run, step, res.output)
+
+
+def _caught(m: Machine, run: TaskRun, step: TaskStep, output: dict[str, Any]) -> Result:
+    m.check_size(step.name, run.input, output)
+    m.emit(EventType.STEP_EXITED, step.name, run.id, {"output": output})
+    return Result(True, output, goto=run.catch_goto)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tidegate.cli._app import main
+from tidegate.cli import run as _run  # noqa: F401  (registers the command)
 from tidegate.cli import validate as _validate  # noqa: F401  (registers the command)
 
 __all__ = ["main"]

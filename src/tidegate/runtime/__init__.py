@@ -1,1 +1,19 @@
-"""tidegate.runtime."""
+"""tidegate.runtime: the loop that claims due work from the store, applies the engine and runs tasks."""
+
+from __future__ import annotations
+
+from tidegate.runtime.driver import START, Driver
+from tidegate.runtime.executor import Executor
+from tidegate.runtime.runtime import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Runtime, new_owner
+from tidegate.runtime.tokens import load_signer
+
+__all__ = [
+    "DEFAULT_ACCOUNT_ID",
+    "DEFAULT_REGION",
+    "START",
+    "Driver",
+    "Executor",
+    "Runtime",
+    "load_signer",
+    "new_owner",
+]

@@ -1,0 +1,10 @@
+"""Wall-clock time in epoch milliseconds (the only clock the runtime reads)."""
+
+from __future__ import annotations
+
+import time
+
+
+def now_ms() -> int:
+    """Return the current time in epoch milliseconds."""
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,124 @@
+"""The runtime of one process: the driver loop plus the executor, on one store."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.flow.model import ResourceKind
+from tidegate.functions import Credentials, FunctionRunner
+from tidegate.integrations import Registry
+from tidegate.integrations.fc import FunctionIntegration, SpecResolver, directory_resolver
+from tidegate.runtime.clock import now_ms
+from tidegate.runtime.driver import Driver
+from tidegate.runtime.executor import Executor
+from tidegate.store import WORK, Store
+
+log = logging.getLogger("tidegate.runtime")
+
+DEFAULT_REGION = "cn-hangzhou"
+DEFAULT_ACCOUNT_ID = "1234567890123456"
+
+
+def new_owner() -> str:
+    """A lease-owner id unique to this process run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Runtime:
+    """Drives every execution of a store until :meth:`stop`.
+
+    Args:
+        store: the store (shared with the API, if any).
+        signer: mints the task tokens (the server derives it from its root key).
+        functions_dir: local functions as ``DIR/SERVICE/FUNCTION.py`` (see :mod:`tidegate.integrations.fc`).
+        resolver: a function resolver to use instead of ``functions_dir`` (deployed functions).
+        registry: integrations to use; the function integration is added to it when functions are set.
+        workers: task threads (and function worker processes).
+        execution_lease_ms / job_lease_ms: how long a crashed process's claims block others.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        signer: TaskTokenSigner,
+        functions_dir: Path | None = None,
+        resolver: SpecResolver | None = None,
+        registry: Registry | None = None,
+        owner: str | None = None,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        credentials: Callable[[], Credentials] = Credentials,
+        workers: int = 8,
+        execution_lease_ms: int = 5_000,
+        job_lease_ms: int = 90_000,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.signer = signer
+        self.owner = owner or new_owner()
+        self.clock = clock
+        self.registry = registry or Registry()
+        self.runner: FunctionRunner | None = None
+        if resolver is None and functions_dir is not None:
+            resolver = directory_resolver(Path(functions_dir))
+        if resolver is not None:
+            self.runner = FunctionRunner(workers=workers)
+            self.registry.register(
+                ResourceKind.FUNCTION,
+                FunctionIntegration(
+                    self.runner, resolver, region=region, account_id=account_id, credentials=credentials
+                ),
+            )
+        self.driver = Driver(store, signer, owner=self.owner, clock=clock, lease_ms=execution_lease_ms)
+        self.executor = Executor(
+            store, self.registry, owner=self.owner, clock=clock, workers=workers, lease_ms=job_lease_ms
+        )
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tidegate-driver", daemon=True)
+
+    def start(self) -> None:
+        """Start the driver and executor threads."""
+        self.executor.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop both loops and the function workers (the store stays open)."""
+        self._stopping.set()
+        self.store.notifier.notify(WORK)
+        self._thread.join(timeout=10)
+        self.executor.stop()
+        if self.runner is not None:
+            self.runner.close()
+
+    def __enter__(self) -> Runtime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                seq = self.store.notifier.seq()
+                if self.driver.run_once():
+                    continue
+                self._idle(seq)
+            except Exception:
+                log.exception("runtime: the driver loop failed; retrying")
+                self._stopping.wait(0.5)
+
+    def _idle(self, seq: int) -> None:
+        """Sleep until work is notified or the next timer is due (at most a second, as a safety net)."""
+        nxt = self.store.next_timer_ms()
+        timeout = 1.0 if nxt is None else min(1.0, max(0.0, (nxt - self.clock()) / 1000))
+        if timeout > 0:
+            self.store.notifier.wait(WORK, timeout, since=seq)

@@ -1,0 +1,137 @@
+"""Turn what the engine produced for one execution into one store write.
+
+The engine speaks in commands (invoke a task, start/cancel a timer, cancel a task); the store speaks in
+rows (jobs, timers, task records). This module is the only place that maps one onto the other, so that a
+transition and everything it causes commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidegate.engine import (
+    TERMINAL,
+    CancelTask,
+    CancelTimer,
+    Command,
+    ExecutionState,
+    HistoryEvent,
+    InvokeTask,
+    StartTimer,
+    TimerFired,
+)
+from tidegate.store import ExecutionRecord, JobWrite, TimerWrite, TransitionWrite
+from tidegate.store import HistoryEvent as StoredEvent
+
+TASK_JOB = "task"
+"""The job kind of a task invocation (see :mod:`tidegate.runtime.executor`)."""
+
+
+@dataclass(slots=True)
+class Pending:
+    """The accumulated result of applying a batch of inbox items to one execution."""
+
+    execution: ExecutionRecord
+    state: ExecutionState | None
+    events: list[HistoryEvent] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+    consumed: list[int] = field(default_factory=list)
+
+
+def job_payload(execution: ExecutionRecord, cmd: InvokeTask) -> dict[str, Any]:
+    """The payload of a task job: the command plus what the executor needs to address the execution."""
+    return {
+        "execution_id": execution.id,
+        "flow_name": execution.flow_name,
+        "execution_name": execution.name,
+        "command": cmd.to_dict(),
+    }
+
+
+def _stored(e: HistoryEvent) -> StoredEvent:
+    return StoredEvent(
+        event_id=e.event_id,
+        schedule_event_id=e.schedule_event_id,
+        type=str(e.type),
+        step_name=e.step_name,
+        time_ms=e.time_ms,
+        detail=e.detail,
+    )
+
+
+def _split_commands(
+    execution: ExecutionRecord, commands: Sequence[Command], now_ms: int
+) -> tuple[list[TimerWrite], list[str], list[str], list[str], list[JobWrite]]:
+    timers_add: dict[str, TimerWrite] = {}
+    timers_cancel: list[str] = []
+    tasks_open: list[str] = []
+    tasks_cancel: list[str] = []
+    jobs: list[JobWrite] = []
+    for cmd in commands:
+        if isinstance(cmd, InvokeTask):
+            tasks_open.append(cmd.task_key)
+            jobs.append(
+                JobWrite(
+                    kind=TASK_JOB,
+                    payload=job_payload(execution, cmd),
+                    task_key=cmd.task_key,
+                    available_ms=now_ms,
+                )
+            )
+        elif isinstance(cmd, StartTimer):
+            timers_add[cmd.timer_key] = TimerWrite(
+                key=cmd.timer_key,
+                fire_at_ms=cmd.fire_at_ms,
+                event=TimerFired(timer_key=cmd.timer_key).to_dict(),
+            )
+        elif isinstance(cmd, CancelTimer):
+            # A timer started and cancelled within one batch never needs to reach the database.
+            if timers_add.pop(cmd.timer_key, None) is None:
+                timers_cancel.append(cmd.timer_key)
+        elif isinstance(cmd, CancelTask):
+            tasks_cancel.append(cmd.task_key)
+    return list(timers_add.values()), timers_cancel, tasks_open, tasks_cancel, jobs
+
+
+def to_write(p: Pending, now_ms: int) -> TransitionWrite:
+    """Build the store write for one execution's accumulated transition."""
+    ex = p.execution
+    state = p.state
+    timers_add, timers_cancel, tasks_open, tasks_cancel, jobs = _split_commands(ex, p.commands, now_ms)
+    events = [_stored(e) for e in p.events]
+    if state is None:  # nothing applied (only stale events): just consume them
+        return TransitionWrite(
+            execution_id=ex.id,
+            expected_version=ex.version,
+            state=ex.state,
+            status=ex.status,
+            consumed_inbox=p.consumed,
+        )
+    terminal = state.status in TERMINAL
+    output = None
+    if terminal:
+        output = (
+            json.dumps(state.output, ensure_ascii=False, separators=(",", ":"))
+            if state.output is not None
+            else ""
+        )
+    return TransitionWrite(
+        execution_id=ex.id,
+        expected_version=ex.version,
+        state=state.to_dict(),
+        status=str(state.status),
+        output=output,
+        error=state.error if terminal else None,
+        cause=state.cause if terminal else None,
+        stopped_ms=now_ms if terminal else None,
+        events=events,
+        consumed_inbox=p.consumed,
+        timers_add=timers_add,
+        timers_cancel=timers_cancel,
+        tasks_open=tasks_open,
+        tasks_cancel=tasks_cancel,
+        jobs=jobs,
+    )

@@ -1,1 +1,52 @@
-"""tidegate.functions."""
+"""The function runtime: user Python handlers run in a pool of worker processes.
+
+Event handlers are called as ``handler(event, context)`` with ``event`` as **bytes** (as in Function
+Compute's Python runtime); HTTP handlers are WSGI apps ``handler(environ, start_response)`` with
+``environ['fc.context']``. See ``docs/functions.md``.
+"""
+
+from __future__ import annotations
+
+from tidegate.functions._local import resolve_local_function
+from tidegate.functions._model import (
+    FUNCTION_NOT_FOUND,
+    FUNCTION_TIMEOUT,
+    HANDLER_IMPORT_ERROR,
+    HANDLER_NOT_FOUND,
+    INITIALIZER_ERROR,
+    INVALID_RESPONSE,
+    UNKNOWN,
+    Credentials,
+    FunctionKind,
+    FunctionNotFound,
+    FunctionSpec,
+    HttpRequest,
+    HttpResult,
+    InvocationContext,
+    InvocationResult,
+    RunnerClosed,
+    WrongFunctionKind,
+)
+from tidegate.functions._runner import FunctionRunner
+
+__all__ = [
+    "FUNCTION_NOT_FOUND",
+    "FUNCTION_TIMEOUT",
+    "HANDLER_IMPORT_ERROR",
+    "HANDLER_NOT_FOUND",
+    "INITIALIZER_ERROR",
+    "INVALID_RESPONSE",
+    "UNKNOWN",
+    "Credentials",
+    "FunctionKind",
+    "FunctionNotFound",
+    "FunctionRunner",
+    "FunctionSpec",
+    "HttpRequest",
+    "HttpResult",
+    "InvocationContext",
+    "InvocationResult",
+    "RunnerClosed",
+    "WrongFunctionKind",
+    "resolve_local_function",
+]

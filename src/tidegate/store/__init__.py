@@ -1,1 +1,80 @@
-"""tidegate.store."""
+"""tidegate.store: durable executions, history, timers, tasks, jobs and schedules.
+
+Open a store with :func:`open_store` (``sqlite:///path.db`` or ``postgresql://…``); every operation is a
+domain operation of :class:`Store` and one database transaction.
+"""
+
+from __future__ import annotations
+
+from tidegate.store._open import PostgresStore, SqliteStore, open_store
+from tidegate.store.base import ComputeNext, Store
+from tidegate.store.errors import (
+    ExecutionAlreadyExists,
+    ExecutionNotFound,
+    FlowAlreadyExists,
+    FlowNotFound,
+    HistoryGap,
+    InvalidPageToken,
+    ScheduleAlreadyExists,
+    ScheduleNotFound,
+    VersionConflict,
+)
+from tidegate.store.notify import JOBS, WORK, LocalNotifier, Notifier, execution_channel
+from tidegate.store.records import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    Delivery,
+    ExecutionRecord,
+    FlowRecord,
+    HistoryEvent,
+    HistoryRow,
+    InboxItem,
+    JobRecord,
+    JobWrite,
+    Page,
+    ScheduleRecord,
+    TaskCompletion,
+    TaskRecord,
+    TimerWrite,
+    TransitionWrite,
+    Work,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "JOBS",
+    "TERMINAL_STATUSES",
+    "WORK",
+    "ComputeNext",
+    "Delivery",
+    "ExecutionAlreadyExists",
+    "ExecutionNotFound",
+    "ExecutionRecord",
+    "FlowAlreadyExists",
+    "FlowNotFound",
+    "FlowRecord",
+    "HistoryEvent",
+    "HistoryGap",
+    "HistoryRow",
+    "InboxItem",
+    "InvalidPageToken",
+    "JobRecord",
+    "JobWrite",
+    "LocalNotifier",
+    "Notifier",
+    "Page",
+    "PostgresStore",
+    "ScheduleAlreadyExists",
+    "ScheduleNotFound",
+    "ScheduleRecord",
+    "SqliteStore",
+    "Store",
+    "TaskCompletion",
+    "TaskRecord",
+    "TimerWrite",
+    "TransitionWrite",
+    "VersionConflict",
+    "Work",
+    "execution_channel",
+    "open_store",
+]

@@ -1,0 +1,1 @@
+"""tidegate benchmarks (``make bench``); figures go to bench/README.md."""

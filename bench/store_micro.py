@@ -1,0 +1,118 @@
+"""Micro-benchmark of the store's group commit (not a test).
+
+Prints commits/s and transitions/s for batches of 1 and 50 transitions of 5 history events each (plus a
+state write, the consumed-inbox delete and the lease release that every transition does), on SQLite and,
+when reachable, PostgreSQL. Usage::
+
+    .venv/bin/python bench/store_micro.py [--transitions 5000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from tidegate.store import (
+    ExecutionRecord,
+    FlowRecord,
+    HistoryEvent,
+    Store,
+    TransitionWrite,
+    open_store,
+)
+
+EVENTS_PER_TRANSITION = 5
+
+
+def _prepare(store: Store, executions: int) -> list[ExecutionRecord]:
+    store.create_flow(FlowRecord(name="bench", id=str(uuid.uuid4()), definition="d", created_ms=1, modified_ms=1))
+    records = []
+    for i in range(executions):
+        rec, _ = store.create_execution(
+            ExecutionRecord(flow_name="bench", name=f"e{i}", definition="d", input="{}", started_ms=1),
+            {"t": "S"},
+        )
+        records.append(rec)
+    return records
+
+
+def _transition(rec: ExecutionRecord, version: int) -> TransitionWrite:
+    first = version * EVENTS_PER_TRANSITION + 1
+    events = [
+        HistoryEvent(
+            event_id=i,
+            schedule_event_id=i - 1,
+            type="StepEntered",
+            step_name=f"step{i}",
+            time_ms=1,
+            detail={"input": {"order": i, "items": ["a", "b", "c"]}},
+        )
+        for i in range(first, first + EVENTS_PER_TRANSITION)
+    ]
+    return TransitionWrite(
+        execution_id=rec.id,
+        expected_version=version,
+        state={"pc": version + 1, "data": {"x": "y" * 200}},
+        status="Running",
+        events=events,
+    )
+
+
+def run(url: str, batch: int, total: int) -> tuple[float, float]:
+    """Return (commits/s, transitions/s) for ``total`` transitions in batches of ``batch``."""
+    store = open_store(url)
+    try:
+        records = _prepare(store, batch)
+        versions = [0] * batch
+        commits = total // batch
+        t0 = time.perf_counter()
+        for _ in range(commits):
+            store.commit([_transition(r, versions[i]) for i, r in enumerate(records)])
+            versions = [v + 1 for v in versions]
+        elapsed = time.perf_counter() - t0
+    finally:
+        store.close()
+    return commits / elapsed, commits * batch / elapsed
+
+
+def main() -> None:
+    """Run the benchmark on each reachable backend and print one line per case."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--transitions", type=int, default=5000)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        targets: list[tuple[str, Callable[[str], str]]] = [
+            ("sqlite", lambda case: f"sqlite:///{Path(tmp) / f'{case}.db'}")
+        ]
+        try:
+            import psycopg
+
+            with psycopg.connect(args.pg, connect_timeout=3):
+                pass
+            targets.append(("postgres", lambda case: f"{args.pg}?schema=bench_{case}_{uuid.uuid4().hex[:8]}"))
+        except Exception as exc:
+            print(f"postgres: skipped ({exc})")
+        for name, make_url in targets:
+            for batch in (1, 50):
+                url = make_url(f"b{batch}")
+                commits, transitions = run(url, batch, args.transitions)
+                print(
+                    f"{name:8s} batch={batch:3d}: {commits:8.0f} commits/s  {transitions:8.0f} transitions/s "
+                    f"({EVENTS_PER_TRANSITION} events each)"
+                )
+                if name == "postgres":
+                    import psycopg
+
+                    with psycopg.connect(args.pg, autocommit=True) as conn:
+                        conn.execute(f'DROP SCHEMA "{url.rsplit("=", 1)[1]}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()

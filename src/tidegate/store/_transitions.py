@@ -1,0 +1,301 @@
+"""The hot path of the workflow store: inbox, claims, group commit, timers, tasks, jobs, schedule claims.
+
+Everything here is one transaction per call; :meth:`commit` writes a whole batch of transitions in one
+transaction, which is where throughput comes from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tidegate.store._db import Database, Tx
+from tidegate.store.base import ComputeNext, Store
+from tidegate.store.errors import HistoryGap, VersionConflict
+from tidegate.store.notify import JOBS, WORK, execution_channel
+from tidegate.store.records import (
+    TERMINAL_STATUSES,
+    ExecutionRecord,
+    HistoryRow,
+    InboxItem,
+    JobRecord,
+    ScheduleRecord,
+    TaskRecord,
+    TransitionWrite,
+    Work,
+    to_json,
+)
+
+_HISTORY_COLUMNS = ("execution_id", "event_id", "schedule_event_id", "type", "step_name", "time_ms", "detail")
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class TransitionsMixin(Store):
+    """Store operations that move executions forward."""
+
+    db: Database
+
+    # --- inbox and claims ------------------------------------------------------------------------
+
+    def append_inbox(self, execution_id: int, event: Mapping[str, Any], available_ms: int | None = None) -> bool:
+        """Queue an event for an execution; False (nothing written) when it has ended or is unknown."""
+        params = {
+            "execution_id": execution_id,
+            "event": to_json(event),
+            "available_ms": _now() if available_ms is None else available_ms,
+        }
+        with self.db.write() as tx:
+            added = tx.one("insert_inbox_if_active", params) is not None
+            if added:
+                tx.notify(WORK)
+        return added
+
+    def claim_work(self, owner: str, limit: int, lease_ms: int, now_ms: int) -> list[Work]:
+        """Lease up to ``limit`` running executions that have due inbox items."""
+        with self.db.write() as tx:
+            rows = tx.all(
+                "claim_executions",
+                {"owner": owner, "until": now_ms + lease_ms, "now": now_ms, "limit": limit},
+            )
+            if not rows:
+                return []
+            ids = sorted(r["id"] for r in rows)
+            items = tx.all("claimed_inbox", {"ids": tx.array(ids), "now": now_ms})
+        by_exec: dict[int, list[InboxItem]] = {i: [] for i in ids}
+        for item in items:
+            by_exec[item["execution_id"]].append(InboxItem.from_row(item))
+        records = sorted((ExecutionRecord.from_row(r) for r in rows), key=lambda r: r.id)
+        return [Work(execution=rec, inbox=tuple(by_exec[rec.id])) for rec in records]
+
+    def release(self, execution_ids: Sequence[int], owner: str) -> None:
+        """Give back leases held by ``owner``; pending work wakes the claimers again."""
+        with self.db.write() as tx:
+            tx.many("release_execution", ({"id": i, "owner": owner} for i in execution_ids))
+            tx.notify(WORK)
+
+    # --- commit ----------------------------------------------------------------------------------
+
+    def commit(self, transitions: Sequence[TransitionWrite]) -> None:
+        """Write a batch of transitions in one transaction; VersionConflict writes nothing."""
+        if not transitions:
+            return
+        now = _now()
+        # Lock rows in one global order (a stable sort keeps one execution's versions in sequence), so two
+        # concurrent batches cannot deadlock on PostgreSQL.
+        batch = sorted(transitions, key=lambda t: t.execution_id)
+        with self.db.write() as tx:
+            rows = tx.each("apply_transition", [_transition_params(t) for t in batch])
+            for t, row in zip(batch, rows, strict=True):
+                _check_applied(t, row)
+            self._write_children(tx, batch, now)
+
+    def _write_children(self, tx: Tx, batch: Sequence[TransitionWrite], now: int) -> None:
+        # Rows of the whole batch go in one executemany per table: far fewer round trips than per row.
+        tx.insert_rows(
+            "history",
+            _HISTORY_COLUMNS,
+            [
+                (
+                    t.execution_id,
+                    e.event_id,
+                    e.schedule_event_id,
+                    e.type,
+                    e.step_name,
+                    e.time_ms,
+                    to_json(e.detail),
+                )
+                for t in batch
+                for e in t.events
+            ],
+        )
+        tx.many(
+            "delete_inbox_item",
+            ({"id": i, "execution_id": t.execution_id} for t in batch for i in t.consumed_inbox),
+        )
+        tx.many(
+            "delete_timer",
+            ({"execution_id": t.execution_id, "timer_key": k} for t in batch for k in t.timers_cancel),
+        )
+        timers = [
+            {
+                "execution_id": t.execution_id,
+                "timer_key": w.key,
+                "fire_at_ms": w.fire_at_ms,
+                "event": to_json(w.event),
+            }
+            for t in batch
+            for w in t.timers_add
+        ]
+        tx.many("upsert_timer", timers)
+        tx.many(
+            "open_task",
+            ({"execution_id": t.execution_id, "task_key": k, "now": now} for t in batch for k in t.tasks_open),
+        )
+        tx.many(
+            "cancel_task",
+            ({"execution_id": t.execution_id, "task_key": k, "now": now} for t in batch for k in t.tasks_cancel),
+        )
+        jobs = [
+            {
+                "kind": j.kind,
+                "payload": to_json(j.payload),
+                "execution_id": t.execution_id,
+                "task_key": j.task_key,
+                "available_ms": j.available_ms,
+                "now": now,
+            }
+            for t in batch
+            for j in t.jobs
+        ]
+        tx.many("insert_job", jobs)
+        delivered = False
+        for t in batch:
+            for d in t.deliveries:
+                params = {"execution_id": d.execution_id, "event": to_json(d.event), "available_ms": now}
+                delivered |= tx.one("insert_inbox_if_active", params) is not None
+            for c in t.task_completions:
+                delivered |= self._close_task(tx, c.execution_id, c.task_key, c.event, now)
+        ended = [t.execution_id for t in batch if t.status in TERMINAL_STATUSES]
+        # An ended execution keeps no open task, timer or pending event: late results are refused.
+        tx.many("cancel_open_tasks_of", ({"execution_id": i, "now": now} for i in ended))
+        tx.many("delete_timers_of", ({"execution_id": i} for i in ended))
+        tx.many("delete_inbox_of", ({"execution_id": i} for i in ended))
+        for i in ended:
+            tx.notify(execution_channel(i))
+        if timers or delivered:
+            tx.notify(WORK)
+        if jobs:
+            tx.notify(JOBS)
+
+    def get_history(self, execution_id: int, after_event_id: int = 0, limit: int = 1000) -> list[HistoryRow]:
+        """Return history events after ``after_event_id`` in id order."""
+        with self.db.read() as tx:
+            rows = tx.all("get_history", {"execution_id": execution_id, "after": after_event_id, "limit": limit})
+        return [HistoryRow.from_row(r) for r in rows]
+
+    # --- timers ----------------------------------------------------------------------------------
+
+    def move_due_timers(self, now_ms: int, limit: int = 1000) -> int:
+        """Move due timers' events into their executions' inboxes; return how many timers fired."""
+        with self.db.write() as tx:
+            due = tx.all("take_due_timers", {"now": now_ms, "limit": limit})
+            tx.many(
+                "insert_inbox_if_active",
+                ({"execution_id": r["execution_id"], "event": r["event"], "available_ms": now_ms} for r in due),
+            )
+            if due:
+                tx.notify(WORK)
+        return len(due)
+
+    def next_timer_ms(self) -> int | None:
+        """Return the earliest time a timer fires or pending work becomes claimable, or None."""
+        with self.db.read() as tx:
+            row = tx.one("next_due")
+        return None if row is None or row["t"] is None else int(row["t"])
+
+    # --- tasks -----------------------------------------------------------------------------------
+
+    def _close_task(self, tx: Tx, execution_id: int, task_key: str, event: Mapping[str, Any], now: int) -> bool:
+        closed = tx.one("close_task", {"execution_id": execution_id, "task_key": task_key, "now": now})
+        if closed is None:
+            return False
+        tx.run("insert_inbox", {"execution_id": execution_id, "event": to_json(event), "available_ms": now})
+        tx.notify(WORK)
+        return True
+
+    def complete_task(self, execution_id: int, task_key: str, event: Mapping[str, Any]) -> bool:
+        """If the task is open, mark it done and queue ``event``; otherwise return False."""
+        with self.db.write() as tx:
+            return self._close_task(tx, execution_id, task_key, event, _now())
+
+    def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:
+        """Return the task record, or None."""
+        with self.db.read() as tx:
+            row = tx.one("get_task", {"execution_id": execution_id, "task_key": task_key})
+        return None if row is None else TaskRecord.from_row(row)
+
+    # --- jobs ------------------------------------------------------------------------------------
+
+    def claim_jobs(self, owner: str, kinds: Sequence[str], limit: int, lease_ms: int, now_ms: int) -> list[JobRecord]:
+        """Lease due jobs of the given kinds, oldest due first."""
+        with self.db.write() as tx:
+            rows = tx.all(
+                "claim_jobs",
+                {
+                    "owner": owner,
+                    "until": now_ms + lease_ms,
+                    "now": now_ms,
+                    "kinds": tx.array(list(kinds)),
+                    "limit": limit,
+                },
+            )
+        return sorted((JobRecord.from_row(r) for r in rows), key=lambda j: (j.available_ms, j.id))
+
+    def finish_job(self, job_id: int, result_event: Mapping[str, Any] | None = None) -> bool:
+        """Delete the job and complete its still-open task with ``result_event``."""
+        with self.db.write() as tx:
+            row = tx.one("delete_job", {"id": job_id})
+            if row is None or row["task_key"] is None or result_event is None:
+                return False
+            return self._close_task(tx, row["execution_id"], row["task_key"], result_event, _now())
+
+    def retry_job(self, job_id: int, available_ms: int, error: str | None = None) -> None:
+        """Release the job's lease and make it due again at ``available_ms``."""
+        with self.db.write() as tx:
+            tx.run("retry_job", {"id": job_id, "available_ms": available_ms, "error": error})
+            tx.notify(JOBS)
+
+    def next_job_ms(self, kinds: Sequence[str]) -> int | None:
+        """Return the earliest time a job of these kinds becomes claimable, or None."""
+        with self.db.read() as tx:
+            row = tx.one("next_job", {"kinds": tx.array(list(kinds))})
+        return None if row is None or row["t"] is None else int(row["t"])
+
+    # --- schedules -------------------------------------------------------------------------------
+
+    def claim_due_schedules(
+        self, now_ms: int, compute_next: ComputeNext, limit: int = 100
+    ) -> list[tuple[ScheduleRecord, int]]:
+        """Return due schedules with their due time, advancing ``next_fire_ms`` in the same transaction."""
+        fired: list[tuple[ScheduleRecord, int]] = []
+        with self.db.write() as tx:
+            for row in tx.all("due_schedules", {"now": now_ms, "limit": limit}):
+                record = ScheduleRecord.from_row(row)
+                nxt = compute_next(record, now_ms)
+                tx.run(
+                    "advance_schedule",
+                    {"flow_name": record.flow_name, "name": record.name, "next_fire_ms": nxt},
+                )
+                assert record.next_fire_ms is not None
+                fired.append((record, record.next_fire_ms))
+        return fired
+
+
+def _transition_params(t: TransitionWrite) -> dict[str, Any]:
+    return {
+        "id": t.execution_id,
+        "expected_version": t.expected_version,
+        "state": None if t.state is None else to_json(t.state),
+        "status": t.status,
+        "output": t.output,
+        "error": t.error,
+        "cause": t.cause,
+        "stopped_ms": t.stopped_ms,
+        "n_events": len(t.events),
+    }
+
+
+def _check_applied(t: TransitionWrite, row: dict[str, Any] | None) -> None:
+    if row is None:
+        raise VersionConflict(t.execution_id, t.expected_version)
+    last = int(row["event_count"])
+    expected = list(range(last - len(t.events) + 1, last + 1))
+    if [e.event_id for e in t.events] != expected:
+        raise HistoryGap(
+            f"execution {t.execution_id}: event ids {[e.event_id for e in t.events]} "
+            f"do not continue the history (expected {expected})"
+        )

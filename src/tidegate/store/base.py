@@ -1,0 +1,232 @@
+"""The store interface: domain operations only, no SQL.
+
+Every method is one database transaction. Times are epoch milliseconds. A backend is chosen by URL with
+:func:`open_store` (``sqlite:///path`` or ``postgresql://…``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tidegate.store.notify import Notifier
+from tidegate.store.records import (
+    ExecutionRecord,
+    FlowRecord,
+    HistoryRow,
+    JobRecord,
+    Page,
+    ScheduleRecord,
+    TaskRecord,
+    TransitionWrite,
+    Work,
+)
+
+ComputeNext = Callable[[ScheduleRecord, int], "int | None"]
+
+
+class Store(ABC):
+    """One interface of domain operations; backends are ``SqliteStore`` and ``PostgresStore``."""
+
+    notifier: Notifier
+
+    @staticmethod
+    def from_url(url: str, **options: Any) -> Store:
+        """Open the store the URL names (see :func:`open_store`)."""
+        from tidegate.store._open import open_store
+
+        return open_store(url, **options)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close connections and stop background threads; the store is unusable afterwards."""
+
+    @abstractmethod
+    def dump_schema(self) -> str:
+        """Return a normalised text description of the schema (tables, columns, indexes)."""
+
+    @abstractmethod
+    def applied_migrations(self) -> list[int]:
+        """Return the applied migration versions in ascending order."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- settings --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def get_setting(self, key: str) -> str | None:
+        """Return the setting's value, or None."""
+
+    @abstractmethod
+    def put_setting_if_absent(self, key: str, value: str) -> str:
+        """Store ``value`` unless the key exists; return the value that won."""
+
+    # --- flows -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_flow(self, flow: FlowRecord) -> FlowRecord:
+        """Insert a flow. Raises FlowAlreadyExists."""
+
+    @abstractmethod
+    def update_flow(self, name: str, *, modified_ms: int, **changes: Any) -> FlowRecord:
+        """Change ``definition``/``description``/``type``/``role_arn``. Raises FlowNotFound."""
+
+    @abstractmethod
+    def get_flow(self, name: str) -> FlowRecord:
+        """Return the flow. Raises FlowNotFound."""
+
+    @abstractmethod
+    def list_flows(self, limit: int = 60, next_token: str | None = None) -> Page[FlowRecord]:
+        """List flows by name."""
+
+    @abstractmethod
+    def delete_flow(self, name: str) -> None:
+        """Delete a flow and its schedules. Raises FlowNotFound.
+
+        Its executions stay in the database (running ones may still finish) but are no longer visible
+        through the flow name, even when a new flow of the same name is created.
+        """
+
+    # --- executions ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_execution(
+        self, execution: ExecutionRecord, start_event: Mapping[str, Any]
+    ) -> tuple[ExecutionRecord, bool]:
+        """Insert an execution (version 0, no state) and put ``start_event`` in its inbox.
+
+        Returns ``(record, created)``; a running execution of the same name is returned with
+        ``created=False``. Raises ExecutionAlreadyExists when it already ended, FlowNotFound.
+        """
+
+    @abstractmethod
+    def get_execution(self, flow_name: str, name: str) -> ExecutionRecord:
+        """Return the execution. Raises FlowNotFound or ExecutionNotFound."""
+
+    @abstractmethod
+    def get_execution_by_id(self, execution_id: int) -> ExecutionRecord:
+        """Return the execution. Raises ExecutionNotFound."""
+
+    @abstractmethod
+    def list_executions(
+        self,
+        flow_name: str,
+        *,
+        status: str | None = None,
+        name_prefix: str | None = None,
+        started_from_ms: int | None = None,
+        started_to_ms: int | None = None,
+        limit: int = 60,
+        next_token: str | None = None,
+    ) -> Page[ExecutionRecord]:
+        """List a flow's executions by start time then id. Raises FlowNotFound, InvalidPageToken."""
+
+    # --- inbox, claims, transitions --------------------------------------------------------------
+
+    @abstractmethod
+    def append_inbox(self, execution_id: int, event: Mapping[str, Any], available_ms: int | None = None) -> bool:
+        """Queue an event for an execution; False (nothing written) when it has ended."""
+
+    @abstractmethod
+    def claim_work(self, owner: str, limit: int, lease_ms: int, now_ms: int) -> list[Work]:
+        """Lease up to ``limit`` running executions with due inbox items; expired leases are free."""
+
+    @abstractmethod
+    def release(self, execution_ids: Sequence[int], owner: str) -> None:
+        """Give back leases held by ``owner`` without a transition."""
+
+    @abstractmethod
+    def commit(self, transitions: Sequence[TransitionWrite]) -> None:
+        """Write a batch of transitions in one transaction and release their leases.
+
+        Raises VersionConflict (nothing written) when an execution is not at ``expected_version``.
+        """
+
+    @abstractmethod
+    def get_history(self, execution_id: int, after_event_id: int = 0, limit: int = 1000) -> list[HistoryRow]:
+        """Return history events with ids greater than ``after_event_id``, ascending."""
+
+    # --- timers ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def move_due_timers(self, now_ms: int, limit: int = 1000) -> int:
+        """Move due timers' events to their inboxes (each exactly once); return how many."""
+
+    @abstractmethod
+    def next_timer_ms(self) -> int | None:
+        """Return the earliest time anything becomes due without a notification.
+
+        That is the earliest of: timers, delayed inbox items and execution leases that will expire while
+        inbox items wait. None when nothing is pending.
+        """
+
+    # --- tasks -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def complete_task(self, execution_id: int, task_key: str, event: Mapping[str, Any]) -> bool:
+        """If the task is open, close it and queue ``event``; False when done, cancelled or unknown."""
+
+    @abstractmethod
+    def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:
+        """Return the task record, or None."""
+
+    # --- jobs ------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def claim_jobs(self, owner: str, kinds: Sequence[str], limit: int, lease_ms: int, now_ms: int) -> list[JobRecord]:
+        """Lease due jobs of the given kinds (at least once: expired leases are claimable again)."""
+
+    @abstractmethod
+    def finish_job(self, job_id: int, result_event: Mapping[str, Any] | None = None) -> bool:
+        """Delete the job; if it has a still-open task, complete it with ``result_event``.
+
+        Returns True when the event was delivered.
+        """
+
+    @abstractmethod
+    def retry_job(self, job_id: int, available_ms: int, error: str | None = None) -> None:
+        """Release the job's lease and make it due again at ``available_ms``."""
+
+    @abstractmethod
+    def next_job_ms(self, kinds: Sequence[str]) -> int | None:
+        """Return the earliest ``available_ms`` or lease expiry among jobs of these kinds, or None."""
+
+    # --- schedules -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_schedule(self, schedule: ScheduleRecord) -> ScheduleRecord:
+        """Insert a schedule. Raises FlowNotFound, ScheduleAlreadyExists."""
+
+    @abstractmethod
+    def update_schedule(self, flow_name: str, name: str, *, modified_ms: int, **changes: Any) -> ScheduleRecord:
+        """Change ``cron``/``payload``/``enable``/``description``/``next_fire_ms``.
+
+        Raises:
+            ScheduleNotFound: no such schedule.
+        """
+
+    @abstractmethod
+    def delete_schedule(self, flow_name: str, name: str) -> None:
+        """Delete a schedule. Raises ScheduleNotFound."""
+
+    @abstractmethod
+    def get_schedule(self, flow_name: str, name: str) -> ScheduleRecord:
+        """Return a schedule. Raises ScheduleNotFound."""
+
+    @abstractmethod
+    def list_schedules(self, flow_name: str, limit: int = 100, next_token: str | None = None) -> Page[ScheduleRecord]:
+        """List a flow's schedules by name."""
+
+    @abstractmethod
+    def claim_due_schedules(
+        self, now_ms: int, compute_next: ComputeNext, limit: int = 100
+    ) -> list[tuple[ScheduleRecord, int]]:
+        """Return enabled schedules due at ``now_ms`` with their due time, advancing each in the same
+        transaction to ``compute_next(schedule, now_ms)`` (missed ticks collapse into one firing)."""

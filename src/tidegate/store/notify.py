@@ -1,0 +1,100 @@
+"""Wake-ups without sleep-polling.
+
+A :class:`Notifier` is a set of named channels. ``seq()`` returns a token; ``wait(channel, timeout,
+since=token)`` returns as soon as the channel was notified after the token was taken, so a caller that
+checks the store between ``seq()`` and ``wait()`` can never miss a wake-up (the classic lost-wake-up race).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+
+WORK = "work"
+JOBS = "jobs"
+
+
+def execution_channel(execution_id: int) -> str:
+    """Return the channel notified when execution ``execution_id`` ends."""
+    return f"exec:{execution_id}"
+
+
+class Notifier(ABC):
+    """Named wake-up channels shared by the threads (and, for PostgreSQL, the processes) of a store."""
+
+    @abstractmethod
+    def notify(self, channel: str) -> None:
+        """Wake every waiter of ``channel``."""
+
+    @abstractmethod
+    def seq(self) -> int:
+        """Return a token to pass as ``since`` to :meth:`wait`."""
+
+    @abstractmethod
+    def wait(self, channel: str, timeout_s: float, since: int | None = None) -> bool:
+        """Block until ``channel`` is notified after ``since`` (default: now) or ``timeout_s`` passes.
+
+        Returns:
+            True when notified, False on timeout.
+        """
+
+
+class LocalNotifier(Notifier):
+    """In-process channels on one :class:`threading.Condition`.
+
+    Every notification gets a global sequence number; the last number per channel is kept for the most
+    recent ``capacity`` channels (per-execution channels would otherwise grow without bound). A channel
+    evicted from that window answers conservatively: it reports a notification when anything newer than
+    ``since`` was evicted, which at worst is a spurious wake-up, never a lost one.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._cond = threading.Condition()
+        self._counter = 0
+        self._last: OrderedDict[str, int] = OrderedDict()
+        self._evicted_max = 0
+        self._capacity = capacity
+
+    def notify(self, channel: str) -> None:
+        """Wake every waiter of ``channel``."""
+        self.notify_many((channel,))
+
+    def notify_many(self, channels: tuple[str, ...] | list[str] | set[str]) -> None:
+        """Notify several channels under one lock acquisition."""
+        if not channels:
+            return
+        with self._cond:
+            for channel in channels:
+                self._counter += 1
+                self._last[channel] = self._counter
+                self._last.move_to_end(channel)
+            while len(self._last) > self._capacity:
+                _, seq = self._last.popitem(last=False)
+                self._evicted_max = max(self._evicted_max, seq)
+            self._cond.notify_all()
+
+    def wake_all(self) -> None:
+        """Wake every waiter of every channel (used when notifications may have been lost)."""
+        with self._cond:
+            self._counter += 1
+            self._evicted_max = self._counter
+            self._last.clear()
+            self._cond.notify_all()
+
+    def seq(self) -> int:
+        """Return a token to pass as ``since`` to :meth:`wait`."""
+        with self._cond:
+            return self._counter
+
+    def _changed(self, channel: str, since: int) -> bool:
+        last = self._last.get(channel)
+        if last is None:
+            return self._evicted_max > since
+        return last > since
+
+    def wait(self, channel: str, timeout_s: float, since: int | None = None) -> bool:
+        """Block until ``channel`` is notified after ``since`` or ``timeout_s`` passes."""
+        with self._cond:
+            start = self._counter if since is None else since
+            return self._cond.wait_for(lambda: self._changed(channel, start), timeout=max(0.0, timeout_s))

@@ -1,0 +1,54 @@
+-- PostgreSQL versions of the workflow queries that differ by dialect: array parameters, and
+-- FOR UPDATE SKIP LOCKED so concurrent claimers (threads or server processes) never take the same row
+-- and never wait for each other.
+
+-- name: claimed_inbox
+SELECT * FROM inbox
+WHERE execution_id = ANY(:ids) AND available_ms <= :now
+ORDER BY id;
+
+-- name: claim_executions
+UPDATE executions
+SET lease_owner = :owner, lease_until_ms = :until
+WHERE id IN (
+    SELECT e.id FROM executions e
+    WHERE e.id IN (SELECT i.execution_id FROM inbox i WHERE i.available_ms <= :now)
+      AND e.status IN ('Starting', 'Running')
+      AND (e.lease_until_ms IS NULL OR e.lease_until_ms <= :now)
+    ORDER BY e.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING *;
+
+-- name: take_due_timers
+DELETE FROM timers t
+USING (SELECT execution_id, timer_key FROM timers
+       WHERE fire_at_ms <= :now ORDER BY fire_at_ms LIMIT :limit
+       FOR UPDATE SKIP LOCKED) due
+WHERE t.execution_id = due.execution_id AND t.timer_key = due.timer_key
+RETURNING t.execution_id, t.timer_key, t.event;
+
+-- name: claim_jobs
+UPDATE jobs
+SET lease_owner = :owner, lease_until_ms = :until, attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE kind = ANY(:kinds)
+      AND available_ms <= :now
+      AND (lease_until_ms IS NULL OR lease_until_ms <= :now)
+    ORDER BY available_ms, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING *;
+
+-- name: next_job
+SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > available_ms
+                THEN lease_until_ms ELSE available_ms END) AS t
+FROM jobs WHERE kind = ANY(:kinds);
+
+-- name: due_schedules
+SELECT * FROM schedules
+WHERE enable AND next_fire_ms IS NOT NULL AND next_fire_ms <= :now
+ORDER BY next_fire_ms
+LIMIT :limit
+FOR UPDATE SKIP LOCKED;

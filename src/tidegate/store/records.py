@@ -1,0 +1,333 @@
+"""The records the store reads and writes: frozen dataclasses, no SQL.
+
+``from_row`` builds a record from a mapping of column names (both backends return dict-like rows). JSON
+columns are text in the database; ``state`` is decoded to a dict here, while ``input``/``output`` and
+history ``detail`` stay JSON *text* because the API returns them as strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+ACTIVE_STATUSES = frozenset({"Starting", "Running"})
+TERMINAL_STATUSES = frozenset({"Stopped", "Succeeded", "Failed", "TimedOut"})
+
+Row = Mapping[str, Any]
+T = TypeVar("T")
+
+
+def _json_or_none(text: Any) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def to_json(value: Mapping[str, Any] | str) -> str:
+    """Return ``value`` as JSON text (text is passed through unchanged)."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next_token`` is opaque and ``None`` on the last page."""
+
+    items: list[T]
+    next_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowRecord:
+    """A flow definition."""
+
+    name: str
+    id: str
+    definition: str
+    description: str = ""
+    type: str = "FDL"
+    role_arn: str = ""
+    created_ms: int
+    modified_ms: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> FlowRecord:
+        """Build the record from a ``flows`` row."""
+        return cls(
+            name=row["name"],
+            id=row["id"],
+            definition=row["definition"],
+            description=row["description"],
+            type=row["type"],
+            role_arn=row["role_arn"],
+            created_ms=row["created_ms"],
+            modified_ms=row["modified_ms"],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutionRecord:
+    """An execution. ``id``, ``flow_id``, ``version``, ``event_count`` and the lease are store-assigned.
+
+    ``state`` is the engine's opaque JSON-serialisable state (``None`` until the first transition);
+    ``callback_token`` is the parent's task token to report to when this execution ends.
+    """
+
+    flow_name: str
+    name: str
+    definition: str
+    input: str
+    started_ms: int
+    id: int = 0
+    flow_id: str = ""
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    status: str = "Running"
+    state: dict[str, Any] | None = None
+    version: int = 0
+    stopped_ms: int | None = None
+    event_count: int = 0
+    callback_token: str | None = None
+    lease_owner: str | None = None
+    lease_until_ms: int | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the status is terminal."""
+        return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def from_row(cls, row: Row) -> ExecutionRecord:
+        """Build the record from an ``executions`` row."""
+        return cls(
+            id=row["id"],
+            flow_id=row["flow_id"],
+            flow_name=row["flow_name"],
+            name=row["name"],
+            definition=row["definition"],
+            input=row["input"],
+            output=row["output"],
+            error=row["error"],
+            cause=row["cause"],
+            status=row["status"],
+            state=_json_or_none(row["state"]),
+            version=row["version"],
+            started_ms=row["started_ms"],
+            stopped_ms=row["stopped_ms"],
+            event_count=row["event_count"],
+            callback_token=row["callback_token"],
+            lease_owner=row["lease_owner"],
+            lease_until_ms=row["lease_until_ms"],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxItem:
+    """An engine event waiting to be applied to an execution."""
+
+    id: int
+    execution_id: int
+    event: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Row) -> InboxItem:
+        """Build the record from an ``inbox`` row."""
+        return cls(id=row["id"], execution_id=row["execution_id"], event=json.loads(row["event"]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Work:
+    """A leased execution and its due inbox items, oldest first."""
+
+    execution: ExecutionRecord
+    inbox: tuple[InboxItem, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEvent:
+    """A history event to append (spec C.4). ``detail`` is a dict or JSON text."""
+
+    event_id: int
+    schedule_event_id: int
+    type: str
+    step_name: str = ""
+    time_ms: int
+    detail: Mapping[str, Any] | str = "{}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryRow:
+    """A stored history event; ``detail`` is JSON text as GetExecutionHistory returns it."""
+
+    execution_id: int
+    event_id: int
+    schedule_event_id: int
+    type: str
+    step_name: str
+    time_ms: int
+    detail: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> HistoryRow:
+        """Build the record from a ``history`` row."""
+        return cls(
+            execution_id=row["execution_id"],
+            event_id=row["event_id"],
+            schedule_event_id=row["schedule_event_id"],
+            type=row["type"],
+            step_name=row["step_name"],
+            time_ms=row["time_ms"],
+            detail=row["detail"],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerWrite:
+    """A timer to (re)arm: at ``fire_at_ms`` the store delivers ``event`` to the execution's inbox."""
+
+    key: str
+    fire_at_ms: int
+    event: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobWrite:
+    """A job to enqueue (an effect outside the store, e.g. a function invocation)."""
+
+    kind: str
+    payload: Mapping[str, Any]
+    task_key: str | None = None
+    available_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """An event for another execution's inbox (dropped if that execution has ended)."""
+
+    execution_id: int
+    event: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskCompletion:
+    """Complete another execution's open task with ``event`` (as :meth:`Store.complete_task`)."""
+
+    execution_id: int
+    task_key: str
+    event: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransitionWrite:
+    """Everything one engine transition writes; a batch of them commits in one transaction.
+
+    ``events`` must continue the execution's dense event ids (``event_count + 1`` onwards). When
+    ``status`` is terminal the store also closes the execution's open tasks, drops its timers and
+    pending inbox items, and notifies ``exec:<id>``.
+    """
+
+    execution_id: int
+    expected_version: int
+    state: Mapping[str, Any] | None
+    status: str
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stopped_ms: int | None = None
+    events: Sequence[HistoryEvent] = ()
+    consumed_inbox: Sequence[int] = ()
+    timers_add: Sequence[TimerWrite] = ()
+    timers_cancel: Sequence[str] = ()
+    tasks_open: Sequence[str] = ()
+    tasks_cancel: Sequence[str] = ()
+    jobs: Sequence[JobWrite] = ()
+    deliveries: Sequence[Delivery] = ()
+    task_completions: Sequence[TaskCompletion] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRecord:
+    """A task token's record: ``status`` is ``open``, ``done`` or ``cancelled`` (never reopens)."""
+
+    execution_id: int
+    task_key: str
+    status: str
+    created_ms: int
+    closed_ms: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> TaskRecord:
+        """Build the record from a ``tasks`` row."""
+        return cls(
+            execution_id=row["execution_id"],
+            task_key=row["task_key"],
+            status=row["status"],
+            created_ms=row["created_ms"],
+            closed_ms=row["closed_ms"],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRecord:
+    """A claimed job. ``attempts`` counts claims, including this one."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    execution_id: int | None
+    task_key: str | None
+    available_ms: int
+    attempts: int
+    lease_owner: str | None = None
+    lease_until_ms: int | None = None
+    last_error: str | None = None
+    created_ms: int = 0
+
+    @classmethod
+    def from_row(cls, row: Row) -> JobRecord:
+        """Build the record from a ``jobs`` row."""
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            payload=json.loads(row["payload"]),
+            execution_id=row["execution_id"],
+            task_key=row["task_key"],
+            available_ms=row["available_ms"],
+            attempts=row["attempts"],
+            lease_owner=row["lease_owner"],
+            lease_until_ms=row["lease_until_ms"],
+            last_error=row["last_error"],
+            created_ms=row["created_ms"],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleRecord:
+    """A time-based schedule of a flow; ``next_fire_ms`` is ``None`` when it will not fire again."""
+
+    flow_name: str
+    name: str
+    id: str
+    cron: str
+    payload: str = "{}"
+    enable: bool = True
+    description: str = ""
+    created_ms: int
+    modified_ms: int
+    next_fire_ms: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> ScheduleRecord:
+        """Build the record from a ``schedules`` row."""
+        return cls(
+            flow_name=row["flow_name"],
+            name=row["name"],
+            id=row["id"],
+            cron=row["cron"],
+            payload=row["payload"],
+            enable=bool(row["enable"]),
+            description=row["description"],
+            created_ms=row["created_ms"],
+            modified_ms=row["modified_ms"],
+            next_fire_ms=row["next_fire_ms"],
+        )

@@ -1,0 +1,213 @@
+-- Named queries of the workflow domain, shared by both dialects.
+-- Parameters are written :name; the PostgreSQL loader rewrites them to %(name)s.
+-- A dialect file (sqlite/workflow.sql, postgres/workflow.sql) overrides a query of the same name.
+-- Optional filters cast their parameter so PostgreSQL can type a NULL.
+
+-- name: get_setting
+SELECT value FROM settings WHERE key = :key;
+
+-- name: insert_setting_if_absent
+INSERT INTO settings (key, value) VALUES (:key, :value) ON CONFLICT (key) DO NOTHING;
+
+-- name: insert_flow
+INSERT INTO flows (name, id, definition, description, type, role_arn, created_ms, modified_ms)
+VALUES (:name, :id, :definition, :description, :type, :role_arn, :created_ms, :modified_ms)
+ON CONFLICT DO NOTHING
+RETURNING *;
+
+-- name: get_flow
+SELECT * FROM flows WHERE name = :name;
+
+-- name: update_flow
+UPDATE flows
+SET definition  = COALESCE(:definition, definition),
+    description = COALESCE(:description, description),
+    type        = COALESCE(:type, type),
+    role_arn    = COALESCE(:role_arn, role_arn),
+    modified_ms = :modified_ms
+WHERE name = :name
+RETURNING *;
+
+-- name: list_flows
+SELECT * FROM flows
+WHERE CAST(:after AS TEXT) IS NULL OR name > :after
+ORDER BY name
+LIMIT :limit;
+
+-- name: delete_flow
+DELETE FROM flows WHERE name = :name RETURNING id;
+
+-- name: delete_flow_schedules
+DELETE FROM schedules WHERE flow_name = :name;
+
+-- name: insert_execution
+INSERT INTO executions (flow_id, flow_name, name, definition, input, status, version, started_ms,
+                        event_count, callback_token)
+VALUES (:flow_id, :flow_name, :name, :definition, :input, :status, 0, :started_ms, 0, :callback_token)
+ON CONFLICT (flow_id, name) DO NOTHING
+RETURNING *;
+
+-- name: get_execution
+SELECT * FROM executions WHERE flow_id = :flow_id AND name = :name;
+
+-- name: get_execution_by_id
+SELECT * FROM executions WHERE id = :id;
+
+-- name: list_executions
+SELECT * FROM executions
+WHERE flow_id = :flow_id
+  AND (CAST(:status AS TEXT) IS NULL OR status = :status)
+  AND (CAST(:prefix AS TEXT) IS NULL OR substr(name, 1, length(CAST(:prefix AS TEXT))) = :prefix)
+  AND (CAST(:from_ms AS BIGINT) IS NULL OR started_ms >= :from_ms)
+  AND (CAST(:to_ms AS BIGINT) IS NULL OR started_ms <= :to_ms)
+  AND (CAST(:after_ms AS BIGINT) IS NULL
+       OR started_ms > :after_ms OR (started_ms = :after_ms AND id > :after_id))
+ORDER BY started_ms, id
+LIMIT :limit;
+
+-- name: insert_inbox_if_active
+-- Events for an ended execution are dropped: nothing would ever apply them.
+INSERT INTO inbox (execution_id, event, available_ms)
+SELECT id, :event, :available_ms FROM executions
+WHERE id = :execution_id AND status IN ('Starting', 'Running')
+RETURNING id;
+
+-- name: insert_inbox
+INSERT INTO inbox (execution_id, event, available_ms) VALUES (:execution_id, :event, :available_ms);
+
+-- name: claim_executions
+UPDATE executions
+SET lease_owner = :owner, lease_until_ms = :until
+WHERE id IN (
+    SELECT e.id FROM executions e
+    WHERE e.id IN (SELECT i.execution_id FROM inbox i WHERE i.available_ms <= :now)
+      AND e.status IN ('Starting', 'Running')
+      AND (e.lease_until_ms IS NULL OR e.lease_until_ms <= :now)
+    ORDER BY e.id
+    LIMIT :limit)
+RETURNING *;
+
+-- name: release_execution
+UPDATE executions SET lease_owner = NULL, lease_until_ms = NULL
+WHERE id = :id AND lease_owner = :owner;
+
+-- name: apply_transition
+UPDATE executions
+SET state = :state, status = :status, version = version + 1,
+    output = :output, error = :error, cause = :cause, stopped_ms = :stopped_ms,
+    event_count = event_count + :n_events,
+    lease_owner = NULL, lease_until_ms = NULL
+WHERE id = :id AND version = :expected_version
+RETURNING event_count;
+
+-- name: insert_history
+INSERT INTO history (execution_id, event_id, schedule_event_id, type, step_name, time_ms, detail)
+VALUES (:execution_id, :event_id, :schedule_event_id, :type, :step_name, :time_ms, :detail);
+
+-- name: get_history
+SELECT * FROM history
+WHERE execution_id = :execution_id AND event_id > :after
+ORDER BY event_id
+LIMIT :limit;
+
+-- name: delete_inbox_item
+DELETE FROM inbox WHERE id = :id AND execution_id = :execution_id;
+
+-- name: delete_inbox_of
+DELETE FROM inbox WHERE execution_id = :execution_id;
+
+-- name: upsert_timer
+INSERT INTO timers (execution_id, timer_key, fire_at_ms, event)
+VALUES (:execution_id, :timer_key, :fire_at_ms, :event)
+ON CONFLICT (execution_id, timer_key) DO UPDATE SET fire_at_ms = excluded.fire_at_ms, event = excluded.event;
+
+-- name: delete_timer
+DELETE FROM timers WHERE execution_id = :execution_id AND timer_key = :timer_key;
+
+-- name: delete_timers_of
+DELETE FROM timers WHERE execution_id = :execution_id;
+
+-- name: next_due
+-- Earliest moment a timer fires or pending inbox work becomes claimable (delay or lease expiry).
+SELECT MIN(t) AS t FROM (
+    SELECT MIN(fire_at_ms) AS t FROM timers
+    UNION ALL
+    SELECT MIN(CASE WHEN e.lease_until_ms IS NOT NULL AND e.lease_until_ms > i.available_ms
+                    THEN e.lease_until_ms ELSE i.available_ms END) AS t
+    FROM inbox i JOIN executions e ON e.id = i.execution_id
+    WHERE e.status IN ('Starting', 'Running')
+) due;
+
+-- name: open_task
+-- A task key that exists in any status is left alone: a closed task never reopens.
+INSERT INTO tasks (execution_id, task_key, status, created_ms, closed_ms)
+VALUES (:execution_id, :task_key, 'open', :now, NULL)
+ON CONFLICT (execution_id, task_key) DO NOTHING;
+
+-- name: cancel_task
+UPDATE tasks SET status = 'cancelled', closed_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = 'open';
+
+-- name: cancel_open_tasks_of
+UPDATE tasks SET status = 'cancelled', closed_ms = :now
+WHERE execution_id = :execution_id AND status = 'open';
+
+-- name: close_task
+UPDATE tasks SET status = 'done', closed_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = 'open'
+RETURNING execution_id;
+
+-- name: get_task
+SELECT * FROM tasks WHERE execution_id = :execution_id AND task_key = :task_key;
+
+-- name: insert_job
+INSERT INTO jobs (kind, payload, execution_id, task_key, available_ms, attempts, created_ms)
+VALUES (:kind, :payload, :execution_id, :task_key, :available_ms, 0, :now);
+
+-- name: delete_job
+DELETE FROM jobs WHERE id = :id RETURNING execution_id, task_key;
+
+-- name: retry_job
+UPDATE jobs
+SET available_ms = :available_ms, last_error = :error, lease_owner = NULL, lease_until_ms = NULL
+WHERE id = :id;
+
+-- name: insert_schedule
+INSERT INTO schedules (flow_name, name, id, cron, payload, enable, description, created_ms, modified_ms,
+                       next_fire_ms)
+VALUES (:flow_name, :name, :id, :cron, :payload, :enable, :description, :created_ms, :modified_ms,
+        :next_fire_ms)
+ON CONFLICT DO NOTHING
+RETURNING *;
+
+-- name: update_schedule
+UPDATE schedules
+SET cron         = COALESCE(:cron, cron),
+    payload      = COALESCE(:payload, payload),
+    enable       = COALESCE(:enable, enable),
+    description  = COALESCE(:description, description),
+    next_fire_ms = CASE WHEN :set_next THEN CAST(:next_fire_ms AS BIGINT) ELSE next_fire_ms END,
+    modified_ms  = :modified_ms
+WHERE flow_name = :flow_name AND name = :name
+RETURNING *;
+
+-- name: get_schedule
+SELECT * FROM schedules WHERE flow_name = :flow_name AND name = :name;
+
+-- name: list_schedules
+SELECT * FROM schedules
+WHERE flow_name = :flow_name AND (CAST(:after AS TEXT) IS NULL OR name > :after)
+ORDER BY name
+LIMIT :limit;
+
+-- name: delete_schedule
+DELETE FROM schedules WHERE flow_name = :flow_name AND name = :name RETURNING name;
+
+-- name: due_schedules
+SELECT * FROM schedules
+WHERE enable AND next_fire_ms IS NOT NULL AND next_fire_ms <= :now
+ORDER BY next_fire_ms
+LIMIT :limit;
+
+-- name: advance_schedule
+UPDATE schedules SET next_fire_ms = :next_fire_ms WHERE flow_name = :flow_name AND name = :name;

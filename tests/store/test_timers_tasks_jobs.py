@@ -130,6 +130,22 @@ def test_jobs_lease_expiry_and_attempts(store: Store) -> None:
     assert [j.kind for j in store.claim_jobs("d", ["child", "other"], 10, 1000, now_ms=150)] == ["child"]
 
 
+def test_renew_jobs_extends_only_the_owners_live_leases(store: Store) -> None:
+    make_flow(store)
+    e = start(store, "e1")
+    store.commit([step(e, jobs=[JobWrite(kind="fn", payload={"n": i}, available_ms=0) for i in range(3)])])
+    mine = store.claim_jobs("a", ["fn"], 2, lease_ms=1000, now_ms=100)  # a holds two until 1100
+    theirs = store.claim_jobs("b", ["fn"], 1, lease_ms=1000, now_ms=100)  # b holds one until 1100
+    assert len(mine) == 2 and len(theirs) == 1
+    assert store.renew_jobs("a", lease_ms=1000, now_ms=900) == 2  # a renews to 1900
+    taken = store.claim_jobs("c", ["fn"], 10, 1000, now_ms=1500)  # b did not renew: its job is free again
+    assert [j.payload for j in taken] == [theirs[0].payload]
+    assert store.claim_jobs("d", ["fn"], 10, 1000, now_ms=1600) == []  # a's are still leased
+    assert store.renew_jobs("a", lease_ms=1000, now_ms=2000) == 0  # expired leases are not revived
+    again = store.claim_jobs("d", ["fn"], 10, 1000, now_ms=2000)
+    assert {j.payload["n"] for j in again} == {j.payload["n"] for j in mine}
+
+
 def test_claim_jobs_concurrently_gives_each_job_once(store: Store, open_url: OpenUrl) -> None:
     make_flow(store)
     e = start(store, "e1")

@@ -1,8 +1,9 @@
 """The executor: runs task jobs (effects outside the store) and reports their outcome.
 
 A dispatcher thread claims due jobs in batches and hands them to a thread pool; each finished job
-completes its task in the store (which queues the engine event) in one transaction. Jobs are leased: a
-process killed mid-job leaves a lease that expires, and the job runs again (at-least-once invocation;
+completes its task in the store (which queues the engine event) in one transaction. Jobs are leased, and the
+leases of running jobs are renewed every third of the lease: a process killed mid-job leaves a lease
+that expires within ``lease_ms``, and the job runs again (at-least-once invocation;
 ``complete_task`` makes the *completion* exactly-once).
 """
 
@@ -32,7 +33,7 @@ class Executor:
         owner: str,
         clock: Callable[[], int],
         workers: int = 8,
-        lease_ms: int = 60_000,
+        lease_ms: int = 15_000,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -44,10 +45,12 @@ class Executor:
         self._busy = threading.Semaphore(workers)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tidegate-executor", daemon=True)
+        self._heart = threading.Thread(target=self._heartbeat, name="tidegate-leases", daemon=True)
 
     def start(self) -> None:
-        """Start the dispatcher thread."""
+        """Start the dispatcher and the lease-renewal threads."""
         self._thread.start()
+        self._heart.start()
 
     def stop(self) -> None:
         """Stop claiming; wait for running jobs to finish."""
@@ -55,6 +58,15 @@ class Executor:
         self.store.notifier.notify(JOBS)
         self._thread.join(timeout=10)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._heart.join(timeout=10)
+
+    def _heartbeat(self) -> None:
+        """Renew the leases of running jobs, so a lease is short however long a job runs."""
+        while not self._stopping.wait(self.lease_ms / 3000):
+            try:
+                self.store.renew_jobs(self.owner, self.lease_ms, self.clock())
+            except Exception:
+                log.exception("executor: renewing job leases failed")
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

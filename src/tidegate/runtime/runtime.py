@@ -58,7 +58,7 @@ class Runtime:
         credentials: Callable[[], Credentials] = Credentials,
         workers: int = 8,
         execution_lease_ms: int = 5_000,
-        job_lease_ms: int = 90_000,
+        job_lease_ms: int = 15_000,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.store = store

@@ -243,6 +243,11 @@ class TransitionsMixin(Store):
                 return False
             return self._close_task(tx, row["execution_id"], row["task_key"], result_event, _now())
 
+    def renew_jobs(self, owner: str, lease_ms: int, now_ms: int) -> int:
+        """Extend every unexpired job lease ``owner`` holds to ``now_ms + lease_ms``."""
+        with self.db.write() as tx:
+            return tx.run("renew_jobs", {"owner": owner, "until": now_ms + lease_ms, "now": now_ms})
+
     def retry_job(self, job_id: int, available_ms: int, error: str | None = None) -> None:
         """Release the job's lease and make it due again at ``available_ms``."""
         with self.db.write() as tx:

@@ -191,6 +191,14 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def renew_jobs(self, owner: str, lease_ms: int, now_ms: int) -> int:
+        """Extend every unexpired job lease ``owner`` holds to ``now_ms + lease_ms``; return how many.
+
+        A running process renews its leases periodically, so a job lease can be short (a killed process's
+        jobs become claimable soon) however long the job itself takes.
+        """
+
+    @abstractmethod
     def retry_job(self, job_id: int, available_ms: int, error: str | None = None) -> None:
         """Release the job's lease and make it due again at ``available_ms``."""
 

@@ -167,6 +167,10 @@ VALUES (:kind, :payload, :execution_id, :task_key, :available_ms, 0, :now);
 -- name: delete_job
 DELETE FROM jobs WHERE id = :id RETURNING execution_id, task_key;
 
+-- name: renew_jobs
+UPDATE jobs SET lease_until_ms = :until
+WHERE lease_owner = :owner AND lease_until_ms IS NOT NULL AND lease_until_ms > :now;
+
 -- name: retry_job
 UPDATE jobs
 SET available_ms = :available_ms, last_error = :error, lease_owner = NULL, lease_until_ms = NULL

@@ -10,6 +10,7 @@ from __future__ import annotations
 from tidegate.engine._api import TokenMinter, Transition, apply, start
 from tidegate.engine._machine import FOREACH_WINDOW, MAX_EVENTS
 from tidegate.engine._messages import (
+    START,
     CancelTask,
     CancelTimer,
     Command,
@@ -23,6 +24,7 @@ from tidegate.engine._messages import (
     TimerFired,
     command_from_dict,
     event_from_dict,
+    start_event,
 )
 from tidegate.engine._state import ExecutionState
 from tidegate.engine._types import (
@@ -41,6 +43,7 @@ __all__ = [
     "ACTIVE",
     "FOREACH_WINDOW",
     "MAX_EVENTS",
+    "START",
     "TERMINAL",
     "TRANSITIONS",
     "CancelTask",
@@ -67,4 +70,5 @@ __all__ = [
     "parse_rfc3339_ms",
     "rfc3339_ms",
     "start",
+    "start_event",
 ]

@@ -41,6 +41,15 @@ def resource_from_dict(d: dict[str, str]) -> Resource:
     )
 
 
+START = "Start"
+"""The ``type`` of the inbox event that starts an execution (the runtime calls :func:`start` for it)."""
+
+
+def start_event() -> dict[str, Any]:
+    """The inbox event that starts an execution."""
+    return {"type": START}
+
+
 # --- commands ---------------------------------------------------------------------------------------
 
 

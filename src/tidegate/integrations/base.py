@@ -82,6 +82,10 @@ class Registry:
         """Use ``integration`` for tasks whose resource is of ``kind``."""
         self._by_kind[kind] = integration
 
+    def register_default(self, kind: ResourceKind, integration: Integration) -> None:
+        """Use ``integration`` for ``kind`` unless one is registered already."""
+        self._by_kind.setdefault(kind, integration)
+
     def get(self, kind: ResourceKind) -> Integration:
         """Return the integration of ``kind``."""
         found = self._by_kind.get(kind)
@@ -90,8 +94,8 @@ class Registry:
         what = {
             ResourceKind.QUEUE: "message queues are served by `tidegate server`; this process has none",
             ResourceKind.TOPIC: "message topics are served by `tidegate server`; this process has none",
-            ResourceKind.FLOW: "child flows need a flow of that name in the store",
-            ResourceKind.ACTION: "this API action is not integrated",
+            ResourceKind.FLOW: "no child-flow integration is configured",
+            ResourceKind.ACTION: "no API-action integration is configured",
             ResourceKind.FUNCTION: "no function runtime is configured (pass --functions DIR)",
         }[kind]
         return _Unavailable(what)

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from tidegate import engine
 from tidegate.auth.tasktoken import TaskTokenSigner
-from tidegate.engine import TERMINAL, ExecutionState, StaleEvent, TaskFailed, TaskSucceeded
+from tidegate.engine import START, TERMINAL, ExecutionState, StaleEvent, TaskFailed, TaskSucceeded
 from tidegate.errors import TidegateError
 from tidegate.flow.model import Flow
 from tidegate.runtime.flows import FlowCache
@@ -32,8 +32,6 @@ from tidegate.store import (
 
 log = logging.getLogger("tidegate.runtime")
 
-START = "Start"
-"""The inbox event that starts an execution (``{"type": "Start"}``), written by ``create_execution``."""
 
 
 class Driver:

@@ -15,6 +15,7 @@ from tidegate.flow.model import ResourceKind
 from tidegate.functions import Credentials, FunctionRunner
 from tidegate.integrations import Registry
 from tidegate.integrations.fc import FunctionIntegration, SpecResolver, directory_resolver
+from tidegate.integrations.fnf import ChildFlowIntegration, FnfActionIntegration
 from tidegate.runtime.clock import now_ms
 from tidegate.runtime.driver import Driver
 from tidegate.runtime.executor import Executor
@@ -67,6 +68,8 @@ class Runtime:
         self.clock = clock
         self.registry = registry or Registry()
         self.runner: FunctionRunner | None = None
+        self.registry.register_default(ResourceKind.FLOW, ChildFlowIntegration(store, clock))
+        self.registry.register_default(ResourceKind.ACTION, FnfActionIntegration(store, clock))
         if resolver is None and functions_dir is not None:
             resolver = directory_resolver(Path(functions_dir))
         if resolver is not None:

@@ -37,6 +37,8 @@ ENVS: dict[str, tuple[str, ...]] = {
     "mns115": ("aliyun-mns==1.1.5",),
     "mns130": ("aliyun-mns-sdk==1.3.0",),
     "fnfcore": ("aliyun-python-sdk-core==2.16.1", "aliyun-python-sdk-fnf==1.8.3"),
+    # The first source document's worker installs all three into one environment.
+    "worker": ("aliyun-mns==1.1.5", "aliyun-python-sdk-core==2.16.1", "aliyun-python-sdk-fnf==1.8.3"),
     "fnftea": (
         "alibabacloud-fnf20190315==2.0.1",
         "alibabacloud-tea-openapi==0.4.6",
@@ -190,6 +192,12 @@ def fnfcore_env() -> Iterator[SdkEnv]:
 def fnftea_env() -> Iterator[SdkEnv]:
     """The ``alibabacloud-fnf20190315`` (Tea) environment."""
     yield from _fixture("fnftea")
+
+
+@pytest.fixture(scope="session")
+def worker_env() -> Iterator[SdkEnv]:
+    """``aliyun-mns`` 1.1.5 + ``aliyun-python-sdk-core`` + ``aliyun-python-sdk-fnf`` in one environment."""
+    yield from _fixture("worker")
 
 
 if __name__ == "__main__":

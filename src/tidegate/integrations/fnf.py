@@ -20,7 +20,7 @@ from typing import Any
 
 from tidegate.engine import rfc3339_ms, start_event
 from tidegate.flow.model import Pattern
-from tidegate.integrations.base import Outcome, TaskJob, failed, succeeded
+from tidegate.integrations.base import UNAVAILABLE, Outcome, TaskJob, failed, succeeded
 from tidegate.store import ExecutionAlreadyExists, ExecutionRecord, FlowNotFound, Store
 
 _NAMESPACE = uuid.UUID("6f1c1c8e-52c4-4c59-9d43-3c1f1cc4b8a1")
@@ -119,7 +119,11 @@ class FnfActionIntegration(ChildFlowIntegration):
     def run(self, job: TaskJob) -> Outcome:
         cmd = job.command
         if cmd.resource.product.lower() != "fnf" or cmd.resource.name != "StartExecution":
-            return failed(job, "FnF.RuntimeError", f"the API action {cmd.resource.text} is not supported")
+            # Not a failure of the flow's own logic: no tidegate process can reach this API (and a flow that
+            # catches FnF.RuntimeError must not mistake it for one), so it gets the unreachable-target error.
+            return failed(
+                job, UNAVAILABLE, f"{cmd.resource.text}: this API action is not integrated (only fnf:StartExecution)"
+            )
         params = cmd.params
         flow_name = params.get("FlowName")
         if not isinstance(flow_name, str) or not flow_name:

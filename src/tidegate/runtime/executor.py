@@ -114,7 +114,9 @@ class Executor:
             log.exception("task %s of %s/%s", job.command.task_key, job.flow_name, job.execution_name)
             outcome = failed(job, "FnF.RuntimeError", f"{type(exc).__name__}: {exc}")
         if outcome.submitted:
-            self.store.finish_job(record.id, None)
+            # Inbox first: a kill between the two re-runs the job (a second TaskSubmitted is stale and
+            # dropped), whereas finishing first could lose the TaskSubmitted event for good.
             self.store.append_inbox(job.execution_id, TaskSubmitted(task_key=job.command.task_key).to_dict())
+            self.store.finish_job(record.id, None)
         else:
             self.store.finish_job(record.id, outcome.event)

@@ -1,0 +1,337 @@
+"""``FunctionRunner``: a pool of long-lived worker processes that run user handlers.
+
+Callers block in ``invoke`` (or await ``invoke_async``); each call takes an idle worker (preferring one
+that already loaded the function's code), spawning one when fewer than ``workers`` exist, and otherwise
+queues until a worker is free. A worker that times out or dies is killed and dropped; the next call that
+needs a worker spawns a replacement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import tidegate
+from tidegate.functions._model import (
+    FUNCTION_TIMEOUT,
+    UNKNOWN,
+    FunctionSpec,
+    HttpRequest,
+    HttpResult,
+    InvocationContext,
+    InvocationResult,
+    RunnerClosed,
+    WrongFunctionKind,
+    context_to_wire,
+    invocation_env,
+)
+from tidegate.functions._process import WorkerDied, WorkerProcess, WorkerTimeout
+from tidegate.functions._protocol import encode
+
+# Variables a worker inherits from the server; everything else (database URLs, the server's own keys)
+# stays out of reach of function code. ``env`` adds to these.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+_Reply = tuple[dict[str, Any], bytes]
+
+
+class _SpawnFailed(Exception):
+    def __init__(self, message: str, logs: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.logs = logs
+
+
+def _default_workers() -> int:
+    return max(2, (os.cpu_count() or 1) * 2)
+
+
+class FunctionRunner:
+    """Runs handlers in worker processes; thread-safe.
+
+    Args:
+        workers: The most worker processes alive at once (= the most concurrent invocations).
+        env: Variables added to every worker's environment (e.g. endpoints the SDK shim reads).
+        python: The interpreter workers run with; it must be able to import ``tidegate``.
+        sitecustomize_dir: A folder put first on the workers' ``PYTHONPATH`` (its ``sitecustomize``
+            module then runs at worker start).
+        log_limit: Captured output kept per invocation, in bytes (the tail is kept).
+        close_grace_s: How long ``close`` lets workers exit on their own before killing them.
+        start_timeout_s: How long a new worker may take to start (not counted in function timeouts).
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        env: Mapping[str, str] | None = None,
+        python: str = sys.executable,
+        sitecustomize_dir: Path | None = None,
+        log_limit: int = 64 * 1024,
+        close_grace_s: float = 1.0,
+        start_timeout_s: float = 30.0,
+    ) -> None:
+        self._max = workers if workers is not None else _default_workers()
+        if self._max < 1:
+            raise ValueError("workers must be at least 1")
+        self._python = python
+        self._env = self._worker_env(env or {}, sitecustomize_dir)
+        self._log_limit = log_limit
+        self._grace = close_grace_s
+        self._start_timeout = start_timeout_s
+        self._cond = threading.Condition()
+        self._idle: list[WorkerProcess] = []
+        self._busy: set[WorkerProcess] = set()
+        self._spawning = 0
+        self._closed = False
+        self._executor: ThreadPoolExecutor | None = None
+
+    @staticmethod
+    def _worker_env(extra: Mapping[str, str], sitecustomize_dir: Path | None) -> dict[str, str]:
+        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+        env.update(extra)
+        # The worker must import tidegate even when it is not installed in the interpreter's site-packages.
+        paths = [str(Path(tidegate.__file__).resolve().parent.parent)]
+        if sitecustomize_dir is not None:
+            paths.insert(0, str(Path(sitecustomize_dir).resolve()))
+        if env.get("PYTHONPATH"):
+            paths.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        return env
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def invoke(self, spec: FunctionSpec, event: bytes, ctx: InvocationContext) -> InvocationResult:
+        """Run an event handler ``handler(event, context)`` with ``event`` as bytes; blocks.
+
+        Raises:
+            RunnerClosed: ``close`` was called.
+            WrongFunctionKind: ``spec.kind`` is not ``event``.
+        """
+        if spec.kind != "event":
+            raise WrongFunctionKind(f"{spec.service}/{spec.name} is an {spec.kind} function")
+        reply, payload = self._call(spec, ctx, {"kind": "event"}, bytes(event))
+        if not reply["ok"]:
+            payload = b""
+        return InvocationResult(
+            ok=reply["ok"],
+            payload=payload,
+            error_type=reply.get("error_type"),
+            error_message=reply.get("error_message"),
+            stack=reply.get("stack", []),
+            duration_ms=reply.get("duration_ms", 0.0),
+            logs=reply.get("logs", ""),
+        )
+
+    def invoke_http(
+        self, spec: FunctionSpec, request: HttpRequest | Mapping[str, Any], ctx: InvocationContext
+    ) -> HttpResult:
+        """Run a WSGI handler for one HTTP request; blocks.
+
+        ``request`` is an :class:`HttpRequest` or a mapping of its field names.
+
+        Raises:
+            RunnerClosed: ``close`` was called.
+            WrongFunctionKind: ``spec.kind`` is not ``http``.
+        """
+        if spec.kind != "http":
+            raise WrongFunctionKind(f"{spec.service}/{spec.name} is an {spec.kind} function")
+        req = request if isinstance(request, HttpRequest) else HttpRequest(**request)
+        reply, payload = self._call(spec, ctx, {"kind": "http", "http": req.to_wire()}, bytes(req.body))
+        common: dict[str, Any] = {
+            "duration_ms": reply.get("duration_ms", 0.0),
+            "logs": reply.get("logs", ""),
+        }
+        if reply["ok"]:
+            headers = [(str(k), str(v)) for k, v in reply["headers"]]
+            return HttpResult(status=reply["status"], headers=headers, body=payload, **common)
+        stack = reply.get("stack", [])
+        error = {
+            "errorMessage": reply["error_message"],
+            "errorType": reply["error_type"],
+            "stackTrace": stack,
+        }
+        return HttpResult(
+            status=502,
+            headers=[("Content-Type", "application/json"), ("X-Fc-Error-Type", "UnhandledInvocationError")],
+            body=json.dumps(error).encode(),
+            ok=False,
+            error_type=reply["error_type"],
+            error_message=reply["error_message"],
+            stack=stack,
+            **common,
+        )
+
+    async def invoke_async(self, spec: FunctionSpec, event: bytes, ctx: InvocationContext) -> InvocationResult:
+        """``invoke`` for event loops: runs on the runner's own threads, never on the loop."""
+        call = functools.partial(self.invoke, spec, event, ctx)
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+
+    async def invoke_http_async(
+        self, spec: FunctionSpec, request: HttpRequest | Mapping[str, Any], ctx: InvocationContext
+    ) -> HttpResult:
+        """``invoke_http`` for event loops."""
+        call = functools.partial(self.invoke_http, spec, request, ctx)
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the live workers (idle and busy)."""
+        with self._cond:
+            return sorted(w.pid for w in [*self._idle, *self._busy])
+
+    def close(self) -> None:
+        """Stop every worker (in-flight invocations fail with ``FC.Unknown``) and reap them."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            idle, busy = list(self._idle), list(self._busy)
+            self._idle.clear()
+            self._cond.notify_all()
+        # Busy workers are killed outright; the threads waiting on them see EOF and release their pipes.
+        for worker in busy:
+            worker.stop()
+        for worker in idle:
+            worker.close_input()
+        deadline = time.monotonic() + self._grace
+        for worker in idle:
+            worker.finish(deadline)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> FunctionRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._cond:
+            if self._closed:
+                raise RunnerClosed()
+            if self._executor is None:
+                # As many threads as workers: further async calls queue in the executor, not on a lock.
+                self._executor = ThreadPoolExecutor(self._max, thread_name_prefix="tidegate-fn")
+            return self._executor
+
+    def _call(self, spec: FunctionSpec, ctx: InvocationContext, extra: dict[str, Any], body: bytes) -> _Reply:
+        header: dict[str, Any] = {
+            "code_dir": str(spec.code_dir),
+            "handler": spec.handler,
+            "initializer": spec.initializer,
+            "env": invocation_env(spec, ctx),
+            "ctx": context_to_wire(spec, ctx),
+            **extra,
+        }
+        frame = encode(header, body)
+        key = header["code_dir"]
+        for _attempt in range(2):
+            try:
+                worker = self._acquire(key)
+            except _SpawnFailed as exc:
+                return _failure(UNKNOWN, exc.message, logs=exc.logs)
+            started = time.monotonic()
+            try:
+                reply = worker.call(frame, started + spec.timeout_s)
+            except WorkerTimeout:
+                self._discard(worker)
+                message = f"function {spec.service}/{spec.name} timed out after {spec.timeout_s:g} s"
+                elapsed_ms = (time.monotonic() - started) * 1000.0
+                return _failure(FUNCTION_TIMEOUT, message, elapsed_ms, worker.last_output())
+            except WorkerDied as exc:
+                self._discard(worker)
+                if not exc.sent and not self._closed:
+                    continue  # it died while idle: the handler never ran, so a fresh worker may run it
+                reason = "the function runner was closed" if self._closed else worker.death()
+                message = f"function {spec.service}/{spec.name} did not complete: {reason}"
+                return _failure(UNKNOWN, message, (time.monotonic() - started) * 1000.0, worker.last_output())
+            worker.warm.add(key)
+            self._release(worker)
+            return reply
+        return _failure(UNKNOWN, "function workers keep dying before they receive a request")
+
+    def _acquire(self, key: str) -> WorkerProcess:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise RunnerClosed()
+                if self._idle:
+                    worker = self._pick(key)
+                    self._busy.add(worker)
+                    return worker
+                if len(self._busy) + self._spawning < self._max:
+                    self._spawning += 1
+                    break
+                self._cond.wait()
+        try:
+            worker = self._spawn()
+        except _SpawnFailed:
+            with self._cond:
+                self._spawning -= 1
+                self._cond.notify()
+            raise
+        with self._cond:
+            self._spawning -= 1
+            if self._closed:
+                worker.kill()
+                raise RunnerClosed()
+            self._busy.add(worker)
+            return worker
+
+    def _spawn(self) -> WorkerProcess:
+        try:
+            worker = WorkerProcess(self._python, self._env, self._log_limit)
+        except OSError as exc:
+            raise _SpawnFailed(f"cannot start a function worker with {self._python}: {exc}", "") from None
+        try:
+            worker.wait_ready(self._start_timeout)
+        except (WorkerTimeout, WorkerDied):
+            worker.kill()
+            message = f"cannot start a function worker: {worker.death()}"
+            raise _SpawnFailed(message, worker.last_output()) from None
+        return worker
+
+    def _pick(self, key: str) -> WorkerProcess:
+        # Most recently used last: reuse warm workers first so their module caches stay useful.
+        for i in range(len(self._idle) - 1, -1, -1):
+            if key in self._idle[i].warm:
+                return self._idle.pop(i)
+        return self._idle.pop()
+
+    def _release(self, worker: WorkerProcess) -> None:
+        with self._cond:
+            self._busy.discard(worker)
+            if self._closed:
+                worker.kill()
+                return
+            self._idle.append(worker)
+            self._cond.notify()
+
+    def _discard(self, worker: WorkerProcess) -> None:
+        worker.kill()
+        with self._cond:
+            self._busy.discard(worker)
+            self._cond.notify()
+
+
+def _failure(error_type: str, message: str, duration_ms: float = 0.0, logs: str = "") -> _Reply:
+    reply = {
+        "ok": False,
+        "error_type": error_type,
+        "error_message": message,
+        "stack": [],
+        "duration_ms": duration_ms,
+        "logs": logs,
+    }
+    return reply, b""

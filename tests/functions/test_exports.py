@@ -1,0 +1,33 @@
+"""The public names of ``tidegate.functions`` are deliberate."""
+
+from __future__ import annotations
+
+import tidegate.functions as functions
+
+
+def test_exported_names() -> None:
+    assert sorted(functions.__all__) == sorted(
+        [
+            "FUNCTION_NOT_FOUND",
+            "FUNCTION_TIMEOUT",
+            "HANDLER_IMPORT_ERROR",
+            "HANDLER_NOT_FOUND",
+            "INITIALIZER_ERROR",
+            "INVALID_RESPONSE",
+            "UNKNOWN",
+            "Credentials",
+            "FunctionKind",
+            "FunctionNotFound",
+            "FunctionRunner",
+            "FunctionSpec",
+            "HttpRequest",
+            "HttpResult",
+            "InvocationContext",
+            "InvocationResult",
+            "RunnerClosed",
+            "WrongFunctionKind",
+            "resolve_local_function",
+        ]
+    )
+    for name in functions.__all__:
+        assert getattr(functions, name) is not None

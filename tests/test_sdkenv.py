@@ -17,8 +17,18 @@ IMPORTS = {
         "import alibabacloud_fnf20190315.client; import importlib.metadata as m;"
         "print(m.version('alibabacloud-fnf20190315'), m.version('alibabacloud-tea-openapi'))"
     ),
+    "worker": (
+        "import mns.account, aliyunsdkcore.client, aliyunsdkfnf.request.v20190315.ReportTaskSucceededRequest;"
+        "import importlib.metadata as m; print(m.version('aliyun-mns'), m.version('aliyun-python-sdk-fnf'))"
+    ),
 }
-EXPECTED = {"mns115": "1.1.5", "mns130": "1.3.0", "fnfcore": "2.16.1", "fnftea": "2.0.1 0.4.6"}
+EXPECTED = {
+    "mns115": "1.1.5",
+    "mns130": "1.3.0",
+    "fnfcore": "2.16.1",
+    "fnftea": "2.0.1 0.4.6",
+    "worker": "1.1.5 1.8.3",
+}
 
 
 @pytest.mark.parametrize("name", sorted(ENVS))

@@ -247,9 +247,7 @@ def test_batch_limits() -> None:
         with pytest.raises(w.InvalidXmlArgument):
             w.parse_messages(f"<Messages>{one * n}</Messages>")
     with pytest.raises(w.InvalidXmlArgument):
-        w.parse_receipt_handles(
-            "<ReceiptHandles>" + "<ReceiptHandle>a</ReceiptHandle>" * 17 + "</ReceiptHandles>"
-        )
+        w.parse_receipt_handles("<ReceiptHandles>" + "<ReceiptHandle>a</ReceiptHandle>" * 17 + "</ReceiptHandles>")
     with pytest.raises(w.InvalidXmlArgument):
         w.parse_receipt_handles("<ReceiptHandles><ReceiptHandle> </ReceiptHandle></ReceiptHandles>")
     with pytest.raises(w.MalformedXML):
@@ -263,9 +261,7 @@ def test_batch_limits() -> None:
 
 def test_rendered_documents_shape() -> None:
     data = w.render_message(MSG)
-    assert data.startswith(
-        b'<?xml version="1.0" encoding="UTF-8"?>\n<Message xmlns="http://mns.aliyuncs.com/doc/v1/">'
-    )
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<Message xmlns="http://mns.aliyuncs.com/doc/v1/">')
     f = _fields(w.render_message(RAW))
     assert f["MessageBody"] == RAW.body  # CR survives (&#13;), markup escaped
     assert f["MessageBodyMD5"] == w.body_md5(RAW.body) and len(f["MessageBodyMD5"]) == 32
@@ -302,11 +298,7 @@ def test_notifications() -> None:
     assert got["Message"] == NOTE.message and got["MessageTag"] == "tag1"
     jbody, jtype = w.render_notification(NOTE, "JSON")
     doc = json.loads(jbody)
-    assert (
-        jtype == "application/json"
-        and doc["PublishTime"] == "1449556920975"
-        and doc["Message"] == NOTE.message
-    )
+    assert jtype == "application/json" and doc["PublishTime"] == "1449556920975" and doc["Message"] == NOTE.message
     untagged = replace(NOTE, message_tag=None)
     assert "MessageTag" not in json.loads(w.render_notification(untagged, "JSON")[0])
     assert b"MessageTag" not in w.render_notification(untagged, "XML")[0]
@@ -350,9 +342,7 @@ def _documents(with_properties: bool) -> dict[str, str]:
         "chvis": w.render_change_visibility("rh-new", 1795374937920).decode(),
         "topic": w.render_topic(TOPIC).decode(),
         "sub": w.render_subscription(SUB).decode(),
-        "queues": w.render_queue_list(
-            [("http://h/queues/a", None), ("http://h/queues/b", QUEUE)], "b"
-        ).decode(),
+        "queues": w.render_queue_list([("http://h/queues/a", None), ("http://h/queues/b", QUEUE)], "b").decode(),
         "queues_last": w.render_queue_list([("http://h/queues/a", None)]).decode(),
         "topics": w.render_topic_list([("http://h/topics/t1", TOPIC)], "t1").decode(),
         "subs": w.render_subscription_list(["http://h/topics/t1/subscriptions/s1"], "s1").decode(),

@@ -155,9 +155,7 @@ def _queue_inner(q: QueueInfo) -> str:
 def _props(tag: str, item: str, props: Sequence[MessageProperty]) -> str:
     if not props:
         return ""
-    inner = "".join(
-        f"<{item}>{el('Name', p.name)}{_opt('Value', p.value)}{el('Type', p.type)}</{item}>" for p in props
-    )
+    inner = "".join(f"<{item}>{el('Name', p.name)}{_opt('Value', p.value)}{el('Type', p.type)}</{item}>" for p in props)
     return f"<{tag}>{inner}</{tag}>"
 
 
@@ -208,9 +206,7 @@ def render_message(m: MessageView, with_properties: bool = True) -> bytes:
 
 def render_messages(ms: Sequence[MessageView], with_properties: bool = True) -> bytes:
     """Render ``<Messages>`` (BatchReceiveMessage, BatchPeekMessage); empty results are a 404 instead."""
-    return document(
-        "Messages", "".join(f"<Message>{_message_inner(m, with_properties)}</Message>" for m in ms)
-    )
+    return document("Messages", "".join(f"<Message>{_message_inner(m, with_properties)}</Message>" for m in ms))
 
 
 def render_send_result(r: SendResult) -> bytes:
@@ -247,9 +243,7 @@ def render_batch_delete_errors(errors: Sequence[EntryError]) -> bytes:
 
 def render_change_visibility(receipt_handle: str, next_visible_time: int) -> bytes:
     """Render ChangeMessageVisibility's ``<ChangeVisibility>``."""
-    return document(
-        "ChangeVisibility", el("ReceiptHandle", receipt_handle) + el("NextVisibleTime", next_visible_time)
-    )
+    return document("ChangeVisibility", el("ReceiptHandle", receipt_handle) + el("NextVisibleTime", next_visible_time))
 
 
 # --- topics, subscriptions, account -------------------------------------------------------------------
@@ -318,9 +312,7 @@ def render_error(code: str, message: str, request_id: str, host_id: str) -> byte
     """Render the ``<Error>`` body; all four elements are present (the SDK requires them)."""
     # Message may be empty (xml_to_dic accepts it); the other three must not be.
     msg = el("Message", message) if message else "<Message></Message>"
-    return document(
-        "Error", el("Code", code) + msg + el("RequestId", request_id or "-") + el("HostId", host_id or "-")
-    )
+    return document("Error", el("Code", code) + msg + el("RequestId", request_id or "-") + el("HostId", host_id or "-"))
 
 
 # --- notifications ------------------------------------------------------------------------------------

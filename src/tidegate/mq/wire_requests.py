@@ -301,9 +301,7 @@ def encode_topic_attributes(a: TopicAttributes) -> bytes:
 def _props(tag: str, item: str, props: Sequence[MessageProperty]) -> str:
     if not props:
         return ""
-    inner = "".join(
-        f"<{item}>{el('Name', p.name)}{el('Value', p.value)}{el('Type', p.type)}</{item}>" for p in props
-    )
+    inner = "".join(f"<{item}>{el('Name', p.name)}{el('Value', p.value)}{el('Type', p.type)}</{item}>" for p in props)
     return f"<{tag}>{inner}</{tag}>"
 
 

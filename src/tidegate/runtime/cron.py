@@ -6,8 +6,8 @@ Forms accepted:
   N minutes after the previous one (after the creation time for the first).
 * ``[CRON_TZ=Area/City ]S M H DOM MON DOW`` — seconds, minutes, hours, day of month, month, day of week.
   Every field takes ``*``, numbers, ranges ``a-b``, steps ``*/n``, ``a/n``, ``a-b/n`` and lists ``x,y``;
-  ``?`` (= ``*``) is allowed in day-of-month and day-of-week only. Months take ``JAN``–``DEC`` and days of
-  week ``SUN``–``SAT`` (0 or 7 is Sunday). As in Vixie cron and robfig/cron (the Go library the real
+  ``?`` (= ``*``) is allowed in day-of-month and day-of-week only. Months take ``JAN``-``DEC`` and days of
+  week ``SUN``-``SAT`` (0 or 7 is Sunday). As in Vixie cron and robfig/cron (the Go library the real
   service's syntax matches), when both day fields are restricted a day matches if *either* matches.
   Times are UTC unless ``CRON_TZ=`` names an IANA zone; a local time skipped by a DST jump never fires
   and a repeated one fires once (its first occurrence).

@@ -1,0 +1,64 @@
+"""What the ASGI app needs from the server: the store, the keys and the identity of this endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from tidegate.auth.keys import DEFAULT_ACCOUNT_ID, KeyRing
+from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.runtime.clock import now_ms
+from tidegate.runtime.service import WorkflowService
+from tidegate.store import Store
+
+DEFAULT_REGION = "cn-hangzhou"
+
+
+@dataclass(slots=True, kw_only=True)
+class AppContext:
+    """The server's shared objects.
+
+    Attributes:
+        store: the open store.
+        keyring: the root key and the keys derived from it (temporary credentials, task tokens).
+        region: the region this server answers for (``HostId`` and ARNs).
+        account_id: the account id (defaults to the root key's).
+        clock: epoch milliseconds; tests may pin it.
+        long_poll_slots: how many DescribeExecution long-polls may wait at once (each holds a thread).
+    """
+
+    store: Store
+    keyring: KeyRing
+    region: str = DEFAULT_REGION
+    account_id: str = ""
+    clock: Callable[[], int] = now_ms
+    long_poll_slots: int = 200
+    service: WorkflowService = field(init=False)
+    _long_polls: anyio.CapacityLimiter | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.account_id:
+            self.account_id = self.keyring.root.account_id or DEFAULT_ACCOUNT_ID
+        self.service = WorkflowService(self.store, self.signer, self.clock)
+
+    def long_poll_limiter(self) -> anyio.CapacityLimiter:
+        """The thread pool of long-polls, shared by every protocol (call it on the event loop).
+
+        Long-polls get their own pool so that 60-second waits never starve ordinary requests of worker
+        threads; it is created lazily because a limiter belongs to the running event loop.
+        """
+        if self._long_polls is None:
+            self._long_polls = anyio.CapacityLimiter(self.long_poll_slots)
+        return self._long_polls
+
+    @property
+    def signer(self) -> TaskTokenSigner:
+        """The task-token signer shared with the runtime."""
+        return self.keyring.task_tokens
+
+    @property
+    def host_id(self) -> str:
+        """The ``HostId`` of error bodies: the public endpoint name of the region."""
+        return f"{self.region}.fnf.aliyuncs.com"

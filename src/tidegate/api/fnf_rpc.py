@@ -1,0 +1,145 @@
+"""The Serverless Workflow RPC endpoint (spec Part C, mns-wire.md §4): ``GET|POST /?Action=…``.
+
+One request: read the body (≤ 1 MiB), merge query and form parameters, check ``Action`` and ``Version``,
+authenticate (signature, timestamp, nonce), then run the action in a worker thread. Every failure goes
+through :func:`tidegate.api.rpc_errors.rpc_error`, the one place where errors become responses.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from functools import partial
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidegate.api.context import AppContext
+from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
+from tidegate.api.rpc_auth import ACS3_PREFIX, NonceCache, authenticate_acs3, authenticate_rpc
+from tidegate.api.rpc_errors import (
+    ActionNotSupported,
+    ApiVersionNotSupported,
+    EntityTooLarge,
+    MissingRequiredParams,
+    rpc_error,
+)
+from tidegate.api.rpc_params import Params
+from tidegate.auth.signatures import parse_rpc_request
+
+__all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
+
+API_VERSION = "2019-03-15"
+MAX_BODY = 1024 * 1024
+
+
+def _request_id(params: dict[str, str] | None) -> str:
+    given = (params or {}).get("RequestId", "")
+    if given and len(given) <= 128 and given.isprintable():
+        return given
+    return uuid.uuid4().hex[:24].upper()
+
+
+def _json(status: int, body: dict[str, Any], request_id: str) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json;charset=utf-8",
+        headers={"x-acs-request-id": request_id},
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise EntityTooLarge(MAX_BODY)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise EntityTooLarge(MAX_BODY)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _target(request: Request) -> str:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return request.url.path + (f"?{query}" if query else "")
+
+
+class RpcEndpoint:
+    """The request/response endpoint (:meth:`handle`) of the RPC protocol, bound to one :class:`AppContext`."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.nonces = NonceCache()
+
+    async def handle(self, request: Request) -> Response:
+        """Handle one request; never raises."""
+        params: dict[str, str] | None = None
+        try:
+            body = await _read_body(request)
+            # A form body counts for GET too: aliyunsdkcore sends one (and signs it) when a POST action is
+            # switched to GET with set_method; parse_rpc_request reads bodies of non-GET requests only.
+            params = parse_rpc_request("POST", _target(request), request.headers.get("content-type"), body)
+            if request.headers.get("authorization", "").startswith(ACS3_PREFIX):
+                result = await self._dispatch_acs3(request, params, body)
+            else:
+                result = await self._dispatch(request.method, params)
+        except Exception as exc:  # the one place errors become responses
+            status, code, message = rpc_error(exc)
+            rid = _request_id(params)
+            return _json(status, {"RequestId": rid, "HostId": self.ctx.host_id, "Code": code, "Message": message}, rid)
+        rid = _request_id(params)
+        return _json(200, {**result, "RequestId": rid}, rid)
+
+    def _action(self, params: dict[str, str]) -> str:
+        action = params.get("Action")
+        if not action:
+            raise MissingRequiredParams("Action")
+        version = params.get("Version")
+        if not version:
+            raise MissingRequiredParams("Version")
+        if version != API_VERSION:
+            raise ApiVersionNotSupported(version)
+        if action not in ACTIONS:
+            raise ActionNotSupported(action)
+        return action
+
+    async def _dispatch(self, method: str, params: dict[str, str]) -> dict[str, Any]:
+        action = self._action(params)
+        authenticate_rpc(method, params, self.ctx.keyring, self.nonces, self.ctx.clock() / 1000)
+        return await self._run(action, params)
+
+    async def _dispatch_acs3(self, request: Request, params: dict[str, str], body: bytes) -> dict[str, Any]:
+        # Signature V3 carries the action and version in headers rather than parameters.
+        params.setdefault("Action", request.headers.get("x-acs-action", ""))
+        params.setdefault("Version", request.headers.get("x-acs-version", ""))
+        action = self._action(params)
+        raw_query = request.scope.get("query_string", b"").decode("latin-1")
+        authenticate_acs3(
+            request.method,
+            request.url.path,
+            raw_query,
+            request.headers,
+            body,
+            self.ctx.keyring,
+            self.nonces,
+            self.ctx.clock() / 1000,
+        )
+        return await self._run(action, params)
+
+    async def _run(self, action: str, params: dict[str, str]) -> dict[str, Any]:
+        p = Params(params)
+        svc = self.ctx.service
+        if action == "DescribeExecution" and wait_seconds(p) > 0:
+            # The deadline starts now, so time spent queueing for a slot counts against the wait.
+            deadline = time.monotonic() + wait_seconds(p)
+            call = partial(describe_execution, svc, p, deadline)
+            return await anyio.to_thread.run_sync(call, limiter=self.ctx.long_poll_limiter())
+        return await run_in_threadpool(ACTIONS[action], svc, p)

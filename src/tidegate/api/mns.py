@@ -1,0 +1,228 @@
+"""The MNS protocol (API 2015-06-06, mns-wire.md §3) on the server's port.
+
+Routes: ``/queues…``, ``/topics…``, ``/?accountmeta=true`` (picked out of ``/`` by
+:class:`MnsRootMiddleware`, because ``/`` with ``Action`` is the FnF RPC protocol) and the push
+certificate ``/mns/certs/{name}`` that subscribers fetch to verify pushes. Every request is authenticated
+(§3.2) before its handler runs in a worker thread; every error is an ``<Error>`` with all four elements and
+a lower-case ``x-mns-request-id`` (aliyun-mns-sdk 1.3.0 reads headers from a case-sensitive dict).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tidegate.api import mns_ops as ops
+from tidegate.api.context import AppContext
+from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
+from tidegate.auth.signatures import format_http_date
+from tidegate.errors import AuthError, QueueError, TidegateError
+from tidegate.mq import wire
+from tidegate.mq._common import database_of
+from tidegate.mq.push import CERT_SETTING_PREFIX
+from tidegate.mq.queues import QueueService
+from tidegate.mq.topics import TopicService
+
+__all__ = ["MnsEndpoint", "MnsRootMiddleware", "install", "is_mns_request", "mns_routes"]
+
+log = logging.getLogger(__name__)
+#: Largest accepted request body: 16 messages of 64 KiB, XML-escaped, fit easily.
+MAX_BODY = 1 << 20
+#: Long polls waiting at once (each holds a worker thread for up to 30 s).
+LONG_POLL_SLOTS = 512
+
+Handler = Callable[..., ops.Reply]
+
+
+def is_mns_request(scope: Scope) -> bool:
+    """Tell whether a request on ``/`` is MNS (``Authorization: MNS …`` or ``x-mns-version``)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-mns-version" or (name == b"authorization" and value.startswith(b"MNS ")):
+            return True
+    return False
+
+
+class MnsEndpoint:
+    """The MNS handlers of one app.
+
+    Args:
+        ctx: the server's store, keys, region and account.
+    """
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        db = database_of(ctx.store)
+        self.services = ops.MnsServices(
+            queues=QueueService(db, clock=ctx.clock),
+            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
+        )
+        self._poll_limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def host_id(self) -> str:
+        """The ``HostId`` of error bodies: the service's endpoint form for this account and region."""
+        return f"http://{self.ctx.account_id}.mns.{self.ctx.region}.aliyuncs.com"
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        # Created lazily: a limiter belongs to the running event loop. Long polls get their own pool so
+        # that waiting receivers never starve ordinary requests of worker threads.
+        if self._poll_limiter is None:
+            self._poll_limiter = anyio.CapacityLimiter(LONG_POLL_SLOTS)
+        return self._poll_limiter
+
+    def _reply(self, status: int, body: bytes, request_id: str, headers: dict[str, str] | None = None) -> Response:
+        h = {
+            "x-mns-request-id": request_id,
+            "x-mns-version": "2015-06-06",
+            "Server": "tidegate",
+            "Date": format_http_date(time.time()),
+            **(headers or {}),
+        }
+        media = wire.CONTENT_TYPE if body else None
+        return Response(body, status_code=status, headers=h, media_type=media)
+
+    def error(self, exc: TidegateError, request_id: str) -> Response:
+        """Render an error in the MNS format with the status of its code."""
+        code = exc.code
+        default = 403 if isinstance(exc, AuthError) else 400 if isinstance(exc, QueueError) else 500
+        status = wire.MNS_ERRORS.get(code, default)
+        body = wire.render_error(code, exc.message, request_id, self.host_id)
+        return self._reply(status, body, request_id)
+
+    async def run(self, request: Request, handler: Handler, *args: str) -> Response:
+        """Authenticate the request, run ``handler(services, request, *args)`` in a thread, render."""
+        request_id = secrets.token_hex(12).upper()
+        try:
+            req = await self._request(request)
+            call = partial(handler, self.services, req, *args)
+            if handler is ops.receive_messages:
+                reply = await anyio.to_thread.run_sync(call, limiter=self._limiter())
+            else:
+                reply = await run_in_threadpool(call)
+        except TidegateError as exc:
+            return self.error(exc, request_id)
+        except Exception:
+            log.exception("MNS request %s failed", request_id)
+            return self.error(TidegateError("The service is temporarily unavailable."), request_id)
+        return self._reply(reply.status, reply.body, request_id, reply.headers)
+
+    async def _request(self, request: Request) -> MnsRequest:
+        scope = request.scope
+        raw_path = (scope.get("raw_path") or scope["path"].encode("latin-1")).decode("latin-1")
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_target = raw_path + ("?" + raw_query if raw_query else "")
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise wire.MalformedXML(f"The request body is larger than {MAX_BODY} bytes.")
+        authenticate(request.method, raw_target, headers, body, self.ctx.keyring, time.time())
+        host = headers.get("host") or f"{self.ctx.account_id}.mns.{self.ctx.region}.aliyuncs.com"
+        return MnsRequest(
+            method=request.method,
+            raw_target=raw_target,
+            query=parse_raw_query(raw_query),
+            headers=headers,
+            body=body,
+            base_url=f"{request.url.scheme}://{host}",
+        )
+
+    async def certificate(self, request: Request) -> Response:
+        """Serve a push-signing certificate (no authentication: subscribers fetch it)."""
+        name = request.path_params["name"]
+        pem = await run_in_threadpool(self.ctx.store.get_setting, CERT_SETTING_PREFIX + name)
+        if pem is None:
+            return Response(b"not found", status_code=404, media_type="text/plain")
+        return Response(pem.encode("ascii"), media_type="application/x-pem-file")
+
+    def route(self, by_method: dict[str, Handler], *names: str) -> Callable[[Request], Any]:
+        """Return an endpoint dispatching on the method to ``by_method`` with path params ``names``."""
+
+        async def endpoint(request: Request) -> Response:
+            handler = by_method[request.method]
+            return await self.run(request, handler, *(request.path_params[n] for n in names))
+
+        return endpoint
+
+
+def install(app: Starlette, ctx: AppContext) -> MnsEndpoint:
+    """Add the MNS routes and the ``/`` middleware to ``app`` (before it starts serving)."""
+    endpoint = MnsEndpoint(ctx)
+    app.router.routes.extend(mns_routes(endpoint))
+    app.add_middleware(MnsRootMiddleware, endpoint=endpoint)
+    return endpoint
+
+
+def mns_routes(endpoint: MnsEndpoint) -> list[BaseRoute]:
+    """Return the Starlette routes of the MNS protocol."""
+
+    def r(path: str, by_method: dict[str, Handler], *names: str) -> Route:
+        return Route(path, endpoint.route(by_method, *names), methods=list(by_method))
+
+    return [
+        r("/queues", {"GET": ops.list_queues}),
+        r("/queues/{q}", {"PUT": ops.put_queue, "GET": ops.get_queue, "DELETE": ops.delete_queue}, "q"),
+        r(
+            "/queues/{q}/messages",
+            {
+                "POST": ops.send_messages,
+                "GET": ops.receive_messages,
+                "DELETE": ops.delete_messages,
+                "PUT": ops.change_visibility,
+            },
+            "q",
+        ),
+        r("/topics", {"GET": ops.list_topics}),
+        r("/topics/{t}", {"PUT": ops.put_topic, "GET": ops.get_topic, "DELETE": ops.delete_topic}, "t"),
+        r("/topics/{t}/messages", {"POST": ops.publish}, "t"),
+        r("/topics/{t}/subscriptions", {"GET": ops.list_subscriptions}, "t"),
+        r(
+            "/topics/{t}/subscriptions/{s}",
+            {"PUT": ops.put_subscription, "GET": ops.get_subscription, "DELETE": ops.delete_subscription},
+            "t",
+            "s",
+        ),
+        Route("/mns/certs/{name}", endpoint.certificate, methods=["GET"]),
+    ]
+
+
+class MnsRootMiddleware:
+    """Send MNS requests on ``/`` (GetAccountAttributes / SetAccountAttributes) to the MNS handlers.
+
+    Args:
+        app: the wrapped application.
+        endpoint: the MNS endpoint (built by :func:`install`); None disables the middleware.
+    """
+
+    def __init__(self, app: ASGIApp, endpoint: MnsEndpoint | None = None) -> None:
+        self.app = app
+        self.endpoint = endpoint
+        self._account = None if endpoint is None else endpoint.route({"GET": ops.get_account, "PUT": ops.put_account})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self._account is not None
+            and scope["type"] == "http"
+            and scope["path"] == "/"
+            and scope["method"] in ("GET", "PUT")
+            and is_mns_request(scope)
+        ):
+            response = await self._account(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

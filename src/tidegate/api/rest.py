@@ -1,0 +1,351 @@
+"""The JSON REST API under ``/api/v1/``: the workflow operations for people, scripts and the console.
+
+Same operations as the RPC protocol (both call :class:`~tidegate.runtime.service.WorkflowService`), with
+JSON values instead of JSON-in-strings and snake_case names. Authentication is HTTP Basic with an
+AccessKey (``curl -u ID:SECRET``); a temporary key adds its token in ``X-Tidegate-Security-Token``.
+Errors are ``{"code", "message", "request_id"}`` with the status of the shared mapping
+(:func:`tidegate.api.rpc_errors.rpc_error`). The OpenAPI document is at ``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tidegate.api.context import AppContext
+from tidegate.api.rest_openapi import openapi_document
+from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedule_doc
+from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
+from tidegate.api.rpc_params import Params
+from tidegate.errors import AuthError
+from tidegate.runtime.service import InvalidArgument, WorkflowService
+
+__all__ = ["PREFIX", "Unauthorized", "rest_routes"]
+
+PREFIX = "/api/v1"
+MAX_BODY = 1024 * 1024
+TOKEN_HEADER = "x-tidegate-security-token"
+
+Handler = Callable[[WorkflowService, Request, dict[str, Any]], Any]
+
+
+class Unauthorized(AuthError):
+    """The request needs valid credentials (HTTP Basic: AccessKey ID and secret)."""
+
+    code = "Unauthorized"
+
+
+# --- request helpers -----------------------------------------------------------------------------
+
+
+def _get(body: dict[str, Any], name: str, kind: type | tuple[type, ...], required: bool = False) -> Any:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidArgument(f"The field {name!r} is required.")
+        return None
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise InvalidArgument(f"The field {name!r} has the wrong type.")
+    return value
+
+
+def _object_text(body: dict[str, Any], name: str) -> str | None:
+    value = _get(body, name, dict)
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _check_fields(body: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidArgument(f"Unknown fields: {', '.join(unknown)[:200]}.")
+    return body
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    if request.method in ("GET", "DELETE"):
+        return {}
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise EntityTooLarge(MAX_BODY)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidArgument(f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(body, dict):
+        raise InvalidArgument("The body must be a JSON object.")
+    return body
+
+
+def _authenticate(ctx: AppContext, request: Request) -> None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        raise Unauthorized()
+    try:
+        key_id, sep, secret = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("The Authorization header is malformed.") from None
+    try:
+        key = ctx.keyring.resolve(key_id, request.headers.get(TOKEN_HEADER), time.time())
+    except AuthError as exc:
+        raise Unauthorized(exc.message) from None
+    if not sep or not hmac.compare_digest(key.secret.encode(), secret.encode()):
+        raise Unauthorized("The AccessKey secret is wrong.")
+
+
+# --- handlers (blocking; run in worker threads) --------------------------------------------------
+
+
+def list_flows(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    q = Params(req.query_params)
+    page = svc.list_flows(q.int("limit", 60, 1, 1000), q.opt("next_token"))
+    return {"flows": [flow_doc(f) for f in page.items], "next_token": page.next_token}
+
+
+def create_flow(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"name", "definition", "description", "type", "role_arn"})
+    flow = svc.create_flow(
+        _get(body, "name", str, True),
+        _get(body, "definition", str, True),
+        description=_get(body, "description", str) or "",
+        flow_type=_get(body, "type", str) or "FDL",
+        role_arn=_get(body, "role_arn", str) or "",
+    )
+    return 201, flow_doc(flow)
+
+
+def get_flow(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    return flow_doc(svc.describe_flow(req.path_params["flow"]))
+
+
+def update_flow(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"definition", "description", "type", "role_arn"})
+    flow = svc.update_flow(
+        req.path_params["flow"],
+        definition=_get(body, "definition", str),
+        description=_get(body, "description", str),
+        flow_type=_get(body, "type", str),
+        role_arn=_get(body, "role_arn", str),
+    )
+    return flow_doc(flow)
+
+
+def delete_flow(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    svc.delete_flow(req.path_params["flow"])
+    return 204, None
+
+
+def list_executions(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    q = Params(req.query_params)
+    page = svc.list_executions(
+        req.path_params["flow"],
+        status=q.opt("status"),
+        name_prefix=q.opt("name_prefix"),
+        started_from_ms=q.time_ms("started_after"),
+        started_to_ms=q.time_ms("started_before"),
+        limit=q.int("limit", 60, 1, 1000),
+        next_token=q.opt("next_token"),
+    )
+    return {"executions": [execution_doc(e) for e in page.items], "next_token": page.next_token}
+
+
+def start_execution(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"name", "input", "callback_token"})
+    record, created = svc.start_execution(
+        req.path_params["flow"],
+        _get(body, "name", str),
+        _object_text(body, "input"),
+        _get(body, "callback_token", str),
+    )
+    return (201 if created else 200), execution_doc(record)
+
+
+def get_execution(svc: WorkflowService, req: Request, body: dict[str, Any], deadline: float | None = None) -> Any:
+    record = svc.describe_execution(
+        req.path_params["flow"], req.path_params["execution"], _wait(req), deadline=deadline
+    )
+    return execution_doc(record)
+
+
+def stop_execution(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"error", "cause"})
+    record = svc.stop_execution(
+        req.path_params["flow"],
+        req.path_params["execution"],
+        _get(body, "error", str) or "",
+        _get(body, "cause", str) or "",
+    )
+    return execution_doc(record)
+
+
+def history(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    q = Params(req.query_params)
+    rows, token = svc.get_history(
+        req.path_params["flow"], req.path_params["execution"], q.int("limit", 100, 1, 1000), q.opt("next_token")
+    )
+    return {"events": [event_doc(r) for r in rows], "next_token": token}
+
+
+def task_succeeded(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"token", "output"})
+    output = _object_text(body, "output")
+    if output is None:
+        raise InvalidArgument("The field 'output' is required and must be a JSON object.")
+    return {"event_id": svc.report_task_succeeded(_get(body, "token", str, True), output)}
+
+
+def task_failed(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"token", "error", "cause"})
+    event_id = svc.report_task_failed(
+        _get(body, "token", str, True), _get(body, "error", str, True), _get(body, "cause", str) or ""
+    )
+    return {"event_id": event_id}
+
+
+def list_schedules(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    q = Params(req.query_params)
+    page = svc.list_schedules(req.path_params["flow"], q.int("limit", 60, 1, 1000), q.opt("next_token"))
+    return {"schedules": [schedule_doc(s) for s in page.items], "next_token": page.next_token}
+
+
+def create_schedule(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"name", "cron", "payload", "enable", "description"})
+    enable = _get(body, "enable", bool)
+    record = svc.create_schedule(
+        req.path_params["flow"],
+        _get(body, "name", str, True),
+        _get(body, "cron", str, True),
+        payload=_object_text(body, "payload") or "",
+        enable=True if enable is None else enable,
+        description=_get(body, "description", str) or "",
+    )
+    return 201, schedule_doc(record)
+
+
+def get_schedule(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    return schedule_doc(svc.describe_schedule(req.path_params["flow"], req.path_params["schedule"]))
+
+
+def update_schedule(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"cron", "payload", "enable", "description"})
+    record = svc.update_schedule(
+        req.path_params["flow"],
+        req.path_params["schedule"],
+        cron=_get(body, "cron", str),
+        payload=_object_text(body, "payload"),
+        enable=_get(body, "enable", bool),
+        description=_get(body, "description", str),
+    )
+    return schedule_doc(record)
+
+
+def delete_schedule(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    svc.delete_schedule(req.path_params["flow"], req.path_params["schedule"])
+    return 204, None
+
+
+def _wait(req: Request) -> int:
+    return Params(req.query_params).int("wait", 0, 0, 60)
+
+
+# --- wiring --------------------------------------------------------------------------------------
+
+
+def _respond(result: Any, request_id: str) -> Response:
+    status, doc = result if isinstance(result, tuple) else (200, result)
+    headers = {"x-tidegate-request-id": request_id}
+    if doc is None:
+        return Response(status_code=status, headers=headers)
+    return JSONResponse(doc, status_code=status, headers=headers)
+
+
+def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        request_id = uuid.uuid4().hex[:24].upper()
+        try:
+            _authenticate(ctx, request)
+            body = await _json_body(request)
+            if handler is get_execution and _wait(request) > 0:
+                deadline = time.monotonic() + _wait(request)
+                call = partial(get_execution, ctx.service, request, body, deadline)
+                result = await anyio.to_thread.run_sync(call, limiter=ctx.long_poll_limiter())
+            else:
+                result = await run_in_threadpool(handler, ctx.service, request, body)
+        except Exception as exc:  # the one place REST errors become responses
+            status, code, message = rpc_error(exc)
+            headers = {"x-tidegate-request-id": request_id}
+            if status == 401:
+                headers["www-authenticate"] = 'Basic realm="tidegate"'
+            return JSONResponse(
+                {"code": code, "message": message, "request_id": request_id}, status_code=status, headers=headers
+            )
+        return _respond(result, request_id)
+
+    return endpoint
+
+
+async def _openapi(request: Request) -> JSONResponse:
+    return JSONResponse(openapi_document())
+
+
+def rest_routes(ctx: AppContext) -> list[BaseRoute]:
+    """The routes of the REST API, bound to ``ctx``."""
+    table: list[tuple[str, list[str], Handler]] = [
+        ("/flows", ["GET"], list_flows),
+        ("/flows", ["POST"], create_flow),
+        ("/flows/{flow}", ["GET"], get_flow),
+        ("/flows/{flow}", ["PATCH"], update_flow),
+        ("/flows/{flow}", ["DELETE"], delete_flow),
+        ("/flows/{flow}/executions", ["GET"], list_executions),
+        ("/flows/{flow}/executions", ["POST"], start_execution),
+        ("/flows/{flow}/executions/{execution}", ["GET"], get_execution),
+        ("/flows/{flow}/executions/{execution}/stop", ["POST"], stop_execution),
+        ("/flows/{flow}/executions/{execution}/history", ["GET"], history),
+        ("/flows/{flow}/schedules", ["GET"], list_schedules),
+        ("/flows/{flow}/schedules", ["POST"], create_schedule),
+        ("/flows/{flow}/schedules/{schedule}", ["GET"], get_schedule),
+        ("/flows/{flow}/schedules/{schedule}", ["PATCH"], update_schedule),
+        ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
+        ("/tasks/succeeded", ["POST"], task_succeeded),
+        ("/tasks/failed", ["POST"], task_failed),
+    ]
+    # One Route per path with a method dispatcher, so that a wrong method answers 405, not 404.
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for path, methods, handler in table:
+        for method in methods:
+            by_path.setdefault(path, {})[method] = _endpoint(ctx, handler)
+    routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", _openapi, methods=["GET"])]
+    for path, handlers in by_path.items():
+        routes.append(Route(PREFIX + path, _dispatch(handlers), methods=sorted(handlers)))
+    return routes
+
+
+async def _not_allowed(request: Request) -> Response:
+    return Response(status_code=405)
+
+
+def _dispatch(
+    handlers: dict[str, Callable[[Request], Awaitable[Response]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        # Starlette adds HEAD to GET routes; answer it with the GET handler.
+        return await handlers.get(request.method, handlers.get("GET", _not_allowed))(request)
+
+    return endpoint

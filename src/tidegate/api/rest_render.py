@@ -1,0 +1,77 @@
+"""Store records → the JSON documents of the REST API (values, not JSON-in-strings; snake_case)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tidegate.engine import rfc3339_ms
+from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, ScheduleRecord
+
+__all__ = ["event_doc", "execution_doc", "flow_doc", "schedule_doc"]
+
+
+def _parsed(text: str | None) -> Any:
+    return None if not text else json.loads(text)
+
+
+def _time(ms: int | None) -> str | None:
+    return None if ms is None else rfc3339_ms(ms)
+
+
+def flow_doc(f: FlowRecord) -> dict[str, Any]:
+    """A flow as JSON."""
+    return {
+        "name": f.name,
+        "id": f.id,
+        "definition": f.definition,
+        "description": f.description,
+        "type": f.type,
+        "role_arn": f.role_arn,
+        "created_time": rfc3339_ms(f.created_ms),
+        "last_modified_time": rfc3339_ms(f.modified_ms),
+    }
+
+
+def execution_doc(e: ExecutionRecord) -> dict[str, Any]:
+    """An execution as JSON (input and output as values, not strings)."""
+    return {
+        "name": e.name,
+        "flow_name": e.flow_name,
+        "status": e.status,
+        "input": _parsed(e.input),
+        "output": _parsed(e.output) if e.status == "Succeeded" else None,
+        "error": e.error,
+        "cause": e.cause,
+        "started_time": rfc3339_ms(e.started_ms),
+        "stopped_time": _time(e.stopped_ms) if e.ended else None,
+        "definition": e.definition,
+    }
+
+
+def event_doc(h: HistoryRow) -> dict[str, Any]:
+    """A history event as JSON."""
+    return {
+        "event_id": h.event_id,
+        "schedule_event_id": h.schedule_event_id,
+        "type": h.type,
+        "step_name": h.step_name,
+        "time": rfc3339_ms(h.time_ms),
+        "detail": _parsed(h.detail),
+    }
+
+
+def schedule_doc(s: ScheduleRecord) -> dict[str, Any]:
+    """A schedule as JSON."""
+    return {
+        "name": s.name,
+        "id": s.id,
+        "flow_name": s.flow_name,
+        "cron": s.cron,
+        "payload": _parsed(s.payload),
+        "enable": s.enable,
+        "description": s.description,
+        "created_time": rfc3339_ms(s.created_ms),
+        "last_modified_time": rfc3339_ms(s.modified_ms),
+        "next_fire_time": _time(s.next_fire_ms),
+    }

@@ -1,0 +1,164 @@
+"""``tidegate server``: the workflow runtime and its API on one port."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+
+from tidegate.api import DEFAULT_REGION, AppContext, create_app
+from tidegate.auth.keys import KeyRing, load_or_create_root_key
+from tidegate.cli._app import main
+from tidegate.mq.push import PushWorker, start_push_worker
+from tidegate.store import Store, open_store
+
+__all__ = ["ENV_REGION", "build_context", "server_command", "store_url_for"]
+
+ENV_REGION = "TIDEGATE_REGION"
+#: Lifetime of the temporary credentials handed to functions (they call back with them).
+FUNCTION_CREDENTIALS_TTL_S = 3600.0
+
+log = logging.getLogger("tidegate.server")
+
+
+def store_url_for(data_dir: Path) -> str:
+    """The default store of a data folder: ``DIR/tidegate.db`` (absolute SQLite URL)."""
+    return f"sqlite:///{(data_dir / 'tidegate.db').resolve()}"
+
+
+def build_context(store: Store, data_dir: Path, env: Mapping[str, str]) -> tuple[AppContext, bool]:
+    """Load (or create) the root key and build the app context; also return whether the key is new."""
+    root, created = load_or_create_root_key(data_dir, env)
+    region = env.get(ENV_REGION) or DEFAULT_REGION
+    ctx = AppContext(store=store, keyring=KeyRing(root), region=region, account_id=root.account_id)
+    return ctx, created
+
+
+def _start_runtime(ctx: AppContext, functions_dir: Path | None) -> Any:
+    """Start the runtime if this build has one; return it (or None)."""
+    try:
+        from tidegate.functions import Credentials
+        from tidegate.runtime import Runtime
+    except ImportError as exc:  # the runtime landed after the API; keep the API usable without it
+        log.warning("runtime not available (%s): executions will not progress", exc)
+        return None
+
+    def credentials() -> Credentials:
+        key = ctx.keyring.issue_temporary(FUNCTION_CREDENTIALS_TTL_S, time.time())
+        return Credentials(access_key_id=key.id, access_key_secret=key.secret, security_token=key.security_token or "")
+
+    runtime = Runtime(
+        ctx.store,
+        signer=ctx.signer,
+        functions_dir=functions_dir,
+        region=ctx.region,
+        account_id=ctx.account_id,
+        credentials=credentials,
+    )
+    runtime.start()
+    return runtime
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, with SIGINT/SIGTERM handled without re-raising them after shutdown.
+
+    uvicorn re-raises a captured signal once it has stopped, which would end the process before the
+    runtime and the store are closed; here a signal only asks the server to exit (a second one forces it).
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _print_key(echo: Callable[[str], None], ctx: AppContext, data_dir: Path) -> None:
+    root = ctx.keyring.root
+    echo("tidegate: created the root AccessKey (shown once):")
+    echo(f"  AccessKeyId:     {root.id}")
+    echo(f"  AccessKeySecret: {root.secret}")
+    echo(f"  kept in {data_dir / 'root-key.json'} (mode 0600); account {root.account_id}")
+
+
+@main.command("server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--data",
+    "data_dir",
+    default=".tidegate",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data folder: root key, and the SQLite store unless --store is given.",
+)
+@click.option("--store", "store_url", default=None, help="Store URL (sqlite:///… or postgresql://…).")
+@click.option(
+    "--functions",
+    "functions_dir",
+    default=None,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Local functions as DIR/SERVICE/FUNCTION.py (task steps on acs:fc:::services/S/functions/F).",
+)
+@click.option("--deploy", "deploy_dir", default=None, help="Deploy a folder on start (not yet supported).")
+def server_command(
+    host: str,
+    port: int,
+    data_dir: Path,
+    store_url: str | None,
+    functions_dir: Path | None,
+    deploy_dir: str | None,
+) -> None:
+    """Run the Serverless Workflow API and runtime.
+
+    Environment: TIDEGATE_ACCESS_KEY_ID / TIDEGATE_ACCESS_KEY_SECRET (root key; else DATA/root-key.json,
+    created on first start), TIDEGATE_ACCOUNT_ID (default 1234567890123456), TIDEGATE_REGION
+    (default cn-hangzhou).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if deploy_dir:
+        click.echo(f"tidegate: --deploy {deploy_dir} ignored: deploying is not supported yet", err=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(store_url or store_url_for(data_dir))
+    runtime = None
+    push: PushWorker | None = None
+    try:
+        ctx, created = build_context(store, data_dir, os.environ)
+        if created:
+            _print_key(click.echo, ctx, data_dir)
+        runtime = _start_runtime(ctx, functions_dir)
+        push = start_push_worker(
+            store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=os.environ
+        )
+        config = uvicorn.Config(
+            create_app(ctx),
+            host=host,
+            port=port,
+            loop="asyncio",
+            http="h11",
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+        click.echo(f"tidegate: serving on http://{host}:{port} (region {ctx.region})")
+        # SIGINT/SIGTERM end serve() after in-flight requests finish; then the finally block cleans up.
+        _Server(config).run()
+    finally:
+        if push is not None:
+            push.stop()
+        if runtime is not None:
+            runtime.stop()
+        store.close()
+        click.echo("tidegate: stopped")

@@ -1,0 +1,438 @@
+"""WorkflowService: the Serverless Workflow operations, independent of any wire protocol.
+
+The RPC API (:mod:`tidegate.api.fnf_rpc`), the REST API and the console call these methods; each validates
+its arguments, calls the store and raises only :mod:`tidegate.errors` subclasses (whose ``code`` the API
+layer maps to the protocol's error). Methods block (store I/O); async callers run them in threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded
+from tidegate.errors import FlowValidationError, TidegateError
+from tidegate.flow import validate_flow
+from tidegate.runtime.clock import now_ms
+from tidegate.runtime.cron import compute_next, next_fire_ms
+from tidegate.store import (
+    ExecutionAlreadyExists,
+    ExecutionNotFound,
+    ExecutionRecord,
+    FlowNotFound,
+    FlowRecord,
+    HistoryRow,
+    Page,
+    ScheduleRecord,
+    Store,
+    execution_channel,
+)
+
+__all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService", "scheduled_execution_name"]
+
+log = logging.getLogger("tidegate.schedules")
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+MAX_DEFINITION = 128 * 1024
+MAX_JSON_TEXT = 1024 * 1024
+MAX_ERROR, MAX_CAUSE, MAX_DESCRIPTION = 128, 4096, 1024
+MAX_WAIT_S = 60
+STATUSES = ("Starting", "Running", "Stopped", "Succeeded", "Failed", "TimedOut")
+# A long-poll waits on the notifier in slices so that a missed cross-process notification (or a
+# notifier restart) costs at most one slice of latency.
+_WAIT_SLICE_S = 5.0
+
+
+class InvalidArgument(TidegateError):
+    """Parameter error."""
+
+    code = "InvalidArgument"
+
+
+class TaskAlreadyCompleted(TidegateError):
+    """The task has already completed."""
+
+    code = "TaskAlreadyCompleted"
+
+
+def check_name(kind: str, value: str) -> str:
+    """Return ``value`` if it is a valid flow/execution/schedule name, else raise InvalidArgument."""
+    if not NAME_RE.fullmatch(value):
+        raise InvalidArgument(
+            f"The {kind} {value[:140]!r} is invalid: use 1-128 letters, digits, '_' or '-', "
+            "starting with a letter or '_'."
+        )
+    return value
+
+
+def check_len(kind: str, value: str, lo: int, hi: int) -> str:
+    """Return ``value`` if its length is in ``[lo, hi]``, else raise InvalidArgument."""
+    if not lo <= len(value) <= hi:
+        raise InvalidArgument(f"The {kind} must be {lo}-{hi} characters long, not {len(value)}.")
+    return value
+
+
+def json_object_text(kind: str, text: str) -> dict[str, Any]:
+    """Parse ``text`` as a JSON object, else raise InvalidArgument naming ``kind``."""
+    if len(text) > MAX_JSON_TEXT:
+        raise InvalidArgument(f"The {kind} is larger than {MAX_JSON_TEXT} bytes.")
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"The {kind} is not valid JSON: {exc}.") from None
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"The {kind} must be a JSON object, not {type(value).__name__}.")
+    return value
+
+
+def _check_definition(definition: str) -> None:
+    if len(definition) > MAX_DEFINITION:
+        raise InvalidArgument(f"The flow definition is larger than {MAX_DEFINITION} bytes.")
+    issues = validate_flow(definition, source="Definition")
+    if issues:
+        raise InvalidArgument(f"The flow definition is not valid:\n{FlowValidationError(issues).message}")
+
+
+def _check_type(flow_type: str) -> str:
+    if flow_type not in ("", "FDL"):
+        raise InvalidArgument(f"The flow type {flow_type[:40]!r} is not supported; use FDL.")
+    return "FDL"
+
+
+def scheduled_execution_name(schedule_name: str, due_ms: int) -> str:
+    """The execution name of one firing: deterministic, so that starting it twice starts it once."""
+    return f"{schedule_name[:100]}-{due_ms}"
+
+
+class WorkflowService:
+    """Flows, executions, task reports and schedules on one store.
+
+    Args:
+        store: the store.
+        signer: task-token signer (``KeyRing(root).task_tokens``), shared with the runtime.
+        clock: epoch milliseconds.
+    """
+
+    def __init__(self, store: Store, signer: TaskTokenSigner, clock: Callable[[], int] = now_ms) -> None:
+        self.store = store
+        self.signer = signer
+        self.clock = clock
+
+    # --- flows -----------------------------------------------------------------------------------
+
+    def create_flow(
+        self, name: str, definition: str, description: str = "", flow_type: str = "FDL", role_arn: str = ""
+    ) -> FlowRecord:
+        """Validate and create a flow. Raises InvalidArgument, FlowAlreadyExists."""
+        check_name("flow name", name)
+        check_len("description", description, 0, MAX_DESCRIPTION)
+        _check_definition(definition)
+        now = self.clock()
+        record = FlowRecord(
+            name=name,
+            id=str(uuid.uuid4()),
+            definition=definition,
+            description=description,
+            type=_check_type(flow_type),
+            role_arn=role_arn,
+            created_ms=now,
+            modified_ms=now,
+        )
+        return self.store.create_flow(record)
+
+    def update_flow(
+        self,
+        name: str,
+        *,
+        definition: str | None = None,
+        description: str | None = None,
+        flow_type: str | None = None,
+        role_arn: str | None = None,
+    ) -> FlowRecord:
+        """Change a flow; running executions keep their snapshot. Raises InvalidArgument, FlowNotFound."""
+        check_name("flow name", name)
+        changes: dict[str, Any] = {}
+        if definition is not None:
+            _check_definition(definition)
+            changes["definition"] = definition
+        if description is not None:
+            changes["description"] = check_len("description", description, 0, MAX_DESCRIPTION)
+        if flow_type is not None:
+            changes["type"] = _check_type(flow_type)
+        if role_arn is not None:
+            changes["role_arn"] = role_arn
+        return self.store.update_flow(name, modified_ms=self.clock(), **changes)
+
+    def delete_flow(self, name: str) -> None:
+        """Delete a flow and its schedules. Raises FlowNotFound."""
+        self.store.delete_flow(check_name("flow name", name))
+
+    def describe_flow(self, name: str) -> FlowRecord:
+        """Return a flow. Raises FlowNotFound."""
+        return self.store.get_flow(check_name("flow name", name))
+
+    def list_flows(self, limit: int = 60, next_token: str | None = None) -> Page[FlowRecord]:
+        """List flows by name."""
+        return self.store.list_flows(limit, next_token or None)
+
+    # --- executions ------------------------------------------------------------------------------
+
+    def start_execution(
+        self,
+        flow_name: str,
+        execution_name: str | None = None,
+        input_text: str | None = None,
+        callback_token: str | None = None,
+    ) -> tuple[ExecutionRecord, bool]:
+        """Start an execution, or return the running one of the same name (``created=False``).
+
+        Raises:
+            InvalidArgument: bad name, non-object Input, garbled callback token.
+            FlowNotFound, ExecutionAlreadyExists: from the store.
+        """
+        check_name("flow name", flow_name)
+        name = check_name("execution name", execution_name) if execution_name else str(uuid.uuid4())
+        text = input_text if input_text else "{}"
+        json_object_text("execution input", text)
+        if callback_token:
+            self.signer.parse(callback_token)  # a garbled parent token fails now, not at the end
+        flow = self.store.get_flow(flow_name)
+        record = ExecutionRecord(
+            flow_name=flow_name,
+            name=name,
+            definition=flow.definition,
+            input=text,
+            started_ms=self.clock(),
+            callback_token=callback_token or None,
+        )
+        return self.store.create_execution(record, {"type": "Start"})
+
+    def stop_execution(self, flow_name: str, execution_name: str, error: str = "", cause: str = "") -> ExecutionRecord:
+        """Ask a running execution to stop; return it as of the call (still Running until applied).
+
+        Raises:
+            InvalidArgument: the execution has ended, or Error/Cause are too long.
+            FlowNotFound, ExecutionNotFound.
+        """
+        check_len("error", error, 0, MAX_ERROR)
+        check_len("cause", cause, 0, MAX_CAUSE)
+        record = self.describe_execution(flow_name, execution_name)
+        if record.ended or not self.store.append_inbox(record.id, StopRequested(error, cause).to_dict()):
+            raise InvalidArgument(f"Execution {execution_name} for flow {flow_name} is not running.")
+        return record
+
+    def describe_execution(
+        self, flow_name: str, execution_name: str, wait_s: float = 0, deadline: float | None = None
+    ) -> ExecutionRecord:
+        """Return an execution; with ``wait_s`` > 0 wait until it ends or the time passes.
+
+        Args:
+            flow_name: the flow.
+            execution_name: the execution.
+            wait_s: 0-60 seconds of long polling.
+            deadline: a ``time.monotonic()`` deadline that overrides ``wait_s`` (for callers that queued).
+
+        Raises:
+            InvalidArgument, FlowNotFound, ExecutionNotFound.
+        """
+        check_name("flow name", flow_name)
+        check_name("execution name", execution_name)
+        if not 0 <= wait_s <= MAX_WAIT_S:
+            raise InvalidArgument(f"WaitTimeSeconds must be 0-{MAX_WAIT_S}.")
+        end = deadline if deadline is not None else time.monotonic() + wait_s
+        notifier = self.store.notifier
+        while True:
+            since = notifier.seq()  # taken before the read: a notification in between is not lost
+            record = self.store.get_execution(flow_name, execution_name)
+            remaining = end - time.monotonic()
+            if record.ended or remaining <= 0:
+                return record
+            notifier.wait(execution_channel(record.id), min(remaining, _WAIT_SLICE_S), since=since)
+
+    def list_executions(
+        self,
+        flow_name: str,
+        *,
+        status: str | None = None,
+        name_prefix: str | None = None,
+        started_from_ms: int | None = None,
+        started_to_ms: int | None = None,
+        limit: int = 60,
+        next_token: str | None = None,
+    ) -> Page[ExecutionRecord]:
+        """List a flow's executions, oldest first. Raises FlowNotFound, InvalidArgument."""
+        check_name("flow name", flow_name)
+        if status and status not in STATUSES:
+            raise InvalidArgument(f"The status {status[:40]!r} is not one of {', '.join(STATUSES)}.")
+        return self.store.list_executions(
+            flow_name,
+            status=status or None,
+            name_prefix=name_prefix or None,
+            started_from_ms=started_from_ms,
+            started_to_ms=started_to_ms,
+            limit=limit,
+            next_token=next_token or None,
+        )
+
+    def get_history(
+        self, flow_name: str, execution_name: str, limit: int = 60, next_token: str | None = None
+    ) -> tuple[list[HistoryRow], str | None]:
+        """Return one page of history and the token of the next (the next event id), or None.
+
+        Raises:
+            InvalidArgument: a bad token. FlowNotFound, ExecutionNotFound.
+        """
+        after = 0
+        if next_token:
+            if not next_token.isdigit() or not 0 < int(next_token) < 2**62:
+                raise InvalidArgument(f"The NextToken {next_token[:40]!r} is invalid.")
+            after = int(next_token) - 1
+        record = self.describe_execution(flow_name, execution_name)
+        rows = self.store.get_history(record.id, after, limit + 1)
+        page = rows[:limit]
+        return page, (str(page[-1].event_id + 1) if len(rows) > limit else None)
+
+    # --- task reports ----------------------------------------------------------------------------
+
+    def _open_task(self, token: str) -> tuple[ExecutionRecord, str]:
+        flow_name, execution_name, task_key = self.signer.parse(token)
+        try:
+            record = self.store.get_execution(flow_name, execution_name)
+        except (FlowNotFound, ExecutionNotFound):
+            # A genuine token whose execution is gone (its flow was deleted): the task can never complete.
+            raise self._completed(token) from None
+        return record, task_key
+
+    @staticmethod
+    def _completed(token: str) -> TaskAlreadyCompleted:
+        return TaskAlreadyCompleted(f"Task {token[:64]} has already completed.")
+
+    def _complete(self, token: str, record: ExecutionRecord, task_key: str, event: dict[str, Any]) -> int:
+        if record.ended or not self.store.complete_task(record.id, task_key, event):
+            raise self._completed(token)
+        # The runtime appends the Task* event asynchronously; while the execution waits on this task it
+        # is the next event, so this is its id (exact for one waiting branch, a best guess otherwise).
+        return record.event_count + 1
+
+    def report_task_succeeded(self, token: str, output: str) -> int:
+        """Complete a waiting task with ``output`` (a JSON object); return the predicted event id.
+
+        Raises:
+            InvalidTaskToken (InvalidArgument): garbled or forged token.
+            InvalidArgument: ``output`` is not a JSON object.
+            TaskAlreadyCompleted: reported, timed out, cancelled, or the execution ended.
+        """
+        value = json_object_text("task output", output)
+        record, task_key = self._open_task(token)
+        return self._complete(token, record, task_key, TaskSucceeded(task_key, value).to_dict())
+
+    def report_task_failed(self, token: str, error: str, cause: str = "") -> int:
+        """Fail a waiting task with ``error`` (1-128 chars) and ``cause`` (≤ 4096); errors as above."""
+        check_len("error", error, 1, MAX_ERROR)
+        check_len("cause", cause, 0, MAX_CAUSE)
+        record, task_key = self._open_task(token)
+        return self._complete(token, record, task_key, TaskFailed(task_key, error, cause).to_dict())
+
+    # --- schedules -------------------------------------------------------------------------------
+
+    def create_schedule(
+        self,
+        flow_name: str,
+        name: str,
+        cron: str,
+        *,
+        payload: str = "",
+        enable: bool = True,
+        description: str = "",
+    ) -> ScheduleRecord:
+        """Create a schedule. Raises InvalidArgument (InvalidCronExpression), FlowNotFound, ScheduleAlreadyExists."""
+        check_name("flow name", flow_name)
+        check_name("schedule name", name)
+        check_len("description", description, 0, MAX_DESCRIPTION)
+        payload = payload or "{}"
+        json_object_text("schedule payload", payload)
+        now = self.clock()
+        record = ScheduleRecord(
+            flow_name=flow_name,
+            name=name,
+            id=str(uuid.uuid4()),
+            cron=cron,
+            payload=payload,
+            enable=enable,
+            description=description,
+            created_ms=now,
+            modified_ms=now,
+            next_fire_ms=next_fire_ms(cron, now),
+        )
+        return self.store.create_schedule(record)
+
+    def update_schedule(
+        self,
+        flow_name: str,
+        name: str,
+        *,
+        cron: str | None = None,
+        payload: str | None = None,
+        enable: bool | None = None,
+        description: str | None = None,
+    ) -> ScheduleRecord:
+        """Change a schedule; a new expression restarts its timing from now. Raises ScheduleNotFound…"""
+        check_name("flow name", flow_name)
+        check_name("schedule name", name)
+        now = self.clock()
+        changes: dict[str, Any] = {}
+        if cron is not None:
+            changes["cron"] = cron
+            changes["next_fire_ms"] = next_fire_ms(cron, now)
+        if payload is not None:
+            json_object_text("schedule payload", payload or "{}")
+            changes["payload"] = payload or "{}"
+        if enable is not None:
+            changes["enable"] = enable
+        if description is not None:
+            changes["description"] = check_len("description", description, 0, MAX_DESCRIPTION)
+        return self.store.update_schedule(flow_name, name, modified_ms=now, **changes)
+
+    def delete_schedule(self, flow_name: str, name: str) -> None:
+        """Delete a schedule. Raises ScheduleNotFound."""
+        self.store.delete_schedule(check_name("flow name", flow_name), check_name("schedule name", name))
+
+    def describe_schedule(self, flow_name: str, name: str) -> ScheduleRecord:
+        """Return a schedule. Raises ScheduleNotFound."""
+        return self.store.get_schedule(check_name("flow name", flow_name), check_name("schedule name", name))
+
+    def list_schedules(self, flow_name: str, limit: int = 60, next_token: str | None = None) -> Page[ScheduleRecord]:
+        """List a flow's schedules by name. Raises FlowNotFound."""
+        self.store.get_flow(check_name("flow name", flow_name))
+        return self.store.list_schedules(flow_name, limit, next_token or None)
+
+    def fire_due_schedules(self, now_ms: int | None = None, limit: int = 100) -> list[ExecutionRecord]:
+        """Start one execution for every enabled schedule due at ``now_ms`` (default: the clock).
+
+        Each due schedule is claimed and advanced to its next time in one store transaction (missed ticks
+        collapse into one firing), then its execution starts with ``Payload`` as input under
+        :func:`scheduled_execution_name`. Two servers never fire the same tick: the claim is atomic. A
+        crash between the claim and the start loses that one tick (at most once).
+
+        Returns:
+            The executions started.
+        """
+        now = self.clock() if now_ms is None else now_ms
+        started: list[ExecutionRecord] = []
+        for schedule, due_ms in self.store.claim_due_schedules(now, compute_next, limit):
+            name = scheduled_execution_name(schedule.name, due_ms)
+            try:
+                record, _ = self.start_execution(schedule.flow_name, name, schedule.payload)
+            except (FlowNotFound, ExecutionAlreadyExists):
+                continue  # the flow went away, or this tick already started
+            except TidegateError:
+                log.exception("schedule %s/%s could not start an execution", schedule.flow_name, schedule.name)
+                continue
+            started.append(record)
+        return started

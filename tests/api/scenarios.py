@@ -1,0 +1,41 @@
+"""Scenario snippets shared by the SDK tests (Python source run inside an SDK environment)."""
+
+from __future__ import annotations
+
+PASS_FLOW = """version: v1
+type: flow
+steps:
+  - type: pass
+    name: p
+    outputMappings:
+      - target: x
+        source: 1
+"""
+
+CALLBACK_FLOW = """version: v1
+type: flow
+steps:
+  - type: task
+    name: t
+    resourceArn: acs:fc:::services/svc/functions/ack
+    pattern: waitForCallback
+    inputMappings:
+      - target: token
+        source: $context.task.token
+"""
+
+# Helpers defined in every scenario that needs them: wait_token(flow, execution) polls the history (with a
+# deadline) until the task is submitted and returns its token.
+HELPERS = """
+import json, time
+
+def wait_token(flow, name, deadline_s=15):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        events = call("GetExecutionHistory", FlowName=flow, ExecutionName=name)["ok"]["Events"]
+        if any(e["Type"] == "TaskSubmitted" for e in events):
+            sched = [e for e in events if e["Type"] == "TaskScheduled"][-1]
+            return json.loads(sched["EventDetail"])["input"]["token"]
+        time.sleep(0.05)
+    raise AssertionError("the task was not submitted in time")
+"""

@@ -1,0 +1,26 @@
+"""``tidegate server`` as a command: generated root key, --deploy notice, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from tests.server import ServerProcess
+
+
+def test_generated_root_key_is_printed_once_and_sigterm_stops(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    srv = ServerProcess(data, args=["--deploy", str(tmp_path)])
+    srv.start()
+    key = json.loads((data / "root-key.json").read_text())
+    assert stat.S_IMODE((data / "root-key.json").stat().st_mode) == 0o600
+    srv.restart()
+    code = srv.stop()
+    log = srv.log()
+    assert code == 0
+    assert log.count(key["access_key_secret"]) == 1  # printed on creation only
+    assert key["access_key_id"] in log and "root-key.json" in log
+    assert "--deploy" in log and "not supported yet" in log
+    assert (data / "tidegate.db").exists()
+    assert log.rstrip().endswith("tidegate: stopped")

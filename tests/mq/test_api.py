@@ -1,0 +1,139 @@
+"""The MNS protocol layer in-process: authentication errors, error bodies, headers, routing on ``/``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.auth.captures import SECRET, flip, load_captures
+from tests.server import TEST_KEYS, ServerProcess
+from tidegate.api.mns_auth import authenticate, parse_raw_query
+from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
+from tidegate.auth.signatures import format_http_date, mns_authorization, parse_http_date
+from tidegate.errors import AuthError
+from tidegate.mq.client import MnsClient, fields
+from tidegate.mq.wire import MessageRequest, QueueAttributes, encode_message, encode_queue_attributes, parse_xml
+
+KEYS = KeyRing(AccessKey(id="testAccessKeyId", secret=SECRET, kind=KeyKind.ROOT, account_id="1234567890123456"))
+MNS_CAPTURES = [c for c in load_captures() if c.scheme == "MNS"]
+
+
+def _lower(headers: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in headers:
+        out.setdefault(k.lower(), v)
+    return out
+
+
+def test_captured_requests_verify_and_one_changed_byte_does_not() -> None:
+    assert len(MNS_CAPTURES) > 40
+    for c in MNS_CAPTURES:
+        h = _lower(c.headers)
+        now = parse_http_date(h["date"])
+        assert authenticate(c.method, c.target, h, c.body, KEYS, now) == "testAccessKeyId", c.name
+        tampered = flip(c.target, len(c.target) - 1)
+        with pytest.raises(AuthError) as e:
+            authenticate(c.method, tampered, h, c.body, KEYS, now)
+        assert e.value.code == "SignatureDoesNotMatch", c.name
+        if c.body:
+            # A changed body no longer matches its Content-MD5 (the header itself is signed).
+            body = c.body[:-1] + (b"A" if c.body[-1:] != b"A" else b"B")
+            with pytest.raises(AuthError) as e:
+                authenticate(c.method, c.target, h, body, KEYS, now)
+            assert e.value.code == "InvalidDegist", c.name
+
+
+def test_date_checks() -> None:
+    c = MNS_CAPTURES[0]
+    h = _lower(c.headers)
+    now = parse_http_date(h["date"])
+    with pytest.raises(AuthError, match="expired") as e:
+        authenticate(c.method, c.target, h, c.body, KEYS, now + 901)
+    assert e.value.code == "TimeExpired"
+    with pytest.raises(AuthError) as e:
+        authenticate(c.method, c.target, {k: v for k, v in h.items() if k != "date"}, c.body, KEYS, now)
+    assert e.value.code == "MissingDateHeader"
+
+
+def test_raw_query_keeps_plus() -> None:
+    assert parse_raw_query("ReceiptHandle=a+b/c%3D&waitSeconds=3") == {"receipthandle": "a+b/c=", "waitseconds": "3"}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    srv = ServerProcess(tmp_path_factory.mktemp("mns-api") / "data", env=TEST_KEYS)
+    srv.start()
+    try:
+        with httpx.Client(base_url=srv.url) as c:
+            yield c
+    finally:
+        srv.stop()
+
+
+def _signed(method: str, target: str, body: bytes = b"", secret: str = SECRET) -> dict[str, str]:
+    h = {"x-mns-version": "2015-06-06", "date": format_http_date(time.time())}
+    if body:
+        h["content-type"] = "text/xml;charset=UTF-8"
+    h["authorization"] = mns_authorization("testAccessKeyId", secret, method, target, h)
+    return h
+
+
+def _error(resp: object) -> dict[str, str]:
+    body = getattr(resp, "content")  # noqa: B009
+    err = fields(parse_xml(body))
+    assert set(err) == {"Code", "Message", "RequestId", "HostId"}
+    return err
+
+
+def test_error_bodies_and_headers(client: httpx.Client) -> None:
+    r = client.get("/queues/q1")
+    assert r.status_code == 400 and _error(r)["Code"] == "MissingAuthorizationHeader"
+    assert "x-mns-request-id" in r.headers.keys()
+    r = client.get("/queues/q1", headers=_signed("GET", "/queues/q1", secret="wrong"))
+    assert r.status_code == 403 and _error(r)["Code"] == "SignatureDoesNotMatch"
+    r = client.get("/queues/q1", headers=_signed("GET", "/queues/q1"))
+    err = _error(r)
+    assert r.status_code == 404 and err["Code"] == "QueueNotExist"
+    assert err["RequestId"] == r.headers["x-mns-request-id"]
+    assert err["HostId"] == "http://1234567890123456.mns.cn-hangzhou.aliyuncs.com"
+    body = b'<?xml version="1.0" encoding="utf-8"?><Queue xmlns="http://mns.aliyuncs.com/doc/v1/"></Queue>'
+    r = client.put("/queues/q1", content=body, headers=_signed("PUT", "/queues/q1", body))
+    assert r.status_code == 201 and r.headers["location"] == f"{client.base_url}/queues/q1".replace(
+        "//queues", "/queues"
+    )
+    r = client.put("/queues/q1", content=b"<Queue><Bogus", headers=_signed("PUT", "/queues/q1", b"<Queue><Bogus"))
+    assert r.status_code == 400 and _error(r)["Code"] == "MalformedXML"
+
+
+def test_root_is_mns_only_for_mns_requests(client: httpx.Client) -> None:
+    r = client.get("/?accountmeta=true", headers=_signed("GET", "/?accountmeta=true"))
+    assert r.status_code == 200 and parse_xml(r.content).tag == "Account"
+    r = client.get("/?Action=ListFlows")
+    assert r.status_code != 200 and b"<Account" not in r.content
+
+
+def test_long_poll_over_http_wakes_within_50ms(client: httpx.Client) -> None:
+    url = str(client.base_url).rstrip("/")
+    keys = (TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"], TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"])
+    poller, sender = MnsClient(url, *keys), MnsClient(url, *keys)
+    sender.request("PUT", "/queues/wake", body=encode_queue_attributes(QueueAttributes()))
+    woke: dict[str, float] = {}
+
+    def poll() -> None:
+        r = poller.request("GET", "/queues/wake/messages", query="waitseconds=10")
+        woke["t"] = time.monotonic()
+        woke["ok"] = float(fields(r.xml())["MessageBody"] == "ping")
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.3)  # not a synchronisation: only so that the poll is parked when the send commits
+    sender.request("POST", "/queues/wake/messages", body=encode_message(MessageRequest(body="ping")))
+    sent = time.monotonic()
+    t.join(10)
+    poller.close()
+    sender.close()
+    assert woke["ok"] == 1.0 and woke["t"] - sent < 0.05

@@ -17,6 +17,7 @@ import uvicorn
 from tidegate.api import DEFAULT_REGION, AppContext, create_app
 from tidegate.auth.keys import KeyRing, load_or_create_root_key
 from tidegate.cli._app import main
+from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
 from tidegate.store import Store, open_store
 
@@ -62,6 +63,7 @@ def _start_runtime(ctx: AppContext, functions_dir: Path | None) -> Any:
         region=ctx.region,
         account_id=ctx.account_id,
         credentials=credentials,
+        transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id),
     )
     runtime.start()
     return runtime

@@ -76,19 +76,14 @@ class FunctionIntegration:
             return failed(job, result.error_type or "FC.Unknown", result.error_message or "")
         if cmd.pattern == Pattern.WAIT_FOR_CALLBACK:
             return Outcome(submitted=True)
-        if (
-            str(cmd.params.get("InvocationType", "")).lower() == "async"
-            and cmd.pattern == Pattern.REQUEST_RESPONSE
-        ):
+        if str(cmd.params.get("InvocationType", "")).lower() == "async" and cmd.pattern == Pattern.REQUEST_RESPONSE:
             return succeeded(job, {})
         return _result(job, result.payload)
 
 
 def _result(job: TaskJob, payload: bytes) -> Outcome:
     if not payload.strip():
-        return failed(
-            job, INVALID_LOCAL, "the function returned nothing; a task result must be a JSON object"
-        )
+        return failed(job, INVALID_LOCAL, "the function returned nothing; a task result must be a JSON object")
     try:
         value: Any = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tidegate.runtime.driver import START, Driver
+from tidegate.engine import START
+from tidegate.runtime.driver import Driver
 from tidegate.runtime.executor import Executor
 from tidegate.runtime.runtime import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Runtime, new_owner
 from tidegate.runtime.tokens import load_signer

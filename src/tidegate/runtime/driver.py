@@ -19,7 +19,7 @@ from tidegate.engine import START, TERMINAL, ExecutionState, StaleEvent, TaskFai
 from tidegate.errors import TidegateError
 from tidegate.flow.model import Flow
 from tidegate.runtime.flows import FlowCache
-from tidegate.runtime.translate import Pending, to_write
+from tidegate.runtime.translate import Pending, Transactional, to_write
 from tidegate.store import (
     ExecutionNotFound,
     FlowNotFound,
@@ -31,7 +31,6 @@ from tidegate.store import (
 )
 
 log = logging.getLogger("tidegate.runtime")
-
 
 
 class Driver:
@@ -47,6 +46,7 @@ class Driver:
         flows: FlowCache | None = None,
         batch: int = 64,
         lease_ms: int = 10_000,
+        transactional: Transactional | None = None,
     ) -> None:
         self.store = store
         self.signer = signer
@@ -55,6 +55,7 @@ class Driver:
         self.flows = flows or FlowCache()
         self.batch = batch
         self.lease_ms = lease_ms
+        self.transactional: Transactional = transactional or {}
 
     def run_once(self) -> int:
         """Move due timers, claim a batch of executions and commit their transitions.
@@ -81,9 +82,7 @@ class Driver:
         try:
             return self._apply(work, now)
         except Exception:  # a bug must not stop every other execution: leave this one leased, log it
-            log.exception(
-                "execution %s/%s: applying its events failed", work.execution.flow_name, work.execution.name
-            )
+            log.exception("execution %s/%s: applying its events failed", work.execution.flow_name, work.execution.name)
             self.store.release([work.execution.id], self.owner)
             return None
 
@@ -105,7 +104,7 @@ class Driver:
             p.state = t.state
             p.events.extend(t.events)
             p.commands.extend(t.commands)
-        write = to_write(p, now)
+        write = to_write(p, now, self.transactional)
         if p.state is not None and p.state.status in TERMINAL and ex.callback_token:
             write = self._with_parent_callback(write, ex.callback_token, p.state)
         return write
@@ -133,33 +132,25 @@ class Driver:
                 minter=minter,
             )
         if state is None:
-            log.warning(
-                "execution %s/%s: event %s before its start; dropped", flow_name, name, event.get("type")
-            )
+            log.warning("execution %s/%s: event %s before its start; dropped", flow_name, name, event.get("type"))
             return None
         try:
             return engine.apply(flow, state, engine.event_from_dict(dict(event)), now_ms=now, minter=minter)
         except StaleEvent:
             return None
 
-    def _with_parent_callback(
-        self, write: TransitionWrite, token: str, state: ExecutionState
-    ) -> TransitionWrite:
+    def _with_parent_callback(self, write: TransitionWrite, token: str, state: ExecutionState) -> TransitionWrite:
         """A child flow started with a callback token reports its outcome to the parent's task."""
         try:
             flow_name, exec_name, task_key = self.signer.parse(token)
             parent = self.store.get_execution(flow_name, exec_name)
         except (TidegateError, ExecutionNotFound, FlowNotFound):
-            log.warning(
-                "execution %s: its callback token names no execution; not reported", write.execution_id
-            )
+            log.warning("execution %s: its callback token names no execution; not reported", write.execution_id)
             return write
         if state.status == engine.ExecutionStatus.SUCCEEDED:
             event = TaskSucceeded(task_key=task_key, output=state.output or {}).to_dict()
         else:
-            error = state.error or (
-                "FnF.TaskTimeout" if state.status == engine.ExecutionStatus.TIMED_OUT else ""
-            )
+            error = state.error or ("FnF.TaskTimeout" if state.status == engine.ExecutionStatus.TIMED_OUT else "")
             event = TaskFailed(task_key=task_key, error=error, cause=state.cause or "").to_dict()
         completion = TaskCompletion(execution_id=parent.id, task_key=task_key, event=event)
         return replace(write, task_completions=[*write.task_completions, completion])
@@ -179,7 +170,5 @@ class Driver:
             try:
                 self.store.commit([w])
             except VersionConflict:
-                log.info(
-                    "execution %s changed concurrently; its events will be applied again", w.execution_id
-                )
+                log.info("execution %s changed concurrently; its events will be applied again", w.execution_id)
                 self.store.release([w.execution_id], self.owner)

@@ -19,6 +19,7 @@ from tidegate.integrations.fnf import ChildFlowIntegration, FnfActionIntegration
 from tidegate.runtime.clock import now_ms
 from tidegate.runtime.driver import Driver
 from tidegate.runtime.executor import Executor
+from tidegate.runtime.translate import Transactional
 from tidegate.store import WORK, Store
 
 log = logging.getLogger("tidegate.runtime")
@@ -41,6 +42,8 @@ class Runtime:
         functions_dir: local functions as ``DIR/SERVICE/FUNCTION.py`` (see :mod:`tidegate.integrations.fc`).
         resolver: a function resolver to use instead of ``functions_dir`` (deployed functions).
         registry: integrations to use; the function integration is added to it when functions are set.
+        transactional: task targets that live in the store (queues, topics): their effect commits with the
+            transition that starts the task (see :mod:`tidegate.integrations.mns`).
         workers: task threads (and function worker processes).
         execution_lease_ms / job_lease_ms: how long a crashed process's claims block others.
     """
@@ -58,6 +61,7 @@ class Runtime:
         account_id: str = DEFAULT_ACCOUNT_ID,
         credentials: Callable[[], Credentials] = Credentials,
         workers: int = 8,
+        transactional: Transactional | None = None,
         execution_lease_ms: int = 5_000,
         job_lease_ms: int = 15_000,
         clock: Callable[[], int] = now_ms,
@@ -80,7 +84,9 @@ class Runtime:
                     self.runner, resolver, region=region, account_id=account_id, credentials=credentials
                 ),
             )
-        self.driver = Driver(store, signer, owner=self.owner, clock=clock, lease_ms=execution_lease_ms)
+        self.driver = Driver(
+            store, signer, owner=self.owner, clock=clock, lease_ms=execution_lease_ms, transactional=transactional
+        )
         self.executor = Executor(
             store, self.registry, owner=self.owner, clock=clock, workers=workers, lease_ms=job_lease_ms
         )

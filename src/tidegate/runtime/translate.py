@@ -8,7 +8,7 @@ transition and everything it causes commit in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +23,15 @@ from tidegate.engine import (
     StartTimer,
     TimerFired,
 )
-from tidegate.store import ExecutionRecord, JobWrite, TimerWrite, TransitionWrite
+from tidegate.flow.model import ResourceKind
+from tidegate.store import ExecutionRecord, JobWrite, TimerWrite, TransitionWrite, TxEffect
 from tidegate.store import HistoryEvent as StoredEvent
 
 TASK_JOB = "task"
 """The job kind of a task invocation (see :mod:`tidegate.runtime.executor`)."""
+
+Transactional = Mapping[ResourceKind, Callable[[InvokeTask], TxEffect]]
+"""Task targets that live in the store itself: their effect commits with the transition, no job."""
 
 
 @dataclass(slots=True)
@@ -62,18 +66,29 @@ def _stored(e: HistoryEvent) -> StoredEvent:
     )
 
 
+@dataclass(slots=True)
+class _Rows:
+    timers_add: dict[str, TimerWrite] = field(default_factory=dict)
+    timers_cancel: list[str] = field(default_factory=list)
+    tasks_open: list[str] = field(default_factory=list)
+    tasks_cancel: list[str] = field(default_factory=list)
+    jobs: list[JobWrite] = field(default_factory=list)
+    effects: list[TxEffect] = field(default_factory=list)
+
+
 def _split_commands(
-    execution: ExecutionRecord, commands: Sequence[Command], now_ms: int
-) -> tuple[list[TimerWrite], list[str], list[str], list[str], list[JobWrite]]:
-    timers_add: dict[str, TimerWrite] = {}
-    timers_cancel: list[str] = []
-    tasks_open: list[str] = []
-    tasks_cancel: list[str] = []
-    jobs: list[JobWrite] = []
+    execution: ExecutionRecord, commands: Sequence[Command], now_ms: int, transactional: Transactional
+) -> _Rows:
+    rows = _Rows()
+    timers_add, timers_cancel = rows.timers_add, rows.timers_cancel
     for cmd in commands:
         if isinstance(cmd, InvokeTask):
-            tasks_open.append(cmd.task_key)
-            jobs.append(
+            rows.tasks_open.append(cmd.task_key)
+            in_store = transactional.get(cmd.resource.kind)
+            if in_store is not None:
+                rows.effects.append(in_store(cmd))
+                continue
+            rows.jobs.append(
                 JobWrite(
                     kind=TASK_JOB,
                     payload=job_payload(execution, cmd),
@@ -92,15 +107,15 @@ def _split_commands(
             if timers_add.pop(cmd.timer_key, None) is None:
                 timers_cancel.append(cmd.timer_key)
         elif isinstance(cmd, CancelTask):
-            tasks_cancel.append(cmd.task_key)
-    return list(timers_add.values()), timers_cancel, tasks_open, tasks_cancel, jobs
+            rows.tasks_cancel.append(cmd.task_key)
+    return rows
 
 
-def to_write(p: Pending, now_ms: int) -> TransitionWrite:
+def to_write(p: Pending, now_ms: int, transactional: Transactional | None = None) -> TransitionWrite:
     """Build the store write for one execution's accumulated transition."""
     ex = p.execution
     state = p.state
-    timers_add, timers_cancel, tasks_open, tasks_cancel, jobs = _split_commands(ex, p.commands, now_ms)
+    rows = _split_commands(ex, p.commands, now_ms, transactional or {})
     events = [_stored(e) for e in p.events]
     if state is None:  # nothing applied (only stale events): just consume them
         return TransitionWrite(
@@ -113,11 +128,7 @@ def to_write(p: Pending, now_ms: int) -> TransitionWrite:
     terminal = state.status in TERMINAL
     output = None
     if terminal:
-        output = (
-            json.dumps(state.output, ensure_ascii=False, separators=(",", ":"))
-            if state.output is not None
-            else ""
-        )
+        output = json.dumps(state.output, ensure_ascii=False, separators=(",", ":")) if state.output is not None else ""
     return TransitionWrite(
         execution_id=ex.id,
         expected_version=ex.version,
@@ -129,9 +140,10 @@ def to_write(p: Pending, now_ms: int) -> TransitionWrite:
         stopped_ms=now_ms if terminal else None,
         events=events,
         consumed_inbox=p.consumed,
-        timers_add=timers_add,
-        timers_cancel=timers_cancel,
-        tasks_open=tasks_open,
-        tasks_cancel=tasks_cancel,
-        jobs=jobs,
+        timers_add=list(rows.timers_add.values()),
+        timers_cancel=rows.timers_cancel,
+        tasks_open=rows.tasks_open,
+        tasks_cancel=rows.tasks_cancel,
+        jobs=rows.jobs,
+        effects=rows.effects,
     )

@@ -24,6 +24,7 @@ from tidegate.store.records import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
     Delivery,
+    EffectOutcome,
     ExecutionRecord,
     FlowRecord,
     HistoryEvent,
@@ -37,6 +38,7 @@ from tidegate.store.records import (
     TaskRecord,
     TimerWrite,
     TransitionWrite,
+    TxEffect,
     Work,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "WORK",
     "ComputeNext",
     "Delivery",
+    "EffectOutcome",
     "ExecutionAlreadyExists",
     "ExecutionNotFound",
     "ExecutionRecord",
@@ -73,6 +76,7 @@ __all__ = [
     "TaskRecord",
     "TimerWrite",
     "TransitionWrite",
+    "TxEffect",
     "VersionConflict",
     "Work",
     "execution_channel",

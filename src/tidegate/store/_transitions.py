@@ -159,6 +159,15 @@ class TransitionsMixin(Store):
                 delivered |= tx.one("insert_inbox_if_active", params) is not None
             for c in t.task_completions:
                 delivered |= self._close_task(tx, c.execution_id, c.task_key, c.event, now)
+            for effect in t.effects:
+                outcome = effect(tx)
+                if outcome is None:
+                    continue
+                if outcome.complete_task is not None:
+                    delivered |= self._close_task(tx, t.execution_id, outcome.complete_task, outcome.event, now)
+                else:
+                    params = {"execution_id": t.execution_id, "event": to_json(outcome.event), "available_ms": now}
+                    delivered |= tx.one("insert_inbox_if_active", params) is not None
         ended = [t.execution_id for t in batch if t.status in TERMINAL_STATUSES]
         # An ended execution keeps no open task, timer or pending event: late results are refused.
         tx.many("cancel_open_tasks_of", ({"execution_id": i, "now": now} for i in ended))

@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tidegate.store._db import Tx
 
 ACTIVE_STATUSES = frozenset({"Starting", "Running"})
 TERMINAL_STATUSES = frozenset({"Stopped", "Succeeded", "Failed", "TimedOut"})
@@ -218,10 +223,28 @@ class TaskCompletion:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EffectOutcome:
+    """What a transactional effect reports back to its own execution.
+
+    ``event`` goes to the execution's inbox; with ``complete_task`` it completes that open task instead (as
+    :meth:`Store.complete_task`), so a later report of the token is refused.
+    """
+
+    event: Mapping[str, Any]
+    complete_task: str | None = None
+
+
+TxEffect: TypeAlias = "Callable[[Tx], EffectOutcome | None]"
+"""A write on the same database (e.g. sending a queue message) that must commit with the transition."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TransitionWrite:
     """Everything one engine transition writes; a batch of them commits in one transaction.
 
-    ``events`` must continue the execution's dense event ids (``event_count + 1`` onwards). When
+    ``events`` must continue the execution's dense event ids (``event_count + 1`` onwards). ``effects``
+    run inside the same transaction after everything else is written; an effect must raise nothing it
+    cannot contain (a raise rolls the whole batch back). When
     ``status`` is terminal the store also closes the execution's open tasks, drops its timers and
     pending inbox items, and notifies ``exec:<id>``.
     """
@@ -243,6 +266,7 @@ class TransitionWrite:
     jobs: Sequence[JobWrite] = ()
     deliveries: Sequence[Delivery] = ()
     task_completions: Sequence[TaskCompletion] = ()
+    effects: Sequence[TxEffect] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

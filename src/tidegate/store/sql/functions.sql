@@ -1,0 +1,32 @@
+-- Named queries of the function registry (issue 5), shared by both dialects.
+
+-- name: get_function
+SELECT * FROM fc_functions WHERE service = :service AND name = :name;
+
+-- name: upsert_function
+INSERT INTO fc_functions (service, name, code_dir, handler, kind, timeout_ms, memory_mb, env, initializer,
+                          http_trigger, http_methods, requirements, description, created_ms, modified_ms)
+VALUES (:service, :name, :code_dir, :handler, :kind, :timeout_ms, :memory_mb, :env, :initializer,
+        :http_trigger, :http_methods, :requirements, :description, :now_ms, :now_ms)
+ON CONFLICT (service, name) DO UPDATE
+SET code_dir     = excluded.code_dir,
+    handler      = excluded.handler,
+    kind         = excluded.kind,
+    timeout_ms   = excluded.timeout_ms,
+    memory_mb    = excluded.memory_mb,
+    env          = excluded.env,
+    initializer  = excluded.initializer,
+    http_trigger = excluded.http_trigger,
+    http_methods = excluded.http_methods,
+    requirements = excluded.requirements,
+    description  = excluded.description,
+    modified_ms  = excluded.modified_ms
+RETURNING *;
+
+-- name: list_functions
+SELECT * FROM fc_functions
+WHERE (CAST(:service AS TEXT) IS NULL OR service = :service)
+ORDER BY service, name;
+
+-- name: delete_function
+DELETE FROM fc_functions WHERE service = :service AND name = :name RETURNING name;

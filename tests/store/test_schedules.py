@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tests.store.conftest import OpenUrl
-from tests.store.helpers import make_flow
+from tests.store.helpers import make_flow, start
 from tidegate.store import (
     FlowNotFound,
     ScheduleAlreadyExists,
@@ -104,3 +104,42 @@ def test_missed_ticks_collapse_into_one_firing(store: Store) -> None:
     assert [(s.name, due) for s, due in store.claim_due_schedules(10_500, _every_second)] == [("a", 1000)]
     assert store.claim_due_schedules(10_900, _every_second) == []
     assert store.get_schedule("flow1", "a").next_fire_ms == 11_000
+
+
+def _name(s: ScheduleRecord, due: int) -> str:
+    return f"{s.name}-{due}"
+
+
+def test_fire_due_schedules_creates_each_ticks_execution_once(store: Store, open_url: OpenUrl) -> None:
+    make_flow(store)
+    store.create_schedule(_schedule("a", next_fire_ms=1000))
+    stores = [store, open_url()]
+    started: list[str] = []
+    lock = threading.Lock()
+    for now in (1500, 2500):
+        barrier = threading.Barrier(4)
+
+        def fire(i: int, now: int = now, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            got = stores[i % 2].fire_due_schedules(now, _every_second, _name, {"type": "Start"})
+            with lock:
+                started.extend(r.name for r in got)
+
+        threads = [threading.Thread(target=fire, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(started) == ["a-1000", "a-2000"]
+    first = store.get_execution("flow1", "a-1000")
+    assert first.status == "Running" and first.input == '{"a":1}'  # the payload is the input
+    work = store.claim_work("w", 10, 1000, now_ms=10**13)
+    assert sorted(item.event["type"] for w in work for item in w.inbox) == ["Start", "Start"]
+
+
+def test_fire_due_schedules_skips_a_tick_whose_execution_exists(store: Store) -> None:
+    make_flow(store)
+    store.create_schedule(_schedule("a", next_fire_ms=1000))
+    start(store, "a-1000")  # e.g. fired by a process that crashed before anything else
+    assert store.fire_due_schedules(1500, _every_second, _name, {"type": "Start"}) == []
+    assert store.get_schedule("flow1", "a").next_fire_ms == 2000

@@ -239,3 +239,8 @@ def compute_next(schedule: ScheduleRecord, now_ms: int) -> int | None:
         return next_fire_ms(schedule.cron, now_ms)
     except InvalidCronExpression:
         return None
+
+
+def scheduled_execution_name(schedule_name: str, due_ms: int) -> str:
+    """The execution name of one firing: deterministic, so that starting it twice starts it once."""
+    return f"{schedule_name[:100]}-{due_ms}"

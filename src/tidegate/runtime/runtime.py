@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.engine import start_event
 from tidegate.flow.model import ResourceKind
 from tidegate.functions import Credentials, FunctionRunner
 from tidegate.integrations import Registry
 from tidegate.integrations.fc import FunctionIntegration, SpecResolver, directory_resolver
 from tidegate.integrations.fnf import ChildFlowIntegration, FnfActionIntegration
 from tidegate.runtime.clock import now_ms
+from tidegate.runtime.cron import compute_next, scheduled_execution_name
 from tidegate.runtime.driver import Driver
 from tidegate.runtime.executor import Executor
 from tidegate.runtime.translate import Transactional
@@ -115,15 +117,29 @@ class Runtime:
         self.stop()
 
     def _loop(self) -> None:
+        next_schedules = 0
         while not self._stopping.is_set():
             try:
                 seq = self.store.notifier.seq()
+                if self.clock() >= next_schedules:
+                    # Cron has one-second resolution: look for due schedules once a second.
+                    next_schedules = self.clock() + 1000
+                    self.fire_schedules()
                 if self.driver.run_once():
                     continue
                 self._idle(seq)
             except Exception:
                 log.exception("runtime: the driver loop failed; retrying")
                 self._stopping.wait(0.5)
+
+    def fire_schedules(self) -> int:
+        """Start the executions of every due schedule (exactly once per tick); return how many."""
+        started = self.store.fire_due_schedules(
+            self.clock(), compute_next, lambda s, due: scheduled_execution_name(s.name, due), start_event()
+        )
+        for record in started:
+            log.info("schedule fired: %s/%s", record.flow_name, record.name)
+        return len(started)
 
     def _idle(self, seq: int) -> None:
         """Sleep until work is notified or the next timer is due (at most a second, as a safety net)."""

@@ -16,13 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 from tidegate.auth.tasktoken import TaskTokenSigner
-from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded
+from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_event
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.runtime.clock import now_ms
-from tidegate.runtime.cron import compute_next, next_fire_ms
+from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.store import (
-    ExecutionAlreadyExists,
     ExecutionNotFound,
     ExecutionRecord,
     FlowNotFound,
@@ -103,11 +102,6 @@ def _check_type(flow_type: str) -> str:
     if flow_type not in ("", "FDL"):
         raise InvalidArgument(f"The flow type {flow_type[:40]!r} is not supported; use FDL.")
     return "FDL"
-
-
-def scheduled_execution_name(schedule_name: str, due_ms: int) -> str:
-    """The execution name of one firing: deterministic, so that starting it twice starts it once."""
-    return f"{schedule_name[:100]}-{due_ms}"
 
 
 class WorkflowService:
@@ -415,24 +409,14 @@ class WorkflowService:
     def fire_due_schedules(self, now_ms: int | None = None, limit: int = 100) -> list[ExecutionRecord]:
         """Start one execution for every enabled schedule due at ``now_ms`` (default: the clock).
 
-        Each due schedule is claimed and advanced to its next time in one store transaction (missed ticks
-        collapse into one firing), then its execution starts with ``Payload`` as input under
-        :func:`scheduled_execution_name`. Two servers never fire the same tick: the claim is atomic. A
-        crash between the claim and the start loses that one tick (at most once).
+        Each due schedule is advanced to its next time and its execution created (``Payload`` as input,
+        named by :func:`scheduled_execution_name`) in one store transaction, so every tick fires exactly
+        once, across restarts and servers. Missed ticks collapse into one firing.
 
         Returns:
             The executions started.
         """
         now = self.clock() if now_ms is None else now_ms
-        started: list[ExecutionRecord] = []
-        for schedule, due_ms in self.store.claim_due_schedules(now, compute_next, limit):
-            name = scheduled_execution_name(schedule.name, due_ms)
-            try:
-                record, _ = self.start_execution(schedule.flow_name, name, schedule.payload)
-            except (FlowNotFound, ExecutionAlreadyExists):
-                continue  # the flow went away, or this tick already started
-            except TidegateError:
-                log.exception("schedule %s/%s could not start an execution", schedule.flow_name, schedule.name)
-                continue
-            started.append(record)
-        return started
+        return self.store.fire_due_schedules(
+            now, compute_next, lambda schedule, due: scheduled_execution_name(schedule.name, due), start_event(), limit
+        )

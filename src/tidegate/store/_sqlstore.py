@@ -6,11 +6,12 @@ The transition half (inbox, claims, commit, timers, tasks, jobs) lives in :mod:`
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from tidegate.store._db import Database, applied_versions, migrate
+from tidegate.store._db import Database, Tx, applied_versions, migrate
 from tidegate.store._transitions import TransitionsMixin
+from tidegate.store.base import ComputeNext
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -144,38 +145,80 @@ class SqlStore(TransitionsMixin):
         if execution.status not in ACTIVE_STATUSES:
             raise ValueError(f"a new execution must be Starting or Running, not {execution.status!r}")
         with self.db.write() as tx:
-            flow = tx.one("get_flow", {"name": execution.flow_name})
-            if flow is None:
-                raise _flow_not_found(execution.flow_name)
-            params = {
-                "flow_id": flow["id"],
-                "flow_name": execution.flow_name,
-                "name": execution.name,
-                "definition": execution.definition,
-                "input": execution.input,
-                "status": execution.status,
-                "started_ms": execution.started_ms,
-                "callback_token": execution.callback_token,
-            }
-            row = tx.one("insert_execution", params)
-            if row is None:
-                existing = tx.one("get_execution", {"flow_id": flow["id"], "name": execution.name})
-                assert existing is not None
-                if existing["status"] in ACTIVE_STATUSES:
-                    return ExecutionRecord.from_row(existing), False
-                raise ExecutionAlreadyExists(
-                    f"Execution {execution.name} for flow {execution.flow_name} already exists."
-                )
-            tx.run(
-                "insert_inbox",
-                {
-                    "execution_id": row["id"],
-                    "event": to_json(start_event),
-                    "available_ms": execution.started_ms,
-                },
-            )
-            tx.notify(WORK)
+            return self._insert_execution(tx, execution, start_event)
+
+    @staticmethod
+    def _insert_execution(
+        tx: Tx, execution: ExecutionRecord, start_event: Mapping[str, Any]
+    ) -> tuple[ExecutionRecord, bool]:
+        flow = tx.one("get_flow", {"name": execution.flow_name})
+        if flow is None:
+            raise _flow_not_found(execution.flow_name)
+        params = {
+            "flow_id": flow["id"],
+            "flow_name": execution.flow_name,
+            "name": execution.name,
+            "definition": execution.definition or flow["definition"],
+            "input": execution.input,
+            "status": execution.status,
+            "started_ms": execution.started_ms,
+            "callback_token": execution.callback_token,
+        }
+        row = tx.one("insert_execution", params)
+        if row is None:
+            existing = tx.one("get_execution", {"flow_id": flow["id"], "name": execution.name})
+            assert existing is not None
+            if existing["status"] in ACTIVE_STATUSES:
+                return ExecutionRecord.from_row(existing), False
+            raise ExecutionAlreadyExists(f"Execution {execution.name} for flow {execution.flow_name} already exists.")
+        tx.run(
+            "insert_inbox",
+            {"execution_id": row["id"], "event": to_json(start_event), "available_ms": execution.started_ms},
+        )
+        tx.notify(WORK)
         return ExecutionRecord.from_row(row), True
+
+    def fire_due_schedules(
+        self,
+        now_ms: int,
+        compute_next: ComputeNext,
+        name_of: Callable[[ScheduleRecord, int], str],
+        start_event: Mapping[str, Any],
+        limit: int = 100,
+    ) -> list[ExecutionRecord]:
+        """Start one execution per due schedule and advance it, in ONE transaction (exactly once per tick).
+
+        The execution is named ``name_of(schedule, due_ms)`` with the schedule's payload as input; a tick
+        whose execution exists already (another process fired it) starts nothing more.
+        """
+        started: list[ExecutionRecord] = []
+        with self.db.write() as tx:
+            for row in tx.all("due_schedules", {"now": now_ms, "limit": limit}):
+                schedule = ScheduleRecord.from_row(row)
+                due = schedule.next_fire_ms
+                assert due is not None
+                tx.run(
+                    "advance_schedule",
+                    {
+                        "flow_name": schedule.flow_name,
+                        "name": schedule.name,
+                        "next_fire_ms": compute_next(schedule, now_ms),
+                    },
+                )
+                record = ExecutionRecord(
+                    flow_name=schedule.flow_name,
+                    name=name_of(schedule, due),
+                    definition="",
+                    input=schedule.payload or "{}",
+                    started_ms=now_ms,
+                )
+                try:
+                    created, new = self._insert_execution(tx, record, start_event)
+                except (ExecutionAlreadyExists, FlowNotFound):
+                    continue
+                if new:
+                    started.append(created)
+        return started
 
     def get_execution(self, flow_name: str, name: str) -> ExecutionRecord:
         """Return the execution. Raises FlowNotFound or ExecutionNotFound."""

@@ -233,6 +233,22 @@ class Store(ABC):
         """List a flow's schedules by name."""
 
     @abstractmethod
+    def fire_due_schedules(
+        self,
+        now_ms: int,
+        compute_next: ComputeNext,
+        name_of: Callable[[ScheduleRecord, int], str],
+        start_event: Mapping[str, Any],
+        limit: int = 100,
+    ) -> list[ExecutionRecord]:
+        """Start one execution per due schedule and advance the schedule, in one transaction.
+
+        Each tick fires exactly once, across restarts and processes: the execution ``name_of(schedule,
+        due_ms)`` (input: the schedule's payload) is created in the same transaction that advances
+        ``next_fire_ms``; an existing execution of that name starts nothing more. Returns the new ones.
+        """
+
+    @abstractmethod
     def claim_due_schedules(
         self, now_ms: int, compute_next: ComputeNext, limit: int = 100
     ) -> list[tuple[ScheduleRecord, int]]:

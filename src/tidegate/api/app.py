@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -14,6 +16,9 @@ from tidegate.api.mns import install as install_mns
 from tidegate.api.proxy import AbsoluteFormMiddleware
 from tidegate.api.rest import rest_routes
 
+if TYPE_CHECKING:
+    from tidegate.deploy.host import FunctionHost
+
 __all__ = ["create_app"]
 
 
@@ -22,11 +27,12 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(ctx: AppContext) -> Starlette:
+def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> Starlette:
     """Build the app: ``/healthz``, the FnF RPC protocol on ``/`` (GET and POST) and the REST API.
 
     Args:
         ctx: the server's store, keys and identity.
+        functions: deployed functions: adds ``/api/v1/functions`` and the HTTP triggers (issue 5).
     """
     rpc = RpcEndpoint(ctx)
     app = Starlette(
@@ -37,6 +43,11 @@ def create_app(ctx: AppContext) -> Starlette:
         ],
         middleware=[Middleware(AbsoluteFormMiddleware)],
     )
+    if functions is not None:
+        from tidegate.api.fc_triggers import trigger_routes
+        from tidegate.api.rest_functions import function_routes
+
+        app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(functions)])
     install_mns(app, ctx)  # MNS protocol: /queues, /topics, /?accountmeta (issue 4)
     app.state.ctx = ctx
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tidegate.cli import deploy as _deploy  # noqa: F401  (registers the command)
 from tidegate.cli import env as _env  # noqa: F401  (registers the command)
 from tidegate.cli import queue as _queue  # noqa: F401  (registers the command)
 from tidegate.cli import run as _run  # noqa: F401  (registers the command)

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import uvicorn
 from tidegate.api import DEFAULT_REGION, AppContext, create_app
 from tidegate.auth.keys import KeyRing, load_or_create_root_key
 from tidegate.cli._app import main
+from tidegate.deploy.host import FunctionHost
+from tidegate.deploy.serve import build_function_host, deploy_on_start
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
 from tidegate.store import Store, open_store
@@ -24,9 +25,6 @@ from tidegate.store import Store, open_store
 __all__ = ["ENV_REGION", "build_context", "server_command", "store_url_for"]
 
 ENV_REGION = "TIDEGATE_REGION"
-#: Lifetime of the temporary credentials handed to functions (they call back with them).
-FUNCTION_CREDENTIALS_TTL_S = 3600.0
-
 log = logging.getLogger("tidegate.server")
 
 
@@ -43,26 +41,26 @@ def build_context(store: Store, data_dir: Path, env: Mapping[str, str]) -> tuple
     return ctx, created
 
 
-def _start_runtime(ctx: AppContext, functions_dir: Path | None) -> Any:
+def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Any:
     """Start the runtime if this build has one; return it (or None)."""
     try:
-        from tidegate.functions import Credentials
+        from tidegate.flow.model import ResourceKind
+        from tidegate.integrations import Registry
         from tidegate.runtime import Runtime
     except ImportError as exc:  # the runtime landed after the API; keep the API usable without it
         log.warning("runtime not available (%s): executions will not progress", exc)
         return None
 
-    def credentials() -> Credentials:
-        key = ctx.keyring.issue_temporary(FUNCTION_CREDENTIALS_TTL_S, time.time())
-        return Credentials(access_key_id=key.id, access_key_secret=key.secret, security_token=key.security_token or "")
-
+    # Task steps and HTTP triggers share the function host's one runner (issue 5).
+    registry = Registry()
+    registry.register(ResourceKind.FUNCTION, functions.integration())
     runtime = Runtime(
         ctx.store,
         signer=ctx.signer,
-        functions_dir=functions_dir,
+        registry=registry,
         region=ctx.region,
         account_id=ctx.account_id,
-        credentials=credentials,
+        credentials=functions.credentials,
         transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id),
     )
     runtime.start()
@@ -113,14 +111,20 @@ def _print_key(echo: Callable[[str], None], ctx: AppContext, data_dir: Path) -> 
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Local functions as DIR/SERVICE/FUNCTION.py (task steps on acs:fc:::services/S/functions/F).",
 )
-@click.option("--deploy", "deploy_dir", default=None, help="Deploy a folder on start (not yet supported).")
+@click.option(
+    "--deploy",
+    "deploy_dir",
+    default=None,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Deploy every DIR/*/deploy.yaml once the server is up (as `tidegate deploy DIR` would).",
+)
 def server_command(
     host: str,
     port: int,
     data_dir: Path,
     store_url: str | None,
     functions_dir: Path | None,
-    deploy_dir: str | None,
+    deploy_dir: Path | None,
 ) -> None:
     """Run the Serverless Workflow API and runtime.
 
@@ -129,22 +133,32 @@ def server_command(
     (default cn-hangzhou).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if deploy_dir:
-        click.echo(f"tidegate: --deploy {deploy_dir} ignored: deploying is not supported yet", err=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(store_url or store_url_for(data_dir))
     runtime = None
     push: PushWorker | None = None
+    functions: FunctionHost | None = None
     try:
         ctx, created = build_context(store, data_dir, os.environ)
         if created:
             _print_key(click.echo, ctx, data_dir)
-        runtime = _start_runtime(ctx, functions_dir)
+        functions = build_function_host(
+            store,
+            ctx.keyring,
+            data_dir,
+            host=host,
+            port=port,
+            region=ctx.region,
+            account_id=ctx.account_id,
+            env=os.environ,
+            functions_dir=functions_dir,
+        )
+        runtime = _start_runtime(ctx, functions)
         push = start_push_worker(
             store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=os.environ
         )
         config = uvicorn.Config(
-            create_app(ctx),
+            create_app(ctx, functions),
             host=host,
             port=port,
             loop="asyncio",
@@ -155,6 +169,8 @@ def server_command(
             timeout_graceful_shutdown=5,
         )
         click.echo(f"tidegate: serving on http://{host}:{port} (region {ctx.region})")
+        if deploy_dir is not None:
+            deploy_on_start(deploy_dir, functions.endpoint, ctx.keyring, click.echo)
         # SIGINT/SIGTERM end serve() after in-flight requests finish; then the finally block cleans up.
         _Server(config).run()
     finally:
@@ -162,5 +178,7 @@ def server_command(
             push.stop()
         if runtime is not None:
             runtime.stop()
+        if functions is not None:
+            functions.close()
         store.close()
         click.echo("tidegate: stopped")

@@ -1,0 +1,122 @@
+"""HTTP triggers: ``/2016-08-15/proxy/SERVICE[.QUALIFIER]/FUNCTION/…`` runs a deployed WSGI function.
+
+The path shape is Function Compute's HTTP-trigger URL, so an MNS subscription, a browser or curl can call
+a function the way they would call it on FC. Triggers are **anonymous** (FC's ``authType: anonymous``, as
+the second source document's trigger): whoever reaches the port may call them; the function itself
+decides what to accept. The function gets ``PATH_INFO`` = the path below the prefix, the full request
+URI in ``environ['fc.request_uri']``, the headers, the query and the body, and ``environ['fc.context']``
+with ``request_id``, ``region``, ``account_id``, ``function`` and temporary ``credentials``.
+
+Errors have FC's API error body ``{"ErrorCode", "ErrorMessage"}``: 404 ``FunctionNotFound`` (no such
+deployed function, or it has no HTTP trigger), 405 ``MethodNotAllowed``, 413 ``RequestEntityTooLarge``.
+A function that raises answers 502 with the FC error document (see docs/functions.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tidegate.deploy.host import FunctionHost
+from tidegate.deploy.registry import HTTP_METHODS, FunctionRecord
+from tidegate.errors import TidegateError
+from tidegate.functions import FunctionSpec, HttpRequest
+
+__all__ = ["MAX_BODY", "PREFIX", "trigger_routes"]
+
+PREFIX = "/2016-08-15/proxy"
+#: Function Compute's limit on a synchronous HTTP request body.
+MAX_BODY = 6 * 1024 * 1024
+# Framing headers are the server's business: the body is sent whole with its own length.
+_HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+
+
+def _error(status: int, code: str, message: str, request_id: str) -> JSONResponse:
+    return JSONResponse(
+        {"ErrorCode": code, "ErrorMessage": message}, status_code=status, headers={"x-fc-request-id": request_id}
+    )
+
+
+def _below_prefix(request: Request) -> str:
+    """The raw (percent-encoded) path after ``/2016-08-15/proxy/SERVICE/FUNCTION``."""
+    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    parts = raw.split("/", 5)  # '', '2016-08-15', 'proxy', service, function, rest
+    return "/" + parts[5] if len(parts) > 5 else "/"
+
+
+def _lookup(host: FunctionHost, service: str, function: str) -> tuple[FunctionRecord | None, FunctionSpec | None]:
+    record = host.registry.get(service, function)
+    if record is None or not record.http_trigger:
+        return None, None
+    return record, host.spec_of(record)
+
+
+async def _read_body(request: Request) -> bytes | None:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
+def _endpoint(host: FunctionHost) -> Callable[[Request], Awaitable[Response]]:
+    async def trigger(request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        service, _, qualifier = request.path_params["service"].partition(".")
+        function = request.path_params["function"]
+        try:
+            record, spec = await run_in_threadpool(_lookup, host, service, function)
+        except TidegateError as exc:
+            return _error(500, "FunctionNotReady", exc.message, request_id)
+        if record is None or spec is None:
+            message = f"function '{function}' of service '{service}' has no HTTP trigger or does not exist"
+            return _error(404, "FunctionNotFound", message, request_id)
+        if request.method not in record.http_methods:
+            return _error(405, "MethodNotAllowed", f"method {request.method} is not allowed", request_id)
+        body = await _read_body(request)
+        if body is None:
+            return _error(413, "RequestEntityTooLarge", f"the body exceeds {MAX_BODY} bytes", request_id)
+        raw_uri = (request.scope.get("raw_path") or b"").decode("latin-1") or request.url.path
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        server = request.scope.get("server") or ("localhost", 80)
+        http = HttpRequest(
+            method=request.method,
+            path=_below_prefix(request),
+            query=query,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+            body=body,
+            remote_addr=request.client.host if request.client else "",
+            scheme=request.url.scheme,
+            server_name=str(server[0]),
+            server_port=int(server[1] or 80),
+            request_uri=raw_uri + (f"?{query}" if query else ""),
+        )
+        ctx = host.context(qualifier or "LATEST", request_id=request_id)
+        result = await host.runner.invoke_http_async(spec, http, ctx)
+        headers = [(k, v) for k, v in result.headers if k.lower() not in _HOP_BY_HOP]
+        response = Response(content=result.body, status_code=result.status)
+        # Repeated headers (Set-Cookie) must survive: append raw pairs instead of a dict.
+        response.raw_headers = [
+            *[(b"content-length", str(len(result.body)).encode())],
+            *[(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            (b"x-fc-request-id", request_id.encode()),
+        ]
+        return response
+
+    return trigger
+
+
+def trigger_routes(host: FunctionHost) -> list[BaseRoute]:
+    """The HTTP-trigger routes bound to ``host`` (every method FC triggers allow)."""
+    endpoint = _endpoint(host)
+    methods = list(HTTP_METHODS)
+    return [
+        Route(PREFIX + "/{service}/{function}", endpoint, methods=methods),
+        Route(PREFIX + "/{service}/{function}/{path:path}", endpoint, methods=methods),
+    ]

@@ -1,0 +1,159 @@
+"""``/api/v1/functions``: deployed functions in the REST API (what ``tidegate deploy`` calls).
+
+* ``GET /api/v1/functions[?service=S]`` → ``{"functions": [doc…]}``
+* ``PUT /api/v1/functions/{service}/{function}`` with ``{"code_dir", "handler", "kind", "timeout",
+  "memory", "env", "initializer", "http_trigger": {"methods": […]} | null, "requirements": […],
+  "description"}`` → ``{"function": doc, "result": "created" | "updated" | "unchanged"}`` (201 when
+  created). Requirements are installed with pip before the answer (it can take a while the first time).
+* ``GET`` / ``DELETE /api/v1/functions/{service}/{function}`` (404 ``FunctionNotExists``).
+* ``GET /api/v1/identity`` → ``{"region", "account_id", "endpoint"}``: what deploy files refer to
+  symbolically (queue endpoints ``acs:mns:REGION:ACCOUNT:queues/Q``, trigger URLs under ``endpoint``).
+
+Authentication and errors are those of the rest of the REST API (HTTP Basic with an AccessKey).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tidegate.api.context import AppContext
+from tidegate.api.rest import PREFIX, _authenticate, _json_body
+from tidegate.api.rpc_errors import rpc_error
+from tidegate.deploy.errors import FunctionNotExists, InvalidFunction
+from tidegate.deploy.host import FunctionHost
+from tidegate.deploy.registry import FunctionRecord, check_function_name
+
+__all__ = ["function_routes", "record_from_body"]
+
+_FIELDS = {
+    "code_dir",
+    "handler",
+    "kind",
+    "timeout",
+    "memory",
+    "env",
+    "initializer",
+    "http_trigger",
+    "requirements",
+    "description",
+}
+Handler = Callable[[FunctionHost, Request, dict[str, Any]], Any]
+
+
+def _typed(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise InvalidFunction(f"The field {name!r} has the wrong type.")
+    return value
+
+
+def record_from_body(service: str, name: str, body: dict[str, Any]) -> FunctionRecord:
+    """Build a record from a PUT body (validated by the registry afterwards).
+
+    Raises:
+        InvalidFunction: an unknown field or a field of the wrong type.
+    """
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise InvalidFunction(f"Unknown fields: {', '.join(unknown)[:200]}.")
+    code_dir = _typed(body, "code_dir", str, None)
+    if code_dir is None:
+        raise InvalidFunction("The field 'code_dir' is required.")
+    trigger = body.get("http_trigger")
+    if trigger is not None and not isinstance(trigger, dict | bool):
+        raise InvalidFunction("The field 'http_trigger' must be an object, true or null.")
+    methods = _typed(trigger, "methods", list, []) if isinstance(trigger, dict) else []
+    env = _typed(body, "env", dict, {})
+    requirements = _typed(body, "requirements", list, [])
+    return FunctionRecord(
+        service=check_function_name(service, "service"),
+        name=check_function_name(name),
+        code_dir=code_dir,
+        handler=_typed(body, "handler", str, "index.handler"),
+        kind=_typed(body, "kind", str, "event"),
+        timeout_s=float(_typed(body, "timeout", (int, float), 60)),
+        memory_mb=_typed(body, "memory", int, 128),
+        env={str(k): v if isinstance(v, str) else str(v) for k, v in env.items()},
+        initializer=_typed(body, "initializer", str, None),
+        http_trigger=bool(trigger),
+        http_methods=tuple(str(m) for m in methods),
+        requirements=tuple(str(r) for r in requirements),
+        description=_typed(body, "description", str, ""),
+    )
+
+
+def _key(req: Request) -> tuple[str, str]:
+    return req.path_params["service"], req.path_params["function"]
+
+
+def list_functions(host: FunctionHost, req: Request, body: dict[str, Any]) -> Any:
+    service = req.query_params.get("service")
+    return {"functions": [r.to_doc() for r in host.registry.list_functions(service)]}
+
+
+def put_function(host: FunctionHost, req: Request, body: dict[str, Any]) -> Any:
+    service, name = _key(req)
+    record, result = host.deploy(record_from_body(service, name, body))
+    return (201 if result == "created" else 200), {"function": record.to_doc(), "result": result}
+
+
+def get_function(host: FunctionHost, req: Request, body: dict[str, Any]) -> Any:
+    record = host.registry.get(*_key(req))
+    if record is None:
+        raise FunctionNotExists(f"function {'/'.join(_key(req))} does not exist")
+    return record.to_doc()
+
+
+def delete_function(host: FunctionHost, req: Request, body: dict[str, Any]) -> Any:
+    if not host.registry.delete(*_key(req)):
+        raise FunctionNotExists(f"function {'/'.join(_key(req))} does not exist")
+    return 204, None
+
+
+def identity(host: FunctionHost, req: Request, body: dict[str, Any]) -> Any:
+    return {"region": host.region, "account_id": host.account_id, "endpoint": host.public_url}
+
+
+def _endpoint(
+    ctx: AppContext, host: FunctionHost, by_method: dict[str, Handler]
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        request_id = uuid.uuid4().hex[:24].upper()
+        headers = {"x-tidegate-request-id": request_id}
+        handler = by_method.get(request.method) or by_method.get("GET" if request.method == "HEAD" else "")
+        if handler is None:
+            return Response(status_code=405, headers=headers)
+        try:
+            _authenticate(ctx, request)
+            body = await _json_body(request)
+            result = await run_in_threadpool(handler, host, request, body)
+        except Exception as exc:  # the REST API's error shape, from the shared mapping
+            status, code, message = rpc_error(exc)
+            if status == 401:
+                headers["www-authenticate"] = 'Basic realm="tidegate"'
+            return JSONResponse({"code": code, "message": message, "request_id": request_id}, status, headers)
+        status, doc = result if isinstance(result, tuple) else (200, result)
+        if doc is None:
+            return Response(status_code=status, headers=headers)
+        return JSONResponse(doc, status_code=status, headers=headers)
+
+    return endpoint
+
+
+def function_routes(ctx: AppContext, host: FunctionHost) -> list[BaseRoute]:
+    """The ``/api/v1/functions`` and ``/api/v1/identity`` routes."""
+    table: list[tuple[str, dict[str, Handler]]] = [
+        ("/functions", {"GET": list_functions}),
+        ("/functions/{service}/{function}", {"GET": get_function, "PUT": put_function, "DELETE": delete_function}),
+        ("/identity", {"GET": identity}),
+    ]
+    return [Route(PREFIX + path, _endpoint(ctx, host, h), methods=sorted(h)) for path, h in table]

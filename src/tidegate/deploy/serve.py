@@ -1,0 +1,113 @@
+"""What ``tidegate server`` does for functions and deploy files: build the host, deploy ``--deploy DIR``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import httpx
+
+from tidegate.auth.keys import KeyRing
+from tidegate.deploy.apply import Deployer, Step
+from tidegate.deploy.host import FunctionHost, local_url
+from tidegate.deploy.spec import load_deploy_file
+from tidegate.errors import TidegateError
+from tidegate.functions import Credentials
+from tidegate.store import Store
+
+__all__ = ["FUNCTION_CREDENTIALS_TTL_S", "build_function_host", "deploy_directory", "deploy_on_start"]
+
+#: Lifetime of the temporary credentials handed to functions (they call back with them).
+FUNCTION_CREDENTIALS_TTL_S = 3600.0
+
+log = logging.getLogger("tidegate.deploy")
+
+
+def build_function_host(
+    store: Store,
+    keyring: KeyRing,
+    data_dir: Path,
+    *,
+    host: str,
+    port: int,
+    region: str,
+    account_id: str,
+    env: Mapping[str, str],
+    functions_dir: Path | None = None,
+) -> FunctionHost:
+    """The server's :class:`FunctionHost`: workers reach this server at ``http://HOST:PORT``.
+
+    ``TIDEGATE_PUBLIC_URL`` (as for push certificates) is the base of announced trigger URLs.
+    """
+
+    def credentials() -> Credentials:
+        key = keyring.issue_temporary(FUNCTION_CREDENTIALS_TTL_S, time.time())
+        return Credentials(key.id, key.secret, key.security_token or "")
+
+    url = local_url(host, port)
+    return FunctionHost(
+        store,
+        data_dir,
+        endpoint=url,
+        public_url=env.get("TIDEGATE_PUBLIC_URL") or url,
+        region=region,
+        account_id=account_id,
+        credentials=credentials,
+        functions_dir=functions_dir,
+    )
+
+
+def deploy_directory(folder: Path, deployer: Deployer) -> list[Step]:
+    """Deploy every ``folder/*/deploy.yaml`` (sorted by path) and ``folder/deploy.yaml`` if present.
+
+    Raises:
+        DeployFileError: a file is not valid (files before it stay deployed).
+        DeployError: the server refused a step.
+    """
+    files = sorted(folder.glob("*/deploy.yaml"))
+    if (folder / "deploy.yaml").is_file():
+        files.insert(0, folder / "deploy.yaml")
+    steps: list[Step] = []
+    for path in files:
+        steps.extend(deployer.deploy(load_deploy_file(path)))
+    return steps
+
+
+def deploy_on_start(
+    folder: Path, endpoint: str, keyring: KeyRing, echo: Callable[[str], None], timeout_s: float = 60.0
+) -> threading.Thread:
+    """Deploy ``folder`` in a background thread once the server at ``endpoint`` answers ``/healthz``.
+
+    It goes through the public APIs with the root key, exactly as ``tidegate deploy`` would.
+    """
+
+    # httpx logs every request at INFO; the deploy's own lines say what happened.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    def run() -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{endpoint}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)  # polling a condition (the port answering) within a deadline
+        root = keyring.root
+
+        def report(step: Step) -> None:
+            echo(f"tidegate: deploy {step}")
+
+        try:
+            with Deployer(endpoint, root.id, root.secret, report=report) as deployer:
+                deploy_directory(folder, deployer)
+            echo(f"tidegate: deployed {folder}")
+        except (TidegateError, httpx.HTTPError) as exc:
+            log.error("deploying %s failed: %s", folder, exc)
+
+    thread = threading.Thread(target=run, name="tidegate-deploy", daemon=True)
+    thread.start()
+    return thread

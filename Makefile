@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/tidegate server --data .tidegate --deploy examples
 
 test: $(STAMP)
+	scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -34,12 +34,15 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> Starle
         ctx: the server's store, keys and identity.
         functions: deployed functions: adds ``/api/v1/functions`` and the HTTP triggers (issue 5).
     """
+    from tidegate.console import console_routes, root_redirect  # here: the console imports tidegate.api
+
     rpc = RpcEndpoint(ctx)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/", rpc.handle, methods=["GET", "POST"]),
+            Route("/", root_redirect(rpc.handle), methods=["GET", "POST"]),  # plain GET / → /console/
             *rest_routes(ctx),
+            *console_routes(ctx),  # the web console (issue 6)
         ],
         middleware=[Middleware(AbsoluteFormMiddleware)],
     )

@@ -1,0 +1,209 @@
+"""The console's HTTP surface: the page, its static files, sign-in, and the JSON endpoints' plumbing.
+
+Every ``/console/api/…`` endpoint except sign-in needs a valid session cookie; every state-changing one
+also needs the session's CSRF token in ``X-CSRF-Token`` and a JSON body. Handlers are blocking functions
+``(services, request, body) -> doc`` run in worker threads (they call the store), like the REST API's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from tidegate.api.context import AppContext
+from tidegate.api.rpc_errors import rpc_error
+from tidegate.console.session import (
+    COOKIE_NAME,
+    CSRF_HEADER,
+    SESSION_TTL_S,
+    ConsoleUnauthorized,
+    CsrfRejected,
+    Session,
+    SessionSigner,
+)
+from tidegate.errors import QueueError, TidegateError
+from tidegate.mq import QueueService, TopicService, database_of
+from tidegate.mq.wire_xml import MNS_ERRORS
+
+__all__ = ["PREFIX", "STATIC_DIR", "ConsoleServices", "Handler", "Invalid", "endpoint", "page_routes"]
+
+PREFIX = "/console"
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY = 1024 * 1024
+_SAFE = frozenset({"GET", "HEAD"})
+#: Strict page policy: only our own scripts and styles (no inline script), no framing.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+_HEADERS = {"content-security-policy": _CSP, "x-content-type-options": "nosniff", "cache-control": "no-store"}
+
+
+class Invalid(TidegateError):
+    """The request is not valid."""
+
+    code = "InvalidArgument"
+
+
+@dataclass(slots=True)
+class ConsoleServices:
+    """What the console's handlers call: the app context (workflow service) and the message services."""
+
+    ctx: AppContext
+    queues: QueueService
+    topics: TopicService
+    sessions: SessionSigner
+
+    @classmethod
+    def of(cls, ctx: AppContext) -> ConsoleServices:
+        """Build the services over the context's store."""
+        db = database_of(ctx.store)
+        return cls(
+            ctx=ctx,
+            queues=QueueService(db, clock=ctx.clock),
+            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
+            sessions=SessionSigner(ctx.keyring),
+        )
+
+
+Handler = Callable[[ConsoleServices, Request, dict[str, Any]], Any]
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """Render any exception as ``{"code", "message"}`` with its HTTP status."""
+    if isinstance(exc, QueueError):
+        status, code, message = MNS_ERRORS.get(exc.code, 400), exc.code, exc.message
+    else:
+        status, code, message = rpc_error(exc)
+    return JSONResponse({"code": code, "message": message}, status_code=status, headers=_HEADERS)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    if request.method in _SAFE or request.method == "DELETE":
+        return {}
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        # A JSON content type cannot be sent cross-site without a CORS preflight: a second CSRF guard.
+        raise Invalid("The body must be JSON (Content-Type: application/json).")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise Invalid(f"The body is larger than {MAX_BODY} bytes.")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise Invalid("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise Invalid("The body must be a JSON object.")
+    return body
+
+
+def session_of(services: ConsoleServices, request: Request) -> Session:
+    """The request's verified session; for unsafe methods also check the CSRF token.
+
+    Raises:
+        ConsoleUnauthorized: no valid session. CsrfRejected: a state change without the token.
+    """
+    session = services.sessions.verify(request.cookies.get(COOKIE_NAME), time.time())
+    if request.method not in _SAFE:
+        services.sessions.check_csrf(session, request.headers.get(CSRF_HEADER))
+    return session
+
+
+def endpoint(services: ConsoleServices, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a blocking handler: session (and CSRF) check, JSON body, thread, error mapping."""
+
+    async def run(request: Request) -> Response:
+        try:
+            session_of(services, request)
+            body = await _json_body(request)
+            result = await run_in_threadpool(handler, services, request, body)
+        except Exception as exc:  # the one place console errors become responses
+            return error_response(exc)
+        status, doc = result if isinstance(result, tuple) else (200, result)
+        return JSONResponse(doc, status_code=status, headers=_HEADERS)
+
+    return run
+
+
+# --- sign-in ---------------------------------------------------------------------------------------
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser cross-site form (browsers send Origin on every POST)
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _session_doc(services: ConsoleServices, session: Session) -> dict[str, Any]:
+    return {
+        "key_id": session.key_id,
+        "csrf": services.sessions.csrf_token(session),
+        "expires": session.expires_s,
+        "account_id": services.ctx.account_id,
+        "region": services.ctx.region,
+    }
+
+
+def _session_routes(services: ConsoleServices) -> Callable[[Request], Awaitable[Response]]:
+    async def session_endpoint(request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                return JSONResponse(_session_doc(services, session_of(services, request)), headers=_HEADERS)
+            if request.method == "DELETE":
+                session_of(services, request)
+                response = JSONResponse({"signed_out": True}, headers=_HEADERS)
+                response.delete_cookie(COOKIE_NAME, path=PREFIX, httponly=True, samesite="strict")
+                return response
+            if not _same_origin(request):
+                raise CsrfRejected("Sign-in from another site is refused.")
+            body = await _json_body(request)
+            key_id, secret = body.get("access_key_id"), body.get("access_key_secret")
+            if not isinstance(key_id, str) or not isinstance(secret, str):
+                raise ConsoleUnauthorized("Give an AccessKey ID and secret.")
+            cookie, session = services.sessions.sign_in(key_id, secret, time.time())
+        except Exception as exc:
+            return error_response(exc)
+        response = JSONResponse(_session_doc(services, session), headers=_HEADERS)
+        response.set_cookie(
+            COOKIE_NAME,
+            cookie,
+            max_age=SESSION_TTL_S,
+            path=PREFIX,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    return session_endpoint
+
+
+async def _index(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "index.html", headers=_HEADERS, media_type="text/html")
+
+
+async def _to_console(request: Request) -> Response:
+    return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+
+def page_routes(services: ConsoleServices) -> list[BaseRoute]:
+    """The page (``/console/``), its assets (``/console/static/…``) and the session endpoint."""
+    return [
+        Route(PREFIX, _to_console, methods=["GET"]),
+        Route(f"{PREFIX}/", _index, methods=["GET"]),
+        Mount(f"{PREFIX}/static", app=StaticFiles(directory=STATIC_DIR), name="console-static"),
+        Route(f"{PREFIX}/api/session", _session_routes(services), methods=["GET", "POST", "DELETE"]),
+    ]

@@ -1,0 +1,177 @@
+"""The console in real headless Chromium against a real server (issue 6 acceptance).
+
+The topic example's callback needs a worker: the task publishes to ``fnf-demo-topic`` (subscribed by a
+queue here), and the test plays the worker by reporting the task through the REST API with the token it
+reads from the history (the function of the second source document does the same with the RPC API).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.console.conftest import KEY, sign_in
+from tests.console.flows import MIXED, SLOW
+from tests.server import ServerProcess
+from tidegate.mq.client import MnsClient
+
+NS = 'xmlns="http://mns.aliyuncs.com/doc/v1/"'
+
+
+def create_flow(rest: httpx.Client, name: str, definition: str) -> None:
+    r = rest.post("/flows", json={"name": name, "definition": definition})
+    assert r.status_code in (201, 409), r.text
+
+
+def wait_for(predicate: Any, timeout_s: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)  # polling a condition within a deadline
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(scope="module")
+def examples(server: ServerProcess, rest: httpx.Client) -> None:
+    """The two source documents' flows (created through the API), and the topic with a queue subscriber."""
+    create_flow(rest, "topic-callback", (REPO / "examples/topic-callback/flow.yaml").read_text())
+    create_flow(rest, "queue-callback", (REPO / "examples/queue-callback/flow.yaml").read_text())
+    mns = MnsClient(server.url, *KEY)
+    try:
+        mns.request("PUT", "/queues/fnf-demo", body=f"<Queue {NS}></Queue>".encode())
+        mns.request("PUT", "/queues/topic-inbox", body=f"<Queue {NS}></Queue>".encode())
+        mns.request("PUT", "/topics/fnf-demo-topic", body=f"<Topic {NS}></Topic>".encode())
+        endpoint = "acs:mns:cn-hangzhou:1234567890123456:queues/topic-inbox"
+        sub = f"<Subscription {NS}><Endpoint>{endpoint}</Endpoint></Subscription>"
+        mns.request("PUT", "/topics/fnf-demo-topic/subscriptions/inbox", body=sub.encode())
+    finally:
+        mns.close()
+
+
+def test_refused_without_sign_in(server: ServerProcess, page: Any, shots: Path) -> None:
+    assert httpx.get(server.url + "/console/api/flows").status_code == 401
+    assert httpx.post(server.url + "/console/api/queues/x/messages", json={"body": "x"}).status_code == 401
+    root = httpx.get(server.url + "/", follow_redirects=False)
+    assert root.status_code == 307 and root.headers["location"] == "/console/"
+    page.goto(server.url + "/console/#/flows")
+    page.wait_for_selector("#signin:not([hidden])")
+    assert page.is_hidden("#nav") and page.inner_text("#view") == ""
+    page.fill("#signin-id", KEY[0])
+    page.fill("#signin-secret", "wrong-secret")
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#signin-error:has-text('wrong')")
+    page.screenshot(path=str(shots / "refused.png"))
+
+
+def test_sign_in_lists_the_examples_and_draws_them(page: Any, examples: None, shots: Path) -> None:
+    sign_in(page)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "tidegate_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    page.wait_for_selector("a:has-text('topic-callback')")
+    page.fill("#flow-search", "topic")
+    page.press("#flow-search", "Enter")
+    page.wait_for_function("!document.querySelector('#flow-results').innerText.includes('queue-callback')")
+    page.click("a:has-text('topic-callback')")
+    page.wait_for_selector("svg.graph g.node[data-step='mns-topic-task']")
+    assert "null" not in page.inner_text("#view")
+    assert page.locator("svg.graph [data-terminal=Start]").count() == 1
+    assert page.locator("svg.graph [data-terminal=End]").count() == 1
+    assert page.locator("pre.code .y-key", has_text="resourceArn").count() == 1  # highlighted definition
+    page.screenshot(path=str(shots / "flow-1280x800.png"), full_page=True)
+    page.set_viewport_size({"width": 420, "height": 800})
+    scroll_w = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_w <= 440, f"page overflows a 420 px window: {scroll_w}"
+    page.screenshot(path=str(shots / "flow-420.png"), full_page=True)
+
+
+def test_start_topic_example_and_watch_it_succeed(page: Any, examples: None, rest: httpx.Client, shots: Path) -> None:
+    sign_in(page)
+    page.goto(page.url.split("#")[0] + "#/flows/topic-callback")
+    page.click("#start-open")
+    page.fill("#start-input", '{"messageBody": ')
+    page.wait_for_selector("#start-msg.error")
+    assert page.is_disabled("#start-submit")  # invalid JSON is never sent
+    page.fill("#start-input", "[1, 2]")
+    page.wait_for_selector("#start-msg:has-text('JSON object')")
+    assert page.is_disabled("#start-submit")
+    page.fill("#start-name", "from-console")
+    page.fill("#start-input", '{"messageBody": "hello"}')
+    page.click("#start-submit")
+    node = "svg.graph g.node[data-step='mns-topic-task']"
+    page.wait_for_selector(f"{node}[data-status=waiting]")
+    page.wait_for_selector(".exec-head .badge[data-status=Running]")
+    page.screenshot(path=str(shots / "topic-running.png"), full_page=True)
+
+    def token() -> str | None:
+        events = rest.get("/flows/topic-callback/executions/from-console/history").json()["events"]
+        return next((e["detail"]["input"]["taskToken"] for e in events if e["type"] == "TaskScheduled"), None)
+
+    r = rest.post("/tasks/succeeded", json={"token": wait_for(token), "output": {"status": "success"}})
+    assert r.status_code == 200, r.text
+    page.wait_for_selector(f"{node}[data-status=succeeded]")
+    page.wait_for_selector(".exec-head .badge[data-status=Succeeded]")
+    assert '"status": "success"' in page.inner_text("#exec-output")
+    page.click(node)
+    page.wait_for_selector("#step-panel summary:has-text('token done')")
+    assert page.locator("#history-table tbody tr").count() >= 6
+    page.screenshot(path=str(shots / "topic-succeeded.png"), full_page=True)
+
+
+def test_failed_execution_marks_the_failing_step(page: Any, rest: httpx.Client, shots: Path) -> None:
+    create_flow(rest, "mixed", MIXED)
+    r = rest.post("/flows/mixed/executions", json={"name": "bad", "input": {"kind": "b", "items": [1, 2, 3]}})
+    assert r.status_code == 201
+    wait_for(lambda: rest.get("/flows/mixed/executions/bad").json()["status"] == "Failed")
+    sign_in(page)
+    page.goto(page.url.split("#")[0] + "#/flows/mixed/executions/bad")
+    boom = page.wait_for_selector("svg.graph g.node[data-step=boom][data-status=failed]")
+    assert "Bad.Item" in boom.text_content()
+    for step, status in (("fan", "failed"), ("each", "failed"), ("left", "succeeded"), ("never", "not-reached")):
+        assert page.get_attribute(f"svg.graph g.node[data-step={step}]", "data-status") == status
+    assert page.locator("svg.graph path.goto[data-goto=fan]").count() == 1  # choice default's goto edge
+    page.click("svg.graph g.node[data-step=boom]")
+    page.wait_for_selector("#step-panel .error:has-text('item 2 is not allowed')")
+    page.screenshot(path=str(shots / "failed.png"), full_page=True)
+
+
+def test_stop_a_running_execution(page: Any, rest: httpx.Client, shots: Path) -> None:
+    create_flow(rest, "slow", SLOW)
+    assert rest.post("/flows/slow/executions", json={"name": "s1"}).status_code == 201
+    sign_in(page)
+    page.goto(page.url.split("#")[0] + "#/flows/slow/executions/s1")
+    page.wait_for_selector("svg.graph g.node[data-step=nap][data-status=running]")
+    page.fill("#stop-error", "Stop.ByConsole")
+    page.fill("#stop-cause", "no need to wait")
+    page.click("#stop-submit")
+    page.wait_for_selector(".exec-head .badge[data-status=Stopped]")
+    page.wait_for_selector("svg.graph g.node[data-step=nap][data-status=cancelled]")
+    doc = rest.get("/flows/slow/executions/s1").json()
+    assert (doc["status"], doc["error"], doc["cause"]) == ("Stopped", "Stop.ByConsole", "no need to wait")
+    page.screenshot(path=str(shots / "stopped.png"), full_page=True)
+
+
+def test_keyboard_navigation(page: Any, examples: None, rest: httpx.Client, shots: Path) -> None:
+    sign_in(page)
+    create_flow(rest, "mixed", MIXED)
+    page.goto(page.url.split("#")[0] + "#/flows/mixed")
+    page.wait_for_selector("svg.graph g.node")
+    page.focus("svg.graph g.node[data-step=route]")
+    outline = page.evaluate("getComputedStyle(document.activeElement.querySelector('.shape')).strokeWidth")
+    assert outline == "3px"  # visible focus on graph nodes
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('data-step')") == "chose-a"
+    page.focus("a.skip")  # the first stop of the page's tab order
+    for _ in range(3):  # brand, Flows, Queues
+        page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Queues"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:has-text('Queues')")
+    page.screenshot(path=str(shots / "keyboard.png"))

@@ -15,8 +15,7 @@ from tidegate import engine
 from tidegate.flow import load_flow
 
 PASS_20 = "version: v1\ntype: flow\nsteps:\n" + "".join(
-    f"  - {{type: pass, name: p{i}, outputMappings: [{{target: k{i}, source: $input.v}}]}}\n"
-    for i in range(20)
+    f"  - {{type: pass, name: p{i}, outputMappings: [{{target: k{i}, source: $input.v}}]}}\n" for i in range(20)
 )
 WAITS_20 = "version: v1\ntype: flow\nsteps:\n" + "".join(
     f"  - {{type: wait, name: w{i}, duration: 1}}\n" for i in range(20)

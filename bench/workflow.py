@@ -5,7 +5,8 @@
 * ``fn5``: executions of a 5-step flow (pass, task on a local function, pass, pass, pass); reports
   executions/s. The function runs in the function runtime's worker processes.
 * ``callback``: a waitForCallback task whose token the benchmark reports itself (as ReportTaskSucceeded
-  does: ``complete_task``); reports p50/p99 from the report until the next step's StepEntered is committed and visible to a reader.
+  does: ``complete_task``); reports p50/p99 from the report until the next step's StepEntered is committed
+  and visible to a reader.
 
 Run: ``python -m bench workflow`` (or ``make bench``).
 """
@@ -17,6 +18,8 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,8 @@ from tidegate.runtime.clock import now_ms
 from tidegate.store import ExecutionRecord, FlowRecord, Store, open_store
 
 PASS20 = "version: v1\ntype: flow\nsteps:\n" + "".join(
-    f"  - type: pass\n    name: p{i}\n    outputMappings:\n      - target: k{i}\n        source: {i}\n" for i in range(20)
+    f"  - type: pass\n    name: p{i}\n    outputMappings:\n      - target: k{i}\n        source: {i}\n"
+    for i in range(20)
 )
 
 FN5 = """version: v1
@@ -64,13 +68,17 @@ TOKEN = (
 
 def _flow(store: Store, name: str, definition: str) -> None:
     now = now_ms()
-    store.create_flow(FlowRecord(name=name, id=str(uuid.uuid4()), definition=definition, created_ms=now, modified_ms=now))
+    store.create_flow(
+        FlowRecord(name=name, id=str(uuid.uuid4()), definition=definition, created_ms=now, modified_ms=now)
+    )
 
 
 def _start(store: Store, flow: str, definition: str, n: int) -> list[int]:
     ids = []
     for _ in range(n):
-        rec = ExecutionRecord(flow_name=flow, name=uuid.uuid4().hex, definition=definition, input="{}", started_ms=now_ms())
+        rec = ExecutionRecord(
+            flow_name=flow, name=uuid.uuid4().hex, definition=definition, input="{}", started_ms=now_ms()
+        )
         created, _ = store.create_execution(rec, {"type": START})
         ids.append(created.id)
     return ids
@@ -176,11 +184,17 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
             root = Path(tmp)
             functions = _functions_dir(root)
             res: dict[str, Any] = {}
-            for name, fn in (
-                ("pass20", lambda s: bench_pass20(s, 200 if quick else 1000)),
-                ("fn5", lambda s: bench_fn5(s, 100 if quick else 500, functions)),
-                ("callback", lambda s: bench_callback(s, 50 if quick else 200, functions, root / "tokens.txt")),
-            ):
+            suites: list[tuple[str, Callable[[Store], dict[str, Any]]]] = [
+                ("pass20", partial(bench_pass20, n=200 if quick else 1000)),
+                ("fn5", partial(bench_fn5, n=100 if quick else 500, functions=functions)),
+                (
+                    "callback",
+                    partial(
+                        bench_callback, n=50 if quick else 200, functions=functions, tokens_file=root / "tokens.txt"
+                    ),
+                ),
+            ]
+            for name, fn in suites:
                 store = open_store(url.format(tmp=tmp, schema=f"bench_{uuid.uuid4().hex[:8]}"))
                 try:
                     res[name] = fn(store)

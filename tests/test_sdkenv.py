@@ -41,12 +41,8 @@ def test_env_holds_pinned_sdk(name: str) -> None:
 
 
 def test_run_in_env_passes_env_and_isolates() -> None:
-    script = (
-        "import os, sys; e = os.environ; print(e.get('X_T'), e.get('PYTHONPATH'), 'tidegate' in sys.modules)"
-    )
-    proc = run_in_env(
-        "mns130", script + "; import importlib.util as u; print(u.find_spec('tidegate'))", {"X_T": "1"}
-    )
+    script = "import os, sys; e = os.environ; print(e.get('X_T'), e.get('PYTHONPATH'), 'tidegate' in sys.modules)"
+    proc = run_in_env("mns130", script + "; import importlib.util as u; print(u.find_spec('tidegate'))", {"X_T": "1"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["1 None False", "None"]
 

@@ -52,9 +52,7 @@ def test_capture_inventory() -> None:
 
 
 def _rpc_ok(c: Capture, target: str | None = None, body: bytes | None = None, secret: str = SECRET) -> bool:
-    params = parse_rpc_request(
-        c.method, target or c.target, c.header("content-type"), c.body if body is None else body
-    )
+    params = parse_rpc_request(c.method, target or c.target, c.header("content-type"), c.body if body is None else body)
     return verify_rpc(c.method, params, secret)
 
 
@@ -83,9 +81,7 @@ def test_mns_capture_verifies_and_tampering_fails(c: Capture) -> None:
     assert not verify_mns("PATCH", c.target, c.headers, SECRET)
     # the signature itself
     auth = c.header("authorization") or ""
-    assert not verify_mns(
-        c.method, c.target, replace_header(c.headers, "authorization", flip(auth, 20)), SECRET
-    )
+    assert not verify_mns(c.method, c.target, replace_header(c.headers, "authorization", flip(auth, 20)), SECRET)
     # the body is signed through Content-MD5 (the SDK's base64-of-hex form)
     md5 = c.header("content-md5")
     if md5 is not None:
@@ -210,9 +206,7 @@ def test_parse_rpc_absolute_form_and_plus() -> None:
 
 def test_parse_rpc_body_only_for_forms() -> None:
     assert parse_rpc_request("POST", "/?a=1", "application/json", b"b=2") == {"a": "1"}
-    assert parse_rpc_request(
-        "POST", "/?a=1", "application/x-www-form-urlencoded; charset=UTF-8", b"b=2+3"
-    ) == {
+    assert parse_rpc_request("POST", "/?a=1", "application/x-www-form-urlencoded; charset=UTF-8", b"b=2+3") == {
         "a": "1",
         "b": "2 3",
     }
@@ -247,9 +241,7 @@ def test_verify_rpc_requires_signature_and_method() -> None:
 def test_acs3_capture_verifies_and_tampering_fails(c: Capture) -> None:
     assert _acs3_ok(c)
     assert not _acs3_ok(c, secret=SECRET + "x")
-    assert not _acs3_ok(
-        c, headers=replace_header(c.headers, "x-acs-date", flip(c.header("x-acs-date") or "", 3))
-    )
+    assert not _acs3_ok(c, headers=replace_header(c.headers, "x-acs-date", flip(c.header("x-acs-date") or "", 3)))
     assert not _acs3_ok(c, target=c.target + "&extra=1")
     assert not _acs3_ok(c, body=c.body + b"&x=1")
     auth = c.header("authorization") or ""

@@ -321,9 +321,7 @@ steps:
 )
 def test_wait_forms(spec: str, input: dict[str, object], delay_ms: int) -> None:
     now = E.parse_rfc3339_ms("2019-05-02T15:04:00Z")
-    h = Harness.of(
-        HEAD + f"steps:\n  - {{type: wait, name: w, {spec}}}\n  - {{type: pass, name: p}}\n", now=now
-    )
+    h = Harness.of(HEAD + f"steps:\n  - {{type: wait, name: w, {spec}}}\n  - {{type: pass, name: p}}\n", now=now)
     h.start(input)
     assert [(t.fire_at_ms - now) for t in h.timer_starts()] == [delay_ms]
     assert h.status() is E.ExecutionStatus.RUNNING
@@ -336,9 +334,7 @@ def test_wait_forms(spec: str, input: dict[str, object], delay_ms: int) -> None:
 
 def test_wait_timestamp_in_the_past_ends_at_once() -> None:
     now = E.parse_rfc3339_ms("2019-05-02T15:04:00Z")
-    h = Harness.of(
-        HEAD + 'steps:\n  - {type: wait, name: w, timestamp: "2019-05-02T15:03:59Z"}\n', now=now
-    ).run()
+    h = Harness.of(HEAD + 'steps:\n  - {type: wait, name: w, timestamp: "2019-05-02T15:03:59Z"}\n', now=now).run()
     assert h.timer_starts() == [] and h.transitions == 1
     assert h.status() is E.ExecutionStatus.SUCCEEDED
 

@@ -82,9 +82,7 @@ def test_f4_saga_compensation() -> None:
 
 
 def test_f4_happy_path_output() -> None:
-    h = corpus(TRIP, {n: trip_functions for n in ("BookTrainTicket", "BookFlight", "BookHotel")}).run(
-        trip_input()
-    )
+    h = corpus(TRIP, {n: trip_functions for n in ("BookTrainTicket", "BookFlight", "BookHotel")}).run(trip_input())
     assert h.entered()[-1] == "OrderSucceeded"
     assert h.status() is E.ExecutionStatus.SUCCEEDED
     assert h.output == {
@@ -96,9 +94,7 @@ def test_f4_happy_path_output() -> None:
 
 
 def test_f5_retry_then_catch() -> None:
-    h = corpus(TRIP, {"BookTrainTicket": trip_functions, "SendAlert": ok()}).run(
-        trip_input(book_train_ticket="failed")
-    )
+    h = corpus(TRIP, {"BookTrainTicket": trip_functions, "SendAlert": ok()}).run(trip_input(book_train_ticket="failed"))
     assert len([c for c in h.invocations if c.step_name == "BookTrainTicket"]) == 4
     t0 = 1_000_000
     assert [t.fire_at_ms - t0 for t in h.timer_starts()] == [1000, 3000, 7000]  # waits of 1 s, 2 s, 4 s
@@ -160,9 +156,7 @@ def test_f8_event_budget_hands_off_before_the_limit() -> None:
         if ev.type is EventType.STEP_ENTERED and ev.step_name == "has_more_files"
     ]
     entered_ids = [
-        ev.event_id
-        for ev in h.events
-        if ev.type is EventType.STEP_ENTERED and ev.step_name == "has_more_files"
+        ev.event_id for ev in h.events if ev.type is EventType.STEP_ENTERED and ev.step_name == "has_more_files"
     ]
     assert ids == entered_ids and ids == sorted(ids)
     assert 4000 <= ids[-1] < E.MAX_EVENTS

@@ -16,9 +16,9 @@ def task(extra: str = "", name: str = "t") -> str:
 
 
 def test_task_event_sequence_and_output_mappings() -> None:
-    h = Harness.of(
-        task("    outputMappings: [{target: r, source: $local.v}]\n"), {"t": ok({"v": 5, "w": 6})}
-    ).run({"a": 1})
+    h = Harness.of(task("    outputMappings: [{target: r, source: $local.v}]\n"), {"t": ok({"v": 5, "w": 6})}).run(
+        {"a": 1}
+    )
     assert h.types == [
         "ExecutionStarted", "StepEntered", "TaskScheduled", "TaskSucceeded", "StepSucceeded", "StepExited",
         "ExecutionSucceeded",
@@ -109,9 +109,7 @@ def test_retry_policies_keep_their_own_counters() -> None:
     h.run()
     delays = [
         b.fire_at_ms - a
-        for a, b in zip(
-            [1_000_000] + [t.fire_at_ms for t in h.timer_starts()], h.timer_starts(), strict=False
-        )
+        for a, b in zip([1_000_000] + [t.fire_at_ms for t in h.timer_starts()], h.timer_starts(), strict=False)
     ]
     assert delays == [1000, 10_000, 2000, 12_000, 4000]
     assert h.status() is E.ExecutionStatus.SUCCEEDED and h.output == {"v": 1}
@@ -125,9 +123,7 @@ def test_first_matching_policy_only() -> None:
 
 
 def test_zero_interval_retries_at_once() -> None:
-    h = Harness.of(
-        task("    retry: [{errors: [E], intervalSeconds: 0, maxAttempts: 2}]\n"), {"t": fail("E")}
-    ).run()
+    h = Harness.of(task("    retry: [{errors: [E], intervalSeconds: 0, maxAttempts: 2}]\n"), {"t": fail("E")}).run()
     assert len(h.invocations) == 3 and h.timer_starts() == []
 
 
@@ -222,15 +218,11 @@ def test_task_timeout_retry_then_catch() -> None:
 
 def test_result_before_timeout_cancels_the_timeout_timer() -> None:
     h = Harness.of(task("    timeoutSeconds: 5\n"), {"t": ok({})}).run()
-    assert [c.timer_key for c in h.commands if isinstance(c, E.CancelTimer)] == [
-        h.invocations[0].task_key + ".timeout"
-    ]
+    assert [c.timer_key for c in h.commands if isinstance(c, E.CancelTimer)] == [h.invocations[0].task_key + ".timeout"]
 
 
 def test_flow_timeout() -> None:
-    h = Harness.of(
-        HEAD + "timeoutSeconds: 30\n" + task().split("steps:", 1)[1].join(["steps:", ""]), {"t": HANG}
-    )
+    h = Harness.of(HEAD + "timeoutSeconds: 30\n" + task().split("steps:", 1)[1].join(["steps:", ""]), {"t": HANG})
     h.run()
     assert h.status() is E.ExecutionStatus.TIMED_OUT
     assert h.types[-1] == "ExecutionTimedOut"
@@ -307,9 +299,7 @@ def test_step_data_limit_fails_execution() -> None:
 
 def test_step_data_limit_counts_utf8_bytes() -> None:
     # 8,000 three-byte characters: 24 KB of input, + the same output → over 32 KiB although < 32 K chars
-    h = Harness.of(
-        HEAD + "steps:\n  - {type: pass, name: p, outputMappings: [{target: a, source: $input.s}]}\n"
-    )
+    h = Harness.of(HEAD + "steps:\n  - {type: pass, name: p, outputMappings: [{target: a, source: $input.s}]}\n")
     h.run({"s": "€" * 8000})
     assert h.error[0] == "FnF.DataSizeExceeded"
 

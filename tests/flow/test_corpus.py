@@ -24,9 +24,7 @@ def test_corpus_flow_loads(path: Path) -> None:
 
 
 def test_ref_tags_expand_to_function_arns() -> None:
-    text = (
-        CORPUS / "awesome-fnf__trip-booking-order-processing__flows__tripOrderProcessing.flow.yaml"
-    ).read_text()
+    text = (CORPUS / "awesome-fnf__trip-booking-order-processing__flows__tripOrderProcessing.flow.yaml").read_text()
     flow = load_flow(text)
     task = flow.steps[0]
     assert isinstance(task, TaskStep)

@@ -34,9 +34,7 @@ def test_alias_bombs_are_refused() -> None:
 
 
 def test_aliases_and_merge_keys_are_allowed() -> None:
-    f = load_flow(
-        "version: v1\ntype: flow\nsteps:\n  - &base {type: pass, name: A}\n  - <<: *base\n    name: B\n"
-    )
+    f = load_flow("version: v1\ntype: flow\nsteps:\n  - &base {type: pass, name: A}\n  - <<: *base\n    name: B\n")
     assert [s.name for s in f.steps] == ["A", "B"]
 
 
@@ -49,17 +47,12 @@ def test_json_that_is_not_yaml_still_loads() -> None:
 
 def test_ref_tags() -> None:
     f = load_flow(steps_doc("- type: task\n  name: T\n  resourceArn: !Ref Svc/fn-1"))
-    assert (
-        isinstance(f.steps[0], TaskStep)
-        and f.steps[0].resource.text == "acs:fc:::services/Svc/functions/fn-1"
-    )
+    assert isinstance(f.steps[0], TaskStep) and f.steps[0].resource.text == "acs:fc:::services/Svc/functions/fn-1"
 
 
 def test_yaml_timestamps_stay_strings_and_yaml_booleans_are_booleans() -> None:
     f = load_flow(
-        steps_doc(
-            "- type: pass\n  name: A\n  outputMappings:\n    - {target: t, source: 2019-05-02T15:04:05Z}"
-        )
+        steps_doc("- type: pass\n  name: A\n  outputMappings:\n    - {target: t, source: 2019-05-02T15:04:05Z}")
     )
     step = f.steps[0]
     assert isinstance(step, PassStep) and step.output_mappings is not None

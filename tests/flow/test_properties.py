@@ -138,9 +138,7 @@ _CORPUS_TEXT = [substitute(p.read_text(encoding="utf-8")) for p in corpus_files(
 def test_mutated_corpus_flows(text: str, data: st.DataObject) -> None:
     lines = text.splitlines()
     i = data.draw(st.integers(0, len(lines) - 1))
-    lines[i] = data.draw(
-        st.text(max_size=30) | st.sampled_from([f"  {k}: {w}" for k in VOCAB[:8] for w in WORDS[:6]])
-    )
+    lines[i] = data.draw(st.text(max_size=30) | st.sampled_from([f"  {k}: {w}" for k in VOCAB[:8] for w in WORDS[:6]]))
     _only_flow_errors("\n".join(lines))
 
 

@@ -47,9 +47,7 @@ def test_top_level_fields() -> None:
     )
     assert (f.version, f.name, f.timeout_seconds, f.source) == ("v1beta1", "my_flow_name", 3600, "flow.yaml")
     assert f.input_mappings is not None and f.input_mappings[0].target == "a"
-    assert f.output_mappings is not None and f.output_mappings[0].source == Path(
-        Root.LOCAL, ("y",), "$local.y"
-    )
+    assert f.output_mappings is not None and f.output_mappings[0].source == Path(Root.LOCAL, ("y",), "$local.y")
 
 
 def test_json_definition_loads() -> None:
@@ -163,9 +161,7 @@ def test_task_all_fields() -> None:
     assert second.delay(1) == 1 and second.delay(3) == 4
     (catch,) = step.catch
     assert (
-        catch.goto == "Handle"
-        and catch.errors == ("FnF.ALL",)
-        and catch.steps[0].path == "steps[0].catch[0].steps[0]"
+        catch.goto == "Handle" and catch.errors == ("FnF.ALL",) and catch.steps[0].path == "steps[0].catch[0].steps[0]"
     )
 
 
@@ -270,9 +266,7 @@ def test_parallel_and_nested_paths() -> None:
     ],
 )
 def test_foreach(mapping: str, root: Root, index: str | None) -> None:
-    step = one(
-        f"- type: foreach\n  name: F\n  iterationMapping: {mapping}\n  steps: [{{type: pass, name: A}}]"
-    )
+    step = one(f"- type: foreach\n  name: F\n  iterationMapping: {mapping}\n  steps: [{{type: pass, name: A}}]")
     assert isinstance(step, ForeachStep) and step.type is StepType.FOREACH
     assert step.collection.root is root and step.index == index and step.steps[0].path == "steps[0].steps[0]"
 
@@ -280,7 +274,7 @@ def test_foreach(mapping: str, root: Root, index: str | None) -> None:
 def test_succeed_and_fail() -> None:
     s, f1, f2 = flow(
         steps_doc(
-            "- {type: succeed, name: S}\n- {type: fail, name: F1, error: Boom, cause: why}\n- {type: fail, name: F2}"  # noqa: E501
+            "- {type: succeed, name: S}\n- {type: fail, name: F1, error: Boom, cause: why}\n- {type: fail, name: F2}"
         )
     ).steps
     assert isinstance(s, SucceedStep) and s.type is StepType.SUCCEED

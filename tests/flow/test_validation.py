@@ -133,14 +133,14 @@ STEP_CASES = [
     ),
     (
         "retry-interval-range",
-        f"- type: task\n  name: A\n  resourceArn: {TASK}\n  retry:\n    - errors: [X]\n      intervalSeconds: 86401",  # noqa: E501
+        f"- type: task\n  name: A\n  resourceArn: {TASK}\n  retry:\n    - errors: [X]\n      intervalSeconds: 86401",
         "steps[0].retry[0].intervalSeconds",
         9,
         "between 0 and 86400",
     ),
     (
         "retry-max-interval-range",
-        f"- type: task\n  name: A\n  resourceArn: {TASK}\n  retry:\n    - errors: [X]\n      maxIntervalSeconds: -1",  # noqa: E501
+        f"- type: task\n  name: A\n  resourceArn: {TASK}\n  retry:\n    - errors: [X]\n      maxIntervalSeconds: -1",
         "steps[0].retry[0].maxIntervalSeconds",
         9,
         "between 0 and 86400",
@@ -328,7 +328,7 @@ STEP_CASES = [
     ),
     (
         "foreach-item-missing",
-        "- type: foreach\n  name: F\n  iterationMapping:\n    collection: $.xs\n  steps: [{type: pass, name: A}]",  # noqa: E501
+        "- type: foreach\n  name: F\n  iterationMapping:\n    collection: $.xs\n  steps: [{type: pass, name: A}]",
         "steps[0].iterationMapping",
         7,
         'missing required field "item"',
@@ -535,13 +535,9 @@ def test_all_issues_are_collected_at_once_and_raised_together() -> None:
 
 
 def test_issue_message_format() -> None:
-    issue = FlowIssue(
-        "steps[2].choices[0].goto", 'no step named "Retry" beside "CheckStatus"', 14, "flow.yaml"
-    )
+    issue = FlowIssue("steps[2].choices[0].goto", 'no step named "Retry" beside "CheckStatus"', 14, "flow.yaml")
     assert str(issue) == 'flow.yaml:14: steps[2].choices[0].goto: no step named "Retry" beside "CheckStatus"'
 
 
 def _has(found: list[FlowIssue], path: str, line: int | None, fragment: str) -> bool:
-    return any(
-        i.path == path and i.line == line and fragment in i.message and i.source == "flow.yaml" for i in found
-    )
+    return any(i.path == path and i.line == line and fragment in i.message and i.source == "flow.yaml" for i in found)

@@ -54,9 +54,7 @@ def canonical_query(query: Query) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
-def acs3_string_to_sign(
-    method: str, path: str, query: Query, headers: Headers, signed: list[str], body: bytes
-) -> str:
+def acs3_string_to_sign(method: str, path: str, query: Query, headers: Headers, signed: list[str], body: bytes) -> str:
     """Return the ACS3 StringToSign for the given signed header names."""
     h = lower_headers(headers)
     canon_headers = "".join(f"{name}:{h.get(name, '').strip()}\n" for name in signed)

@@ -159,9 +159,7 @@ def _temp_secret(sts_key: bytes, payload: str) -> str:
     return _b64u(hmac.new(sts_key, b"secret\0" + payload.encode("ascii"), hashlib.sha256).digest())[:30]
 
 
-def issue_temporary(
-    sts_key: bytes, ttl_s: float, now: float, account_id: str = DEFAULT_ACCOUNT_ID
-) -> AccessKey:
+def issue_temporary(sts_key: bytes, ttl_s: float, now: float, account_id: str = DEFAULT_ACCOUNT_ID) -> AccessKey:
     """Issue temporary credentials valid for ``ttl_s`` seconds from ``now`` (epoch seconds).
 
     Args:

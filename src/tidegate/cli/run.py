@@ -51,9 +51,7 @@ def _ensure_flow(store: Store, name: str, definition: str) -> None:
         existing = store.get_flow(name)
     except FlowNotFound:
         store.create_flow(
-            FlowRecord(
-                name=name, id=str(uuid.uuid4()), definition=definition, created_ms=now, modified_ms=now
-            )
+            FlowRecord(name=name, id=str(uuid.uuid4()), definition=definition, created_ms=now, modified_ms=now)
         )
         return
     if existing.definition != definition:
@@ -110,9 +108,7 @@ def _describe(store: Store, r: ExecutionRecord) -> dict[str, Any]:
 
 @main.command("run")
 @click.argument("flow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--input", "input_text", default="{}", show_default=True, help="The execution input (a JSON object)."
-)
+@click.option("--input", "input_text", default="{}", show_default=True, help="The execution input (a JSON object).")
 @click.option(
     "--functions",
     "functions_dir",
@@ -124,13 +120,9 @@ def _describe(store: Store, r: ExecutionRecord) -> dict[str, Any]:
     "store_url",
     help="Store URL (sqlite:///path or postgresql://…); default: a temporary SQLite file.",
 )
-@click.option(
-    "--name", "execution_name", help="Execution name; running again with it resumes or shows that execution."
-)
+@click.option("--name", "execution_name", help="Execution name; running again with it resumes or shows that execution.")
 @click.option("--flow-name", help="Flow name (default: the flow's `name`, else the file name).")
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print DescribeExecution fields and the history as JSON."
-)
+@click.option("--json", "as_json", is_flag=True, help="Print DescribeExecution fields and the history as JSON.")
 @click.option("--timeout", "timeout_s", type=float, help="Give up waiting after this many seconds (exit 1).")
 def run_command(
     flow_file: Path,

@@ -84,9 +84,7 @@ def start(
     m.emit(EventType.EXECUTION_STARTED, "", 0, {"input": input})
     try:
         if not isinstance(input, dict):
-            raise Fatal(
-                RUNTIME_ERROR, f"the execution input must be a JSON object, got {type(input).__name__}"
-            )
+            raise Fatal(RUNTIME_ERROR, f"the execution input must be a JSON object, got {type(input).__name__}")
         if flow.input_mappings is None:
             flow_input = input
         else:
@@ -103,9 +101,7 @@ def start(
     return Transition(state, m.events, m.commands)
 
 
-def apply(
-    flow: Flow, state: ExecutionState, event: EngineEvent, *, now_ms: int, minter: TokenMinter
-) -> Transition:
+def apply(flow: Flow, state: ExecutionState, event: EngineEvent, *, now_ms: int, minter: TokenMinter) -> Transition:
     """Apply one event to an execution and run on until every path is blocked or the flow ends.
 
     ``state`` is updated in place (and returned in the transition); keep ``state.to_dict()`` first if

@@ -145,9 +145,7 @@ class Machine:
         if self.s.tasks.pop(key, None) is None:
             return
         if key in self._new_tasks:
-            self.commands = [
-                c for c in self.commands if not (isinstance(c, InvokeTask) and c.task_key == key)
-            ]
+            self.commands = [c for c in self.commands if not (isinstance(c, InvokeTask) and c.task_key == key)]
         else:
             self.commands.append(CancelTask(task_key=key))
 
@@ -156,9 +154,7 @@ class Machine:
         if not key or self.s.timers.pop(key, None) is None:
             return
         if key in self._new_timers:
-            self.commands = [
-                c for c in self.commands if not (isinstance(c, StartTimer) and c.timer_key == key)
-            ]
+            self.commands = [c for c in self.commands if not (isinstance(c, StartTimer) and c.timer_key == key)]
         else:
             self.commands.append(CancelTimer(timer_key=key))
 
@@ -329,9 +325,7 @@ class Machine:
             self.terminate(ExecutionStatus.FAILED, EventType.EXECUTION_FAILED, res.error, res.cause)
             return
         # Flow outputMappings read the flow input and the flow local (spec A.5 rule 3).
-        output = _data.step_output(
-            self.flow.output_mappings, "", root.input, res.output, res.output, self.ctx, 0
-        )
+        output = _data.step_output(self.flow.output_mappings, "", root.input, res.output, res.output, self.ctx, 0)
         self.s.output = output
         self.terminate(ExecutionStatus.SUCCEEDED, EventType.EXECUTION_SUCCEEDED, None, None, output)
 
@@ -347,9 +341,7 @@ class Machine:
         s = self.s
         if status not in TRANSITIONS[s.status]:
             raise EngineError(f"illegal status change {s.status} -> {status}")
-        detail: dict[str, Any] = (
-            {"output": output} if output is not None else {"error": error, "cause": cause}
-        )
+        detail: dict[str, Any] = {"output": output} if output is not None else {"error": error, "cause": cause}
         self.emit(event, "", 1, detail)
         for key in list(s.tasks):
             self.cancel_task(key)

@@ -252,9 +252,7 @@ class StopRequested:
 EngineEvent: TypeAlias = TaskSubmitted | TaskSucceeded | TaskFailed | TimerFired | StopRequested
 
 _COMMANDS: dict[str, Any] = {c.TYPE: c for c in (InvokeTask, StartTimer, CancelTimer, CancelTask)}
-_EVENTS: dict[str, Any] = {
-    e.TYPE: e for e in (TaskSubmitted, TaskSucceeded, TaskFailed, TimerFired, StopRequested)
-}
+_EVENTS: dict[str, Any] = {e.TYPE: e for e in (TaskSubmitted, TaskSucceeded, TaskFailed, TimerFired, StopRequested)}
 
 
 def command_from_dict(d: dict[str, Any]) -> Command:

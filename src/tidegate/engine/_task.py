@@ -168,9 +168,7 @@ def handle_error(m: Machine, run: TaskRun, step: TaskStep, error: str, cause: st
     m.finish_run(run, m.fail_step(step, run.id, error, cause))
 
 
-def _catch(
-    m: Machine, run: TaskRun, step: TaskStep, pos: int, catch: Catch, error: str, cause: str
-) -> Result | None:
+def _catch(m: Machine, run: TaskRun, step: TaskStep, pos: int, catch: Catch, error: str, cause: str) -> Result | None:
     # The step failed (StepFailed is recorded), but the error stops here: its output is the errorMappings
     # object (or {}), extended by the outputs of the catch's own steps, then the goto.
     m.emit(EventType.STEP_FAILED, step.name, run.id, {"error": error, "cause": cause})
@@ -182,9 +180,7 @@ def _catch(
     run.catch_goto = catch.goto
     if not catch.steps:
         return _caught(m, run, step, output)
-    frame = Frame(
-        id=run.id, owner=step.path, slot=f"catch.{pos}", input=run.input, local=output, parent=run.id
-    )
+    frame = Frame(id=run.id, owner=step.path, slot=f"catch.{pos}", input=run.input, local=output, parent=run.id)
     m.new_frame(frame, catch.steps)
     run.catch_frame = frame.id
     res = m.drive(frame)

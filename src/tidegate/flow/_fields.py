@@ -121,9 +121,7 @@ class Obj:
         value = self.get(key, "dict", required=required)
         return None if value is None else Obj(self.ctx, join(self.path, key), value, self.line_of(key))
 
-    def items(
-        self, key: str, *, required: bool = False, non_empty: bool = False
-    ) -> list[tuple[str, Any, int | None]]:
+    def items(self, key: str, *, required: bool = False, non_empty: bool = False) -> list[tuple[str, Any, int | None]]:
         """The items of the list at ``key`` as ``(path, value, line)``."""
         value = self.get(key, "list", required=required)
         if value is None:

@@ -20,9 +20,7 @@ MAX_ERROR_NAME_LENGTH = 128
 BuildSteps = Callable[..., tuple[Step, ...]]
 
 
-def build_task(
-    obj: Obj, siblings: frozenset[str], common: dict[str, Any], build_steps: BuildSteps
-) -> Step | None:
+def build_task(obj: Obj, siblings: frozenset[str], common: dict[str, Any], build_steps: BuildSteps) -> Step | None:
     """A :class:`TaskStep` from ``obj`` (``build_steps`` builds the steps of a catch item)."""
     resource = _resource(obj)
     pattern_text = obj.get("pattern", "str")
@@ -39,9 +37,7 @@ def build_task(
     params = _service_params(obj)
     error_mappings = build_mappings(obj, "errorMappings")
     retry = tuple(r for r in (_retry(obj, *item) for item in obj.items("retry")) if r is not None)
-    catch = tuple(
-        c for c in (_catch(obj, siblings, common["name"], build_steps, *i) for i in obj.items("catch")) if c
-    )
+    catch = tuple(c for c in (_catch(obj, siblings, common["name"], build_steps, *i) for i in obj.items("catch")) if c)
     if resource is None:
         return None
     return TaskStep(
@@ -115,9 +111,7 @@ def _retry(obj: Obj, path: str, value: Any, line: int | None) -> Retry | None:
     if item is None:
         obj.bad = True
         return None
-    item.only(
-        ("errors", "intervalSeconds", "maxIntervalSeconds", "maxAttempts", "multiplier"), "a retry policy"
-    )
+    item.only(("errors", "intervalSeconds", "maxIntervalSeconds", "maxAttempts", "multiplier"), "a retry policy")
     errors = _errors(item)
     fields: dict[str, Any] = {
         "interval_seconds": _number(item, "intervalSeconds", "number", 0, MAX_RETRY_SECONDS),

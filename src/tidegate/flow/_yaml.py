@@ -75,9 +75,7 @@ def parse_document(text: str, source: str | None) -> Any:
         ParseFailed: when the text is too large, not YAML/JSON, nests too deeply or expands too much.
     """
     if len(text) > MAX_TEXT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
-        raise ParseFailed(
-            FlowIssue("", f"the definition is larger than {MAX_TEXT_BYTES} bytes", None, source)
-        )
+        raise ParseFailed(FlowIssue("", f"the definition is larger than {MAX_TEXT_BYTES} bytes", None, source))
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -141,9 +139,7 @@ class _Converter:
     def convert(self, node: Node, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(
-                node, f"the definition has more than {MAX_NODES} values (after expanding aliases)"
-            )
+            raise self.fail(node, f"the definition has more than {MAX_NODES} values (after expanding aliases)")
         if depth > MAX_DEPTH:
             raise ParseFailed(_too_deep(node.start_mark.line + 1, self.source))
         line = node.start_mark.line + 1
@@ -188,11 +184,7 @@ class _Converter:
             # Funcraft's deploy-time tag (spec A.1): !Ref S/F → the FC function ARN, !Ref S → the service.
             ref = str(node.value).strip()
             service, _, function = ref.partition("/")
-            return (
-                f"acs:fc:::services/{service}/functions/{function}"
-                if function
-                else f"acs:fc:::services/{ref}"
-            )
+            return f"acs:fc:::services/{service}/functions/{function}" if function else f"acs:fc:::services/{ref}"
         if node.tag == _STD + "timestamp":
             return str(node.value)
         if node.tag not in _SCALAR_TAGS:

@@ -107,9 +107,7 @@ def _build_flow(ctx: Ctx, top: Obj, source: str | None) -> Flow:
         top.error("type", f'must be "flow", not "{kind}"')
     timeout = top.get("timeoutSeconds", "int")
     if timeout is not None and not 0 < timeout <= MAX_FLOW_TIMEOUT:
-        top.error(
-            "timeoutSeconds", f"must be between 1 and {MAX_FLOW_TIMEOUT} seconds (one year), not {timeout}"
-        )
+        top.error("timeoutSeconds", f"must be between 1 and {MAX_FLOW_TIMEOUT} seconds (one year), not {timeout}")
     name: Any = top.data.get("name")
     steps = build_steps(ctx, top, "steps", required=True, non_empty=True)
     return Flow(

@@ -165,9 +165,7 @@ class Retry:
 
     def delay(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based)."""
-        return float(
-            min(self.interval_seconds * self.multiplier ** (retry_number - 1), self.max_interval_seconds)
-        )
+        return float(min(self.interval_seconds * self.multiplier ** (retry_number - 1), self.max_interval_seconds))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,9 +295,7 @@ class FailStep(StepBase):
         return StepType.FAIL
 
 
-Step: TypeAlias = (
-    TaskStep | PassStep | WaitStep | ChoiceStep | ParallelStep | ForeachStep | SucceedStep | FailStep
-)
+Step: TypeAlias = TaskStep | PassStep | WaitStep | ChoiceStep | ParallelStep | ForeachStep | SucceedStep | FailStep
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -55,9 +55,7 @@ def parse_resource_arn(text: str) -> Resource:
         kind = ResourceKind.QUEUE if m["what"] == "queues" else ResourceKind.TOPIC
         return Resource(kind=kind, text=text, name=m["name"], region=m["region"], account=m["account"])
     if (m := _FNF.fullmatch(text)) is not None:
-        return Resource(
-            kind=ResourceKind.FLOW, text=text, name=m["name"], region=m["region"], account=m["account"]
-        )
+        return Resource(kind=ResourceKind.FLOW, text=text, name=m["name"], region=m["region"], account=m["account"])
     if _FC_SERVICE_ONLY.fullmatch(text):
         raise ResourceError(
             f'"{text}" names a Function Compute service but no function: '
@@ -74,7 +72,5 @@ def parse_action(text: str) -> Resource:
     """
     m = _ACTION.fullmatch(text)
     if m is None:
-        raise ResourceError(
-            f'"{text}" is not a valid action: expected {{product}}:{{Api}}, e.g. fnf:StartExecution'
-        )
+        raise ResourceError(f'"{text}" is not a valid action: expected {{product}}:{{Api}}, e.g. fnf:StartExecution')
     return Resource(kind=ResourceKind.ACTION, text=text, name=m["name"], product=m["product"])

@@ -10,13 +10,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import pytest
-
-from tests.store.conftest import PG_URL, drop_schema, require_pg
+from tests.store.conftest import store_url  # noqa: F401  (fixture: an empty store of each backend)
 from tidegate.runtime import START, Runtime, load_signer
 from tidegate.runtime.clock import now_ms
 from tidegate.store import ExecutionRecord, FlowRecord, Store, execution_channel, open_store
@@ -41,20 +37,6 @@ steps:
       - target: done
         source: "yes"
 """
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store of each backend (PostgreSQL: a schema of its own, dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    require_pg()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    try:
-        yield f"{PG_URL}?schema={schema}"
-    finally:
-        drop_schema(schema)
 
 
 def _start(store: Store, n: int) -> None:
@@ -92,8 +74,8 @@ def _wait_all_ended(store: Store, deadline: float) -> None:
         store.notifier.wait(execution_channel(running.id), min(remaining, 0.5), since=seq)
 
 
-def test_a_thousand_one_second_waits_finish_in_seconds(url: str) -> None:
-    store = open_store(url)
+def test_a_thousand_one_second_waits_finish_in_seconds(store_url: str) -> None:  # noqa: F811
+    store = open_store(store_url)
     try:
         now = now_ms()
         store.create_flow(
@@ -107,7 +89,7 @@ def test_a_thousand_one_second_waits_finish_in_seconds(url: str) -> None:
             created = time.monotonic() - t0
             _wait_all_ended(store, t0 + LIMIT_S + 30)
             elapsed = time.monotonic() - t0
-        backend = url.split(":", 1)[0]
+        backend = store_url.split(":", 1)[0]
         print(
             f"\n{backend}: {COUNT} executions with a 1 s wait: created in {created:.2f} s, "
             f"all ended {elapsed:.2f} s after the first start"

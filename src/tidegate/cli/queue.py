@@ -86,16 +86,8 @@ def list_(prefix: str, **opts: Any) -> None:
     """List queues (one name per line)."""
 
     def action(c: MnsClient) -> None:
-        marker = ""
-        while True:
-            headers = {"x-mns-prefix": prefix, "x-mns-ret-number": "1000", "x-mns-marker": marker}
-            root = c.request("GET", "/queues", headers={k: v for k, v in headers.items() if v}).xml()
-            for q in root.all("Queue"):
-                click.echo(fields(q)["QueueURL"].rsplit("/", 1)[-1])
-            nxt = root.child("NextMarker")
-            if nxt is None:
-                return
-            marker = nxt.text
+        for name in c.list_names("/queues", "Queue", prefix):
+            click.echo(name)
 
     run(opts, action)
 

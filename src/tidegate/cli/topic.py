@@ -44,16 +44,8 @@ def list_(prefix: str, **opts: Any) -> None:
     """List topics (one name per line)."""
 
     def action(c: MnsClient) -> None:
-        marker = ""
-        while True:
-            headers = {"x-mns-prefix": prefix, "x-mns-ret-number": "1000", "x-mns-marker": marker}
-            root = c.request("GET", "/topics", headers={k: v for k, v in headers.items() if v}).xml()
-            for t in root.all("Topic"):
-                click.echo(fields(t)["TopicURL"].rsplit("/", 1)[-1])
-            nxt = root.child("NextMarker")
-            if nxt is None:
-                return
-            marker = nxt.text
+        for name in c.list_names("/topics", "Topic", prefix):
+            click.echo(name)
 
     run(opts, action)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -102,6 +102,22 @@ class MnsClient:
                 pass
             raise MnsClientError(resp.status_code, code, message, rid)
         return MnsResponse(resp.status_code, dict(resp.headers), resp.content)
+
+    def list_names(self, path: str, item: str, prefix: str = "") -> Iterator[str]:
+        """Every name of a listing (``/queues`` → ``Queue``, ``/topics`` → ``Topic``), following NextMarker.
+
+        Names are the last segment of each item's ``<item>URL``.
+        """
+        marker = ""
+        while True:
+            headers = {"x-mns-prefix": prefix, "x-mns-ret-number": "1000", "x-mns-marker": marker}
+            root = self.request("GET", path, headers={k: v for k, v in headers.items() if v}).xml()
+            for el in root.all(item):
+                yield fields(el)[f"{item}URL"].rsplit("/", 1)[-1]
+            nxt = root.child("NextMarker")
+            if nxt is None:
+                return
+            marker = nxt.text
 
 
 def seg(name: str) -> str:

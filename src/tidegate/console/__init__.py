@@ -49,10 +49,17 @@ async def _gone(request: Request) -> Response:
 
 
 def root_redirect(rpc: Endpoint) -> Endpoint:
-    """Wrap the ``/`` handler: a plain ``GET /`` (no RPC parameters) redirects to ``/console/``."""
+    """Wrap the ``/`` handler: a plain ``GET /`` (no RPC parameters) redirects to ``/console/``.
+
+    An API call is never redirected: RPC-signed requests carry ``Action``/``Signature`` in the query, and
+    ACS3-signed ones (signature V3) carry the action in ``x-acs-action`` and an ``Authorization`` header.
+    """
 
     async def root(request: Request) -> Response:
-        if request.method in ("GET", "HEAD") and not any(k in request.query_params for k in _RPC_MARKERS):
+        api_call = any(k in request.query_params for k in _RPC_MARKERS) or any(
+            h in request.headers for h in ("x-acs-action", "authorization")
+        )
+        if request.method in ("GET", "HEAD") and not api_call:
             return RedirectResponse(f"{PREFIX}/", status_code=307)
         return await rpc(request)
 

@@ -27,7 +27,7 @@ def _machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suites", nargs="*", default=["workflow", "micro"])
+    parser.add_argument("suites", nargs="*", default=["workflow", "micro", "mq", "callback"])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the benchmarks)")
     parser.add_argument("--backend", action="append", choices=sorted(BACKENDS), help="default: all")
     args = parser.parse_args()
@@ -39,6 +39,12 @@ def main() -> None:
 
         print("workflow:", flush=True)
         results["workflow"] = workflow.run(backends, quick=args.quick)
+    for suite in ("mq", "callback"):  # the message-service and callback suites (bench/mq.py, bench/callback.py)
+        if suite in args.suites:
+            import importlib
+
+            print(f"{suite}:", flush=True)
+            results[suite] = importlib.import_module(f"bench.{suite}").run(backends, quick=args.quick)
     if "micro" in args.suites:
         for script in sorted(Path(__file__).parent.glob("*_micro.py")):
             print(f"{script.stem}:", flush=True)

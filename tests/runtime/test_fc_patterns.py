@@ -1,4 +1,4 @@
-"""Function Compute task targets × patterns (spec B.2, B.3) on local functions."""
+"""Function Compute task targets and their patterns (spec B.2, B.3) on local functions."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from tidegate.runtime import Runtime, load_signer
 from tidegate.store import Store, open_store
 
 HANDLERS = {
-    "echo": "import json\ndef handler(event, context):\n    return {'got': json.loads(event), 'function': context.function.name}\n",
+    "echo": (
+        "import json\n"
+        "def handler(event, context):\n"
+        "    return {'got': json.loads(event), 'function': context.function.name}\n"
+    ),
     "tokens": (
         "import json\n"
         "def handler(event, context):\n"
@@ -23,7 +27,12 @@ HANDLERS = {
         "    return {'ignored': True}\n"
     ),
     "text": "def handler(event, context):\n    return 'not json'\n",
-    "boom": "class BookHotelError(Exception):\n    pass\ndef handler(event, context):\n    raise BookHotelError('no rooms')\n",
+    "boom": (
+        "class BookHotelError(Exception):\n"
+        "    pass\n"
+        "def handler(event, context):\n"
+        "    raise BookHotelError('no rooms')\n"
+    ),
 }
 
 

@@ -1,13 +1,21 @@
 """The console in real headless Chromium against a real server (issue 6 acceptance).
 
-The topic example's callback needs a worker: the task publishes to ``fnf-demo-topic`` (subscribed by a
-queue here), and the test plays the worker by reporting the task through the REST API with the token it
-reads from the history (the function of the second source document does the same with the RPC API).
+The two examples are deployed as a user deploys them: ``tidegate deploy examples`` against the running
+server (the function's SDK is pip-installed by the server; the first deploy takes a few seconds). The topic
+example then runs for real when started from the console: its task publishes the token to
+``fnf-demo-topic``, the server pushes it to the WSGI function's HTTP trigger and the function reports the
+task with its temporary credentials. The push goes through a :class:`~tests.console.gate.Gate` (the
+server's ``TIDEGATE_PUBLIC_URL``), which holds it while the page shows the task waiting: the example
+finishes faster than a page could otherwise show it running.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +25,11 @@ import pytest
 from tests.conftest import REPO
 from tests.console.conftest import KEY, sign_in
 from tests.console.flows import MIXED, SLOW
-from tests.server import ServerProcess
-from tidegate.mq.client import MnsClient
+from tests.console.gate import Gate, Passage
+from tests.server import TEST_KEYS, ServerProcess, free_port
 
-NS = 'xmlns="http://mns.aliyuncs.com/doc/v1/"'
+TRIGGER = "/2016-08-15/proxy/fnf-demo/callback/"  # the example function's HTTP trigger
+DEPLOY_TIMEOUT_S = 300  # the first deploy on a machine pip-installs the function's SDK (cached afterwards)
 
 
 def create_flow(rest: httpx.Client, name: str, definition: str) -> None:
@@ -39,20 +48,42 @@ def wait_for(predicate: Any, timeout_s: float = 15.0) -> Any:
 
 
 @pytest.fixture(scope="module")
-def examples(server: ServerProcess, rest: httpx.Client) -> None:
-    """The two source documents' flows (created through the API), and the topic with a queue subscriber."""
-    create_flow(rest, "topic-callback", (REPO / "examples/topic-callback/flow.yaml").read_text())
-    create_flow(rest, "queue-callback", (REPO / "examples/queue-callback/flow.yaml").read_text())
-    mns = MnsClient(server.url, *KEY)
-    try:
-        mns.request("PUT", "/queues/fnf-demo", body=f"<Queue {NS}></Queue>".encode())
-        mns.request("PUT", "/queues/topic-inbox", body=f"<Queue {NS}></Queue>".encode())
-        mns.request("PUT", "/topics/fnf-demo-topic", body=f"<Topic {NS}></Topic>".encode())
-        endpoint = "acs:mns:cn-hangzhou:1234567890123456:queues/topic-inbox"
-        sub = f"<Subscription {NS}><Endpoint>{endpoint}</Endpoint></Subscription>"
-        mns.request("PUT", "/topics/fnf-demo-topic/subscriptions/inbox", body=sub.encode())
-    finally:
-        mns.close()
+def port() -> int:
+    """The server's port (the gate forwards to it, so it is chosen before either starts)."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def gate(port: int) -> Iterator[Gate]:
+    """The gate the server announces as its public URL (so topic pushes to functions pass through it)."""
+    g = Gate(f"http://127.0.0.1:{port}")
+    g.start()
+    yield g
+    g.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, port: int, gate: Gate) -> Iterator[ServerProcess]:
+    """A real ``tidegate server`` whose announced URL (trigger URLs in deploy files) is the gate's."""
+    env = {**TEST_KEYS, "TIDEGATE_PUBLIC_URL": gate.url}
+    srv = ServerProcess(tmp_path_factory.mktemp("console-server"), env=env, port=port)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def examples(server: ServerProcess) -> str:
+    """``tidegate deploy examples`` against the server, as a user deploys the two examples; its output."""
+    cmd = [sys.executable, "-c", "from tidegate.cli import main; main()", "deploy", "--endpoint", server.url]
+    env = {**os.environ, **TEST_KEYS}
+    done = subprocess.run(
+        [*cmd, str(REPO / "examples")], env=env, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT_S
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for line in ("function fnf-demo/callback", "subscription fnf-demo-topic/callback", "flow mns-topic-callback"):
+        assert any(row.split() == ["created", *line.split()] for row in done.stdout.splitlines()), done.stdout
+    return done.stdout
 
 
 def test_refused_without_sign_in(server: ServerProcess, page: Any, shots: Path) -> None:
@@ -70,15 +101,15 @@ def test_refused_without_sign_in(server: ServerProcess, page: Any, shots: Path) 
     page.screenshot(path=str(shots / "refused.png"))
 
 
-def test_sign_in_lists_the_examples_and_draws_them(page: Any, examples: None, shots: Path) -> None:
+def test_sign_in_lists_the_examples_and_draws_them(page: Any, examples: str, shots: Path) -> None:
     sign_in(page)
     cookie = next(c for c in page.context.cookies() if c["name"] == "tidegate_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    page.wait_for_selector("a:has-text('topic-callback')")
+    page.wait_for_selector("a:has-text('mns-queue-callback')")
     page.fill("#flow-search", "topic")
     page.press("#flow-search", "Enter")
-    page.wait_for_function("!document.querySelector('#flow-results').innerText.includes('queue-callback')")
-    page.click("a:has-text('topic-callback')")
+    page.wait_for_function("!document.querySelector('#flow-results').innerText.includes('mns-queue-callback')")
+    page.click("a:has-text('mns-topic-callback')")
     page.wait_for_selector("svg.graph g.node[data-step='mns-topic-task']")
     assert "null" not in page.inner_text("#view")
     assert page.locator("svg.graph [data-terminal=Start]").count() == 1
@@ -91,9 +122,9 @@ def test_sign_in_lists_the_examples_and_draws_them(page: Any, examples: None, sh
     page.screenshot(path=str(shots / "flow-420.png"), full_page=True)
 
 
-def test_start_topic_example_and_watch_it_succeed(page: Any, examples: None, rest: httpx.Client, shots: Path) -> None:
+def test_start_topic_example_and_watch_it_succeed(page: Any, examples: str, gate: Gate, shots: Path) -> None:
     sign_in(page)
-    page.goto(page.url.split("#")[0] + "#/flows/topic-callback")
+    page.goto(page.url.split("#")[0] + "#/flows/mns-topic-callback")
     page.click("#start-open")
     page.fill("#start-input", '{"messageBody": ')
     page.wait_for_selector("#start-msg.error")
@@ -103,21 +134,22 @@ def test_start_topic_example_and_watch_it_succeed(page: Any, examples: None, res
     assert page.is_disabled("#start-submit")
     page.fill("#start-name", "from-console")
     page.fill("#start-input", '{"messageBody": "hello"}')
-    page.click("#start-submit")
     node = "svg.graph g.node[data-step='mns-topic-task']"
-    page.wait_for_selector(f"{node}[data-status=waiting]")
-    page.wait_for_selector(".exec-head .badge[data-status=Running]")
-    page.screenshot(path=str(shots / "topic-running.png"), full_page=True)
 
-    def token() -> str | None:
-        events = rest.get("/flows/topic-callback/executions/from-console/history").json()["events"]
-        return next((e["detail"]["input"]["taskToken"] for e in events if e["type"] == "TaskScheduled"), None)
+    def pushes(passages: list[Passage]) -> list[Passage]:
+        return [p for p in passages if p.method == "POST" and p.path == TRIGGER]
 
-    r = rest.post("/tasks/succeeded", json={"token": wait_for(token), "output": {"status": "success"}})
-    assert r.status_code == 200, r.text
+    with gate.held():  # the real push waits at the gate while the page shows the execution running
+        page.click("#start-submit")
+        page.wait_for_selector(f"{node}[data-status=waiting]")
+        page.wait_for_selector(".exec-head .badge[data-status=Running]")
+        gate.wait_for(lambda passages: len(pushes(passages)) == 1)  # the topic pushed to the function
+        page.screenshot(path=str(shots / "topic-running.png"), full_page=True)
     page.wait_for_selector(f"{node}[data-status=succeeded]")
     page.wait_for_selector(".exec-head .badge[data-status=Succeeded]")
-    assert '"status": "success"' in page.inner_text("#exec-output")
+    assert '"status": "success"' in page.inner_text("#exec-output")  # the function's ReportTaskSucceeded
+    # The function answered the push 200, which it does only after its report was accepted.
+    assert pushes(gate.wait_for(lambda ps: pushes(ps)[0].status is not None))[0].status == 200
     page.click(node)
     page.wait_for_selector("#step-panel summary:has-text('token done')")
     assert page.locator("#history-table tbody tr").count() >= 6
@@ -157,7 +189,7 @@ def test_stop_a_running_execution(page: Any, rest: httpx.Client, shots: Path) ->
     page.screenshot(path=str(shots / "stopped.png"), full_page=True)
 
 
-def test_keyboard_navigation(page: Any, examples: None, rest: httpx.Client, shots: Path) -> None:
+def test_keyboard_navigation(page: Any, examples: str, rest: httpx.Client, shots: Path) -> None:
     sign_in(page)
     create_flow(rest, "mixed", MIXED)
     page.goto(page.url.split("#")[0] + "#/flows/mixed")

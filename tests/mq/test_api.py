@@ -131,6 +131,7 @@ def test_long_poll_over_http_wakes_within_50ms(client: httpx.Client) -> None:
     t = threading.Thread(target=poll)
     t.start()
     time.sleep(0.3)  # not a synchronisation: only so that the poll is parked when the send commits
+    assert "t" not in woke  # the long poll is still waiting on the empty queue
     sender.request("POST", "/queues/wake/messages", body=encode_message(MessageRequest(body="ping")))
     sent = time.monotonic()
     t.join(10)

@@ -1,0 +1,107 @@
+"""The callback round trip of the first source document, against a real ``tidegate server`` process.
+
+The flow is ``examples/queue-callback/flow.yaml`` verbatim: a waitForCallback task step sends its token to
+the queue ``fnf-demo`` (in the transaction of the step's transition). Workers are separate processes running
+``bench/drivers/callback_client.py`` in the ``worker`` environment (aliyun-mns 1.1.5 + aliyunsdkcore +
+aliyunsdkfnf): the first document's worker loop (long poll, ``ReportTaskSucceeded`` through the RPC API,
+delete the message). Executions are started through the RPC API (StartExecution) by another such process.
+
+* ``latency``: one worker; executions started one at a time (each awaited). Per execution, from the
+  ``TaskSubmitted`` event (the message was sent in that event's transaction) to the execution's stop time,
+  both as the server recorded them (ms resolution): p50/p99. Also from StartExecution to stop.
+* ``throughput``: 8 worker processes; N executions started back to back; executions/s = N / (last stop time
+  - first start time).
+
+Run: ``python -m bench callback [--quick] [--backend sqlite]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.server import ServerProcess
+
+from bench.mq import Driver, bench_server, driver_cmd, driver_env, pct, run_drivers, server_cpu_s
+from tidegate.store import open_store
+
+FLOW_FILE = Path(__file__).resolve().parent.parent / "examples" / "queue-callback" / "flow.yaml"
+FLOW, QUEUE = "bench-callback", "fnf-demo"  # the queue the example flow names
+
+
+def _times(url: str, names: list[str]) -> list[tuple[int, int, int]]:
+    """(started, task submitted, stopped) ms of each execution, read from the server's store."""
+    store = open_store(url)
+    try:
+        out = []
+        for name in names:
+            ex = store.get_execution(FLOW, name)
+            if ex.status != "Succeeded" or ex.stopped_ms is None:
+                raise RuntimeError(f"execution {name} ended {ex.status}")
+            submitted = next(h.time_ms for h in store.get_history(ex.id) if h.type == "TaskSubmitted")
+            out.append((ex.started_ms, submitted, ex.stopped_ms))
+        return out
+    finally:
+        store.close()
+
+
+def _round(srv: ServerProcess, url: str, tmp: Path, prefix: str, n: int, workers: int, mode: str) -> list[Any]:
+    """Run ``workers`` worker processes while a starter process runs ``n`` executions; return their times."""
+    stop = tmp / f"stop-{prefix}"
+    env = driver_env(srv)
+    # Every process is bounded: the workers stop at STOP_FILE or this deadline, the starter within it.
+    limit_s = 60 + n / 5
+    worker = driver_cmd("worker", "callback_client.py", "worker", QUEUE, stop, time.time() + limit_s)
+    procs = [Driver(worker, env) for _ in range(workers)]
+    starter = driver_cmd("worker", "callback_client.py", "start", FLOW, prefix, n, mode)
+    try:
+        (started,) = run_drivers([starter], env, limit_s)
+    except BaseException:
+        for proc in procs:
+            proc.kill()
+        raise
+    stop.touch()  # the workers notice within one long poll (1 s) and report
+    reported = sum(proc.result(30)["reported"] for proc in procs)
+    if reported != n or started["succeeded"] != n:
+        raise RuntimeError(f"{n} executions: {started['succeeded']} succeeded, {reported} reports")
+    return _times(url, started["names"])
+
+
+def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
+    """Run the callback benchmarks on each backend URL template; returns the figures by backend."""
+    n_latency = 30 if quick else 300
+    n_throughput = 100 if quick else 2000
+    results: dict[str, Any] = {}
+    for label, template in backends.items():
+        res: dict[str, Any] = {"load_avg_1m_before": round(os.getloadavg()[0], 2)}
+        with bench_server(template) as (srv, url), tempfile.TemporaryDirectory(prefix="tidegate-cb-") as tmp:
+            env = driver_env(srv)
+            run_drivers([driver_cmd("worker", "callback_client.py", "setup", FLOW_FILE, FLOW, QUEUE)], env, 60)
+            times = _round(srv, url, Path(tmp), "lat", n_latency, 1, "seq")
+            send_to_stop = [stop - sub for _, sub, stop in times]
+            start_to_stop = [stop - start for start, _, stop in times]
+            res["latency_1_worker"] = {
+                "samples": len(times),
+                "p50_ms": pct(send_to_stop, 50),
+                "p99_ms": pct(send_to_stop, 99),
+                "start_to_stop_p50_ms": pct(start_to_stop, 50),
+                "start_to_stop_p99_ms": pct(start_to_stop, 99),
+            }
+            print(f"  {label:8} latency    {json.dumps(res['latency_1_worker'])}", flush=True)
+            cpu0 = server_cpu_s(srv)
+            times = _round(srv, url, Path(tmp), "tp", n_throughput, 8, "burst")
+            cpu = server_cpu_s(srv) - cpu0  # includes process start-up and the workers' last idle poll
+            span_s = (max(t[2] for t in times) - min(t[0] for t in times)) / 1000
+            res["throughput_8_workers"] = {
+                "executions": len(times),
+                "seconds": round(span_s, 2),
+                "executions_per_s": round(len(times) / span_s, 1),
+                "server_cpu_ms_per_execution": round(cpu * 1000 / len(times), 2),
+            }
+            print(f"  {label:8} throughput {json.dumps(res['throughput_8_workers'])}", flush=True)
+        results[label] = res
+    return results

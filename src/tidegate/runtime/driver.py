@@ -64,6 +64,9 @@ class Driver:
             How many executions were claimed (0 when there was nothing to do).
         """
         now = self.clock()
+        due = self.store.next_timer_ms()  # one read: skips both write transactions when nothing is due
+        if due is None or due > now:
+            return 0
         self.store.move_due_timers(now)
         works = self.store.claim_work(self.owner, self.batch, self.lease_ms, now)
         if not works:

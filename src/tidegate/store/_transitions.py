@@ -190,6 +190,12 @@ class TransitionsMixin(Store):
 
     def move_due_timers(self, now_ms: int, limit: int = 1000) -> int:
         """Move due timers' events into their executions' inboxes; return how many timers fired."""
+        # A read first: the common case (nothing due) then costs no write transaction, which on SQLite
+        # would queue behind (and hold up) every other writer.
+        with self.db.read() as tx:
+            first = tx.one("first_timer")
+        if first is None or first["t"] is None or int(first["t"]) > now_ms:
+            return 0
         with self.db.write() as tx:
             due = tx.all("take_due_timers", {"now": now_ms, "limit": limit})
             tx.many(

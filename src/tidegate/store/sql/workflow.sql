@@ -127,6 +127,9 @@ DELETE FROM timers WHERE execution_id = :execution_id AND timer_key = :timer_key
 -- name: delete_timers_of
 DELETE FROM timers WHERE execution_id = :execution_id;
 
+-- name: first_timer
+SELECT MIN(fire_at_ms) AS t FROM timers;
+
 -- name: next_due
 -- Earliest moment a timer fires or pending inbox work becomes claimable (delay or lease expiry).
 SELECT MIN(t) AS t FROM (

@@ -72,6 +72,13 @@ def _target(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+#: The hot, short actions (one or two store transactions, no waiting) run on the event loop: a hand-off to a
+#: worker thread and back costs more than they do. Listings, definitions and long polls get a thread.
+_INLINE = frozenset(
+    {"StartExecution", "StopExecution", "DescribeExecution", "ReportTaskSucceeded", "ReportTaskFailed"}
+)
+
+
 class RpcEndpoint:
     """The request/response endpoint (:meth:`handle`) of the RPC protocol, bound to one :class:`AppContext`."""
 
@@ -142,4 +149,6 @@ class RpcEndpoint:
             deadline = time.monotonic() + wait_seconds(p)
             call = partial(describe_execution, svc, p, deadline)
             return await anyio.to_thread.run_sync(call, limiter=self.ctx.long_poll_limiter())
+        if action in _INLINE:
+            return ACTIONS[action](svc, p)
         return await run_in_threadpool(ACTIONS[action], svc, p)

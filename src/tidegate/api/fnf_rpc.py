@@ -30,6 +30,7 @@ from tidegate.api.rpc_errors import (
 )
 from tidegate.api.rpc_params import Params
 from tidegate.auth.signatures import parse_rpc_request
+from tidegate.mq import database_of
 
 __all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
 
@@ -72,11 +73,10 @@ def _target(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-#: The hot, short actions (one or two store transactions, no waiting) run on the event loop: a hand-off to a
-#: worker thread and back costs more than they do. Listings, definitions and long polls get a thread.
-_INLINE = frozenset(
-    {"StartExecution", "StopExecution", "DescribeExecution", "ReportTaskSucceeded", "ReportTaskFailed"}
-)
+#: On SQLite the hot, short actions (one or two local transactions, no waiting) run on the event loop: a
+#: hand-off to a worker thread and back costs more than they do. Listings, definitions, long polls and every
+#: action on PostgreSQL (network round trips) get a thread.
+_INLINE = frozenset({"StartExecution", "StopExecution", "DescribeExecution", "ReportTaskSucceeded", "ReportTaskFailed"})
 
 
 class RpcEndpoint:
@@ -85,6 +85,7 @@ class RpcEndpoint:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.nonces = NonceCache()
+        self._inline = _INLINE if database_of(ctx.store).dialect == "sqlite" else frozenset()
 
     async def handle(self, request: Request) -> Response:
         """Handle one request; never raises."""
@@ -149,6 +150,6 @@ class RpcEndpoint:
             deadline = time.monotonic() + wait_seconds(p)
             call = partial(describe_execution, svc, p, deadline)
             return await anyio.to_thread.run_sync(call, limiter=self.ctx.long_poll_limiter())
-        if action in _INLINE:
+        if action in self._inline:
             return ACTIONS[action](svc, p)
         return await run_in_threadpool(ACTIONS[action], svc, p)

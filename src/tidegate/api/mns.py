@@ -69,6 +69,9 @@ class MnsEndpoint:
             topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
         )
         self._poll_limiter: anyio.CapacityLimiter | None = None
+        # On SQLite an operation is a local file transaction that waits on nothing: cheaper on the event loop
+        # than handed to a thread. On PostgreSQL it waits on network round trips, which must not stall the loop.
+        self._inline = db.dialect == "sqlite"
 
     @property
     def host_id(self) -> str:
@@ -109,11 +112,13 @@ class MnsEndpoint:
             call = partial(handler, self.services, req, *args)
             if handler is ops.receive_messages:
                 reply = await anyio.to_thread.run_sync(call, limiter=self._limiter())
-            else:
-                # Short operations (one store transaction, no waiting) run on the event loop: handing them to
-                # a worker thread and back cost more than the operation itself (GIL hand-offs were ~40 % of
-                # the server's time under load; bench/README.md). Only long polls, which wait, get a thread.
+            elif self._inline:
+                # Short operations on SQLite run on the event loop: handing them to a worker thread and back
+                # cost more than the operation itself (GIL hand-offs were ~40 % of the server's time under
+                # load; bench/README.md). Long polls, which wait, always get a thread.
                 reply = call()
+            else:
+                reply = await run_in_threadpool(call)
         except TidegateError as exc:
             return self.error(exc, request_id)
         except Exception:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from tidegate.deploy.apply import Deployer, DeployError, Step
 from tidegate.deploy.errors import DeployFileError, FunctionNotExists, InvalidFunction, RequirementsFailed
-from tidegate.deploy.host import FunctionHost, local_url
+from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.registry import FunctionRecord, FunctionRegistry
 from tidegate.deploy.spec import DeployFile, load_deploy_file
+from tidegate.urls import local_url
 
 __all__ = [
     "DeployError",

@@ -23,15 +23,9 @@ from tidegate.mq import database_of
 from tidegate.shim import SHIM_DIR
 from tidegate.store import Store
 
-__all__ = ["FunctionHost", "local_url"]
+__all__ = ["FunctionHost"]
 
 log = logging.getLogger("tidegate.functions")
-
-
-def local_url(host: str, port: int) -> str:
-    """The URL processes on this machine reach a server listening on ``host:port`` with."""
-    reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-    return f"http://{reachable}:{port}"
 
 
 class FunctionHost:

@@ -12,11 +12,12 @@ import httpx
 
 from tidegate.auth.keys import KeyRing
 from tidegate.deploy.apply import Deployer, Step
-from tidegate.deploy.host import FunctionHost, local_url
+from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.spec import load_deploy_file
 from tidegate.errors import TidegateError
 from tidegate.functions import Credentials
 from tidegate.store import Store
+from tidegate.urls import local_url, public_url
 
 __all__ = ["FUNCTION_CREDENTIALS_TTL_S", "build_function_host", "deploy_directory", "deploy_on_start"]
 
@@ -52,7 +53,7 @@ def build_function_host(
         store,
         data_dir,
         endpoint=url,
-        public_url=env.get("TIDEGATE_PUBLIC_URL") or url,
+        public_url=public_url(env, host, port),
         region=region,
         account_id=account_id,
         credentials=credentials,

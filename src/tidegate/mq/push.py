@@ -32,6 +32,7 @@ from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import PUSH_CHANNEL, TopicService, queue_endpoint_name
 from tidegate.mq.wire_render import Notification, render_notification
 from tidegate.store import Store
+from tidegate.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -245,13 +246,11 @@ def start_push_worker(
     ``http://HOST:PORT``, 127.0.0.1 for a wildcard host); ``TIDEGATE_PUSH_RETRY_SCALE`` multiplies the
     retry pauses (tests).
     """
-    reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-    public_url = env.get("TIDEGATE_PUBLIC_URL") or f"http://{reachable}:{port}"
     scale = float(env.get("TIDEGATE_PUSH_RETRY_SCALE") or "1")
     worker = PushWorker(
         store,
         load_or_create_push_identity(data_dir),
-        public_url,
+        public_url(env, host, port),
         region,
         account_id,
         retry_scale=scale,

@@ -111,8 +111,11 @@ def send_messages(s: MnsServices, req: MnsRequest, queue: str) -> Reply:
     return Reply(500 if failed else 201, wire.render_batch_send(results))
 
 
-def receive_messages(s: MnsServices, req: MnsRequest, queue: str) -> Reply:
-    """ReceiveMessage / BatchReceiveMessage / PeekMessage / BatchPeekMessage (chosen by the query)."""
+def receive_messages(s: MnsServices, req: MnsRequest, queue: str, *, immediate: bool = False) -> Reply:
+    """ReceiveMessage / BatchReceiveMessage / PeekMessage / BatchPeekMessage (chosen by the query).
+
+    ``immediate``: take only what is available now (raises MessageNotExist instead of long-polling).
+    """
     n_text = req.q("numOfMessages")
     batch = n_text is not None
     n = req.int_param("numOfMessages", n_text) or 1
@@ -120,7 +123,8 @@ def receive_messages(s: MnsServices, req: MnsRequest, queue: str) -> Reply:
     if (req.q("peekonly") or "").lower() == "true":
         views = s.queues.peek(queue, n)
     else:
-        views = s.queues.receive(queue, n, req.int_param("waitseconds", req.q("waitseconds")))
+        wait = 0 if immediate else req.int_param("waitseconds", req.q("waitseconds"))
+        views = s.queues.receive(queue, n, wait)
     if not views:  # pragma: no cover - the services raise instead
         raise MessageNotExist()
     body = wire.render_messages(views, props) if batch else wire.render_message(views[0], props)

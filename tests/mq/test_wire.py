@@ -275,6 +275,7 @@ def test_rendered_documents_shape() -> None:
     with pytest.raises(ValueError):
         w.render_message(replace(MSG, body="bad\x00"))
     assert not w.xml_text_ok("a\x01") and w.xml_text_ok("a\tb\n")
+    assert not w.xml_text_ok("lone \ud800 surrogate") and not w.xml_text_ok("\uffff") and w.xml_text_ok("中文 😀")
 
 
 def test_notifications() -> None:

@@ -164,12 +164,13 @@ def parse_xml(data: bytes | str, max_bytes: int = MAX_XML_BYTES) -> Element:
     return root[0]
 
 
-_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Control characters but tab/LF/CR, lone surrogates, and U+FFFE/U+FFFF: what XML 1.0 cannot carry.
+_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text_ok(text: str) -> bool:
     """Tell whether ``text`` can travel in an XML 1.0 element (no control characters but tab/LF/CR)."""
-    return _INVALID_XML_CHARS.search(text) is None and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    return _INVALID_XML_CHARS.search(text) is None
 
 
 def esc(text: str) -> str:

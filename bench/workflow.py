@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.mq import drop_schema
 from tidegate.engine import TaskSucceeded
 from tidegate.runtime import START, Runtime, load_signer
 from tidegate.runtime.clock import now_ms
@@ -195,11 +196,14 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
                 ),
             ]
             for name, fn in suites:
-                store = open_store(url.format(tmp=tmp, schema=f"bench_{uuid.uuid4().hex[:8]}"))
+                store_url = url.format(tmp=tmp, schema=f"bench_{uuid.uuid4().hex[:8]}")
+                store = open_store(store_url)
                 try:
                     res[name] = fn(store)
                 finally:
                     store.close()
+                    if store_url.startswith("postgres"):
+                        drop_schema(store_url)
                 print(f"  {label:8} {name:9} {json.dumps(res[name])}", flush=True)
             results[label] = res
     return results

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from functools import partial
 from typing import Any
 
@@ -20,6 +19,7 @@ from starlette.responses import Response
 
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
+from tidegate.api.ids import new_request_id
 from tidegate.api.rpc_auth import ACS3_PREFIX, NonceCache, authenticate_acs3, authenticate_rpc
 from tidegate.api.rpc_errors import (
     ActionNotSupported,
@@ -42,7 +42,7 @@ def _request_id(params: dict[str, str] | None) -> str:
     given = (params or {}).get("RequestId", "")
     if given and len(given) <= 128 and given.isprintable():
         return given
-    return uuid.uuid4().hex[:24].upper()
+    return new_request_id()
 
 
 def _json(status: int, body: dict[str, Any], request_id: str) -> Response:

@@ -9,9 +9,7 @@ a lower-case ``x-mns-request-id`` (aliyun-mns-sdk 1.3.0 reads headers from a cas
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from functools import partial
@@ -27,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidegate.api import mns_ops as ops
 from tidegate.api.context import AppContext
+from tidegate.api.ids import new_request_id
 from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
 from tidegate.auth.signatures import format_http_date
 from tidegate.errors import AuthError, QueueError, TidegateError
@@ -54,15 +53,6 @@ def is_mns_request(scope: Scope) -> bool:
         if name == b"x-mns-version" or (name == b"authorization" and value.startswith(b"MNS ")):
             return True
     return False
-
-
-_ID_PREFIX = secrets.token_hex(6).upper()  # per process: ids stay unique across servers sharing a store
-_ID_COUNTER = itertools.count(1)
-
-
-def _next_request_id() -> str:
-    """A 24-hex-digit request id like the service's; a counter, as random bytes per request cost ~3 %."""
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):012X}"
 
 
 class MnsEndpoint:
@@ -117,7 +107,7 @@ class MnsEndpoint:
 
     async def run(self, request: Request, handler: Handler, *args: str) -> Response:
         """Authenticate the request, run ``handler(services, request, *args)``, render the reply."""
-        request_id = _next_request_id()
+        request_id = new_request_id()
         try:
             req = await self._request(request)
             call = partial(handler, self.services, req, *args)

@@ -14,7 +14,6 @@ import binascii
 import hmac
 import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -26,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tidegate.api.context import AppContext
+from tidegate.api.ids import new_request_id
 from tidegate.api.rest_openapi import openapi_document
 from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedule_doc
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
@@ -278,7 +278,7 @@ def _respond(result: Any, request_id: str) -> Response:
 
 def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        request_id = uuid.uuid4().hex[:24].upper()
+        request_id = new_request_id()
         try:
             _authenticate(ctx, request)
             body = await _json_body(request)

@@ -14,7 +14,6 @@ Authentication and errors are those of the rest of the REST API (HTTP Basic with
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tidegate.api.context import AppContext
+from tidegate.api.ids import new_request_id
 from tidegate.api.rest import PREFIX, _authenticate, _json_body
 from tidegate.api.rpc_errors import rpc_error
 from tidegate.deploy.errors import FunctionNotExists, InvalidFunction
@@ -127,7 +127,7 @@ def _endpoint(
     ctx: AppContext, host: FunctionHost, by_method: dict[str, Handler]
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        request_id = uuid.uuid4().hex[:24].upper()
+        request_id = new_request_id()
         headers = {"x-tidegate-request-id": request_id}
         handler = by_method.get(request.method) or by_method.get("GET" if request.method == "HEAD" else "")
         if handler is None:

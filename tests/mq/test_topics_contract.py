@@ -59,6 +59,17 @@ def test_topic_lifecycle(ts: TopicService) -> None:
         ts.publish("t1", MessageRequest(body="x"))
 
 
+def test_delivery_state_counts_pending_pushes_per_subscription(ts: TopicService) -> None:
+    ts.create_topic("t", TopicAttributes())
+    ts.subscribe("t", "a", SubscriptionAttributes(endpoint="http://127.0.0.1:9/a"))
+    ts.subscribe("t", "b", SubscriptionAttributes(endpoint="http://127.0.0.1:9/b", filter_tag="blue"))
+    assert ts.delivery_state("t") == {}
+    ts.publish("t", MessageRequest(body="one"))
+    ts.publish("t", MessageRequest(body="two", tag="blue"))
+    state = ts.delivery_state("t")  # no push worker runs: everything is still pending, never tried
+    assert {name: (row["pending"], row["max_attempts"]) for name, row in state.items()} == {"a": (2, 0), "b": (1, 0)}
+
+
 def test_subscription_lifecycle(ts: TopicService) -> None:
     ts.create_topic("t", TopicAttributes())
     with pytest.raises(TopicNotExist):

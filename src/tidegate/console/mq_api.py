@@ -21,14 +21,6 @@ NEXT_FIRES = 3
 #: Flows whose schedules the schedules page gathers.
 MAX_FLOWS = 1000
 
-# Delivery state per subscription: the push outbox rows still pending (delivered rows are deleted).
-_DELIVERY_STATE = """
-SELECT subscription, COUNT(*) AS pending, MAX(attempts) AS max_attempts, MIN(next_ms) AS next_ms,
-       MAX(last_error) AS last_error
-FROM mq_deliveries WHERE topic = :topic GROUP BY subscription
-"""
-
-
 def _opt_int(body: dict[str, Any], name: str, lo: int, hi: int) -> int | None:
     value = body.get(name)
     if value is None or value == "":
@@ -86,8 +78,7 @@ def get_topic(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     name = req.path_params["topic"]
     info = s.topics.get_topic(name)
     subs, _ = s.topics.list_subscriptions(name, "", 1000, "")
-    with s.queues.db.read() as tx:
-        state = {r["subscription"]: r for r in tx.raw(_DELIVERY_STATE, {"topic": name})}
+    state = s.topics.delivery_state(name)
     rows = []
     for sub in subs:
         doc = dataclasses.asdict(sub)

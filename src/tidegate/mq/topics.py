@@ -225,6 +225,14 @@ class TopicService(MqBase):
             self.count(tx, "delete_subscription_deliveries", {"topic": topic, "name": name})
             self.count(tx, "delete_subscription", {"topic": topic, "name": name})
 
+    def delivery_state(self, topic: str) -> dict[str, dict[str, Any]]:
+        """Pending pushes by subscription name: ``pending``, ``max_attempts``, ``next_ms``, ``last_error``.
+
+        A subscription with nothing pending is absent (delivered pushes are deleted).
+        """
+        with self.db.read() as tx:
+            return {r["subscription"]: r for r in self.rows(tx, "topic_delivery_state", {"topic": topic})}
+
     def list_subscriptions(
         self, topic: str, prefix: str = "", limit: int = 1000, marker: str = ""
     ) -> tuple[list[SubscriptionInfo], str | None]:

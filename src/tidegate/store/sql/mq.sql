@@ -159,3 +159,9 @@ WHERE id = :id AND lease_owner = :owner;
 SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > next_ms THEN lease_until_ms
                 ELSE next_ms END) AS next_ms
 FROM mq_deliveries;
+
+-- name: topic_delivery_state
+-- Per subscription, the pushes still pending (delivered ones are deleted): count, retries, next try, last error.
+SELECT subscription, COUNT(*) AS pending, MAX(attempts) AS max_attempts, MIN(next_ms) AS next_ms,
+       MAX(last_error) AS last_error
+FROM mq_deliveries WHERE topic = :topic GROUP BY subscription;

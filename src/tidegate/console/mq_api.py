@@ -21,6 +21,7 @@ NEXT_FIRES = 3
 #: Flows whose schedules the schedules page gathers.
 MAX_FLOWS = 1000
 
+
 def _opt_int(body: dict[str, Any], name: str, lo: int, hi: int) -> int | None:
     value = body.get(name)
     if value is None or value == "":

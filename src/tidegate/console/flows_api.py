@@ -149,7 +149,9 @@ def progress(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     doc["events"] = [event_doc(r) for r in rows]
     doc["more"] = bool(rows) and rows[-1].event_id < record.event_count
     flow = _load(record.definition)
-    if flow is not None:
+    # Colours come with the last slice only: while the page catches up (``more``) it asks again at once,
+    # and projecting the whole history once per slice made a 5,000-event load quadratic.
+    if flow is not None and not doc["more"]:
         doc["nodes"] = project(flow, s.ctx.store.get_history(record.id, 0, 10_000)).node_states()
     doc["last_event_id"] = rows[-1].event_id if rows else after
     return doc

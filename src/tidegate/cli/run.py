@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
+from tidegate.api.fnf_render import execution_json, history_json
 from tidegate.cli._app import main
-from tidegate.engine import rfc3339_ms
 from tidegate.errors import FlowError, FlowValidationError
 from tidegate.flow import load_flow_file
 from tidegate.flow.model import Flow
@@ -72,35 +72,16 @@ def _wait_until_ended(store: Store, record: ExecutionRecord, timeout_s: float | 
 
 
 def _describe(store: Store, r: ExecutionRecord) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "Name": r.name,
-        "FlowName": r.flow_name,
-        "Status": r.status,
-        "Input": r.input,
-        "Output": r.output or "",
-        "StartedTime": rfc3339_ms(r.started_ms),
-        "StoppedTime": rfc3339_ms(r.stopped_ms) if r.stopped_ms else "",
-    }
+    """DescribeExecution's fields (``Error``/``Cause`` when it did not succeed) and the whole history."""
+    out = execution_json(r)
+    del out["FlowDefinition"]  # the file the user just ran
     if r.status in ("Failed", "TimedOut", "Stopped"):
         out["Error"] = r.error or ""
         out["Cause"] = r.cause or ""
-    events = []
+    events: list[dict[str, Any]] = []
     after = 0
-    while True:
-        rows = store.get_history(r.id, after_event_id=after, limit=1000)
-        if not rows:
-            break
-        for h in rows:
-            events.append(
-                {
-                    "EventId": h.event_id,
-                    "ScheduleEventId": h.schedule_event_id,
-                    "Type": h.type,
-                    "StepName": h.step_name,
-                    "Time": rfc3339_ms(h.time_ms),
-                    "EventDetail": h.detail,
-                }
-            )
+    while rows := store.get_history(r.id, after_event_id=after, limit=1000):
+        events.extend(history_json(h) for h in rows)
         after = rows[-1].event_id
     out["Events"] = events
     return out

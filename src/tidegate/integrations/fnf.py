@@ -24,7 +24,6 @@ from tidegate.integrations.base import UNAVAILABLE, Outcome, TaskJob, failed, su
 from tidegate.store import ExecutionAlreadyExists, ExecutionRecord, FlowNotFound, Store
 
 _NAMESPACE = uuid.UUID("6f1c1c8e-52c4-4c59-9d43-3c1f1cc4b8a1")
-NAME_RE_HINT = "names are 1-128 letters, digits, '_' or '-'"
 
 
 def child_name(job: TaskJob) -> str:
@@ -97,17 +96,14 @@ class ChildFlowIntegration:
         try:
             started, _ = self.store.create_execution(record, start_event())
         except ExecutionAlreadyExists:
-            if job.command.pattern == Pattern.REQUEST_RESPONSE and name == child_name(job):
-                # This job already started the child before a crash: the same result again.
-                started = self.store.get_execution(flow_name, name)
-            elif job.command.pattern != Pattern.REQUEST_RESPONSE and name == child_name(job):
-                return Outcome(submitted=True)
-            else:
+            if name != child_name(job):
                 return failed(
                     job,
                     f"{error_prefix}.ExecutionAlreadyExists",
                     f"Execution {name} for flow {flow_name} already exists.",
                 )
+            # This job already started the child before a crash (and it has ended): the same result again.
+            started = self.store.get_execution(flow_name, name)
         if job.command.pattern == Pattern.REQUEST_RESPONSE:
             return succeeded(job, _describe(started, request_id))
         return Outcome(submitted=True)

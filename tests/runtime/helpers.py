@@ -25,9 +25,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.flow.helpers import CORPUS, substitute
+from tidegate.engine import start_event
 from tidegate.runtime import Runtime, load_signer
 from tidegate.runtime.clock import now_ms
 from tidegate.runtime.service import WorkflowService
@@ -136,6 +137,58 @@ def history(store: Store, execution_id: int) -> list[HistoryRow]:
         rows.extend(page)
 
 
+def add_flow(store: Store, name: str, definition: str) -> None:
+    """Create flow ``name`` unless it exists (child flows are looked up by name)."""
+    try:
+        store.get_flow(name)
+    except FlowNotFound:
+        now = now_ms()
+        store.create_flow(
+            FlowRecord(name=name, id=str(uuid.uuid4()), definition=definition, created_ms=now, modified_ms=now)
+        )
+
+
+def start(store: Store, flow: str, data: dict[str, Any] | None = None) -> ExecutionRecord:
+    """Start an execution of flow ``flow`` with input ``data`` (a random name)."""
+    record = ExecutionRecord(
+        flow_name=flow,
+        name=uuid.uuid4().hex,
+        definition=store.get_flow(flow).definition,
+        input=json.dumps(data or {}),
+        started_ms=now_ms(),
+    )
+    created, _ = store.create_execution(record, start_event())
+    return created
+
+
+def wait_ended(store: Store, execution_id: int, timeout_s: float = 20.0) -> ExecutionRecord:
+    """Wait on the execution's end notification (with a deadline) until it has ended; return it."""
+    deadline = time.monotonic() + timeout_s
+    channel = execution_channel(execution_id)
+    while True:
+        seq = store.notifier.seq()
+        record = store.get_execution_by_id(execution_id)
+        if record.ended:
+            return record
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            types = [e.type for e in history(store, execution_id)]
+            raise AssertionError(f"execution {execution_id} still {record.status} after {timeout_s} s: {types}")
+        store.notifier.wait(channel, min(remaining, 0.5), since=seq)
+
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T | None], timeout_s: float = 20.0) -> T:
+    """Poll ``predicate`` (for conditions with no notification) until it returns something, or fail."""
+    deadline = time.monotonic() + timeout_s
+    while (value := predicate()) is None:
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+    return value
+
+
 def wait_until(store: Store, check: Callable[[], bool], timeout_s: float, what: str) -> None:
     """Poll ``check`` on every store notification (and at least every 50 ms) until true, or fail.
 
@@ -195,13 +248,7 @@ class Harness:
 
     def add_flow(self, name: str, definition: str) -> None:
         """Create flow ``name`` unless it exists (child flows are looked up by name)."""
-        try:
-            self.store.get_flow(name)
-        except FlowNotFound:
-            now = self.clock()
-            self.store.create_flow(
-                FlowRecord(name=name, id=str(uuid.uuid4()), definition=definition, created_ms=now, modified_ms=now)
-            )
+        add_flow(self.store, name, definition)
 
     def start(self, definition: str, input: dict[str, Any], *, flow: str = "f", name: str | None = None) -> int:
         """Create flow ``flow`` (if needed) and start an execution of it; return the execution id."""
@@ -211,18 +258,7 @@ class Harness:
 
     def wait(self, execution_id: int, timeout_s: float = 20.0) -> Finished:
         """Wait (on the execution's end notification, with a deadline) until it ends."""
-        deadline = time.monotonic() + timeout_s
-        channel = execution_channel(execution_id)
-        while True:
-            seq = self.store.notifier.seq()
-            record = self.store.get_execution_by_id(execution_id)
-            if record.ended:
-                return Finished(record, history(self.store, execution_id))
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                types = [e.type for e in history(self.store, execution_id)]
-                raise AssertionError(f"execution {execution_id} still {record.status} after {timeout_s} s: {types}")
-            self.store.notifier.wait(channel, min(remaining, 0.5), since=seq)
+        return Finished(wait_ended(self.store, execution_id, timeout_s), history(self.store, execution_id))
 
     def run(self, corpus: str, input: dict[str, Any], timeout_s: float = 20.0) -> Finished:
         """Run corpus flow ``corpus`` with ``input`` to its end."""

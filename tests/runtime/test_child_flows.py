@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from tests.runtime.helpers import add_flow, start, wait_ended, wait_for
 from tests.store.conftest import store_url  # noqa: F401  (fixture)
-from tidegate.engine import StopRequested, TaskSucceeded, start_event
+from tidegate.engine import StopRequested, TaskSucceeded
 from tidegate.runtime import Runtime, load_signer
-from tidegate.runtime.clock import now_ms
-from tidegate.store import ExecutionRecord, FlowRecord, Store, execution_channel, open_store
+from tidegate.store import ExecutionRecord, Store, open_store
 
 CHILD_OK = """version: v1
 type: flow
@@ -70,42 +68,6 @@ def store(store_url: str) -> Iterator[Store]:  # noqa: F811
         yield s
     finally:
         s.close()
-
-
-def add_flow(store: Store, name: str, definition: str) -> None:
-    now = now_ms()
-    store.create_flow(
-        FlowRecord(name=name, id=str(uuid.uuid4()), definition=definition, created_ms=now, modified_ms=now)
-    )
-
-
-def start(store: Store, flow: str, data: dict[str, object] | None = None) -> ExecutionRecord:
-    definition = store.get_flow(flow).definition
-    rec = ExecutionRecord(
-        flow_name=flow, name=uuid.uuid4().hex, definition=definition, input=json.dumps(data or {}), started_ms=now_ms()
-    )
-    created, _ = store.create_execution(rec, start_event())
-    return created
-
-
-def wait_ended(store: Store, ex_id: int, timeout_s: float = 20) -> ExecutionRecord:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        seq = store.notifier.seq()
-        rec = store.get_execution_by_id(ex_id)
-        if rec.ended:
-            return rec
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"execution {rec.name} still {rec.status}"
-        store.notifier.wait(execution_channel(ex_id), min(remaining, 1.0), since=seq)
-
-
-def wait_for(predicate, timeout_s: float = 20):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while (value := predicate()) is None:
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-    return value
 
 
 def child_of(store: Store, flow: str) -> ExecutionRecord | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.test_child_flows import add_flow, start, wait_ended, wait_for
+from tests.runtime.helpers import add_flow, start, wait_ended, wait_for
 from tidegate.engine import TaskFailed
 from tidegate.runtime import Runtime, load_signer
 from tidegate.store import Store, open_store

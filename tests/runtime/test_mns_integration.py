@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.runtime.test_child_flows import add_flow, start, wait_ended, wait_for
+from tests.runtime.helpers import add_flow, start, wait_ended, wait_for
 from tests.store.conftest import store_url  # noqa: F401  (fixture)
 from tidegate.engine import TaskSucceeded
 from tidegate.integrations.mns import mns_targets

@@ -18,7 +18,7 @@ from tidegate.engine._messages import CancelTask, CancelTimer, Command, InvokeTa
 from tidegate.engine._state import ChoiceRun, ExecutionState, FanRun, Frame, Run, TaskRun, WaitRun
 from tidegate.engine._types import TERMINAL, TRANSITIONS, EventType, ExecutionStatus, HistoryEvent
 from tidegate.errors import EngineError
-from tidegate.flow.model import Flow, Step, StepType
+from tidegate.flow.model import Flow, Step, StepType, iter_steps
 
 MAX_EVENTS = 5000
 """Spec C.6: events per execution. The terminal event may take the 5,000th id, never a later one."""
@@ -71,30 +71,8 @@ def index_steps(flow: Flow) -> dict[str, Step]:
     """``flow.steps_by_path``, filled in place if the loader left it empty (hand-built flows)."""
     index = flow.steps_by_path
     if not index:
-        pending: list[Step] = list(flow.steps)
-        while pending:
-            step = pending.pop()
-            index[step.path] = step
-            for steps in child_lists(step):
-                pending.extend(steps)
+        index.update((step.path, step) for step in iter_steps(flow.steps))
     return index
-
-
-def child_lists(step: Step) -> list[tuple[Step, ...]]:
-    """Every nested step list of ``step``."""
-    t = step.type
-    if t is StepType.PARALLEL:
-        return list(step.branches)  # type: ignore[union-attr]
-    if t is StepType.FOREACH:
-        return [step.steps]  # type: ignore[union-attr]
-    if t is StepType.CHOICE:
-        out = [c.steps for c in step.choices]  # type: ignore[union-attr]
-        if step.default is not None:  # type: ignore[union-attr]
-            out.append(step.default.steps)  # type: ignore[union-attr]
-        return out
-    if t is StepType.TASK:
-        return [c.steps for c in step.catch]  # type: ignore[union-attr]
-    return []
 
 
 class Machine:

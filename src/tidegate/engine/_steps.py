@@ -16,6 +16,7 @@ from tidegate.engine._machine import (
 )
 from tidegate.engine._state import ChoiceRun, Frame, WaitRun
 from tidegate.engine._types import parse_rfc3339_ms
+from tidegate.flow._values import MAX_WAIT_SECONDS
 from tidegate.flow.model import (
     MISSING,
     ChoiceStep,
@@ -27,8 +28,8 @@ from tidegate.flow.model import (
     WaitStep,
 )
 
-MAX_WAIT_MS = 2 * 86400 * 1000
-"""Spec A.3.3: a wait lasts at most two days."""
+MAX_WAIT_MS = MAX_WAIT_SECONDS * 1000
+"""Spec A.3.3: a wait lasts at most two days (the loader's bound on a literal duration)."""
 
 
 class _WaitError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tidegate.flow._fields import Ctx, Obj, as_obj, plain
+from tidegate.flow._fields import Obj, as_obj, plain
 from tidegate.flow._values import build_mappings, check_goto
 from tidegate.flow.mapping import parse_param_source
 from tidegate.flow.model import Catch, Const, Pattern, Resource, Retry, Source, Step, TaskStep
@@ -141,7 +141,6 @@ def _catch(
     if "goto" not in item.data and "steps" not in item.data:
         item.error(None, 'missing required field "goto"')
     goto = check_goto(item, "goto", siblings, owner)
-    ctx: Ctx = obj.ctx
-    steps = build_steps(ctx, item, "steps", required=False, non_empty=False)
+    steps = build_steps(obj.ctx, item, "steps", required=False, non_empty=False)
     obj.bad |= item.bad
     return Catch(errors=errors, goto=goto, steps=steps)

@@ -34,7 +34,6 @@ def build_mappings(obj: Obj, key: str) -> tuple[Mapping, ...] | None:
             item.error("target", "must not be empty")
         if "source" not in item.data:
             item.error(None, 'missing required field "source"')
-        obj.bad |= item.bad
         if target and "source" in item.data:
             source = item.parsed("source", item.data["source"], parse_source)
             if isinstance(source, Const):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tidegate.flow.model import JSON, MISSING, Const, Mapping, Path, Root, Source
+from tidegate.flow.model import JSON, MISSING, Const, Mapping, Source
 from tidegate.flow.paths import parse_path, resolve
 
 __all__ = [
@@ -109,8 +109,3 @@ def default_input(parent_input: dict[str, Any], parent_local: dict[str, Any]) ->
 def merge_local(local: dict[str, Any], output: dict[str, Any]) -> dict[str, Any]:
     """A parent's local after a child step output ``output``: shallow top-level merge, later wins."""
     return default_input(local, output)
-
-
-def self_path(path: Path) -> bool:
-    """True when ``path`` reads the step's own input (``$``, ``$.x``, ``$input``, ``$input.x``)."""
-    return path.root in (Root.SELF, Root.INPUT)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.flow.helpers import CORPUS, corpus_files, substitute
+from tidegate.errors import FlowValidationError
 from tidegate.flow import ChoiceStep, ResourceKind, TaskStep, iter_steps, load_flow, parse_condition
 
 
@@ -54,7 +55,7 @@ def test_all_corpus_conditions_parse_and_the_loader_keeps_them() -> None:
 def test_placeholders_must_be_substituted() -> None:
     # Without substitution the ROS variables make the ARN invalid: the harness, not the loader, fills them.
     text = (CORPUS / "aliyun__ros-templates__transform__serverless__flow__MyFlow.yaml").read_text()
-    with pytest.raises(Exception, match="not a valid resource ARN"):
+    with pytest.raises(FlowValidationError, match="not a valid resource ARN"):
         load_flow(text)
     task = load_flow(substitute(text)).steps[0]
     assert isinstance(task, TaskStep)

@@ -75,8 +75,8 @@ res["empty_batch"] = err(lambda: q.batch_receive_message(4, 0))
 
 q.send_message(Message("again"))
 r1 = q.receive_message(1)
-time.sleep(2.2)  # the queue's VisibilityTimeout (2 s) must pass for the message to come back
-r2 = q.receive_message(1)
+# Long-poll until the queue's VisibilityTimeout (2 s) ends and the message comes back.
+r2 = q.receive_message(5)
 res["redelivered"] = [r2.dequeue_count, r1.receipt_handle != r2.receipt_handle]
 res["old_handle"] = err(lambda: q.delete_message(r1.receipt_handle))
 q.delete_message(r2.receipt_handle)

@@ -10,7 +10,7 @@ import pytest
 from tests.mq.helpers import wait_until
 from tests.mq.subscriber import Subscriber
 from tests.server import TEST_KEYS, ServerProcess
-from tidegate.mq.client import MnsClient, fields, seg
+from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.push import retry_delay_s
 from tidegate.mq.wire import (
     MessageRequest,
@@ -110,14 +110,14 @@ def test_queue_endpoint_and_filter_tag(client: MnsClient, subscriber: tuple[Subs
     assert json.loads(got["MessageBody"])["Message"] == "for red"
     assert wait_until(lambda: bool(sub.at("/blue")))
     assert [fields(parse_xml(r.body))["Message"] for r in sub.at("/blue")] == ["for blue"]
-    with pytest.raises(Exception, match="MessageNotExist"):
+    with pytest.raises(MnsClientError, match="MessageNotExist"):
         client.request("GET", "/queues/inbox/messages", query="waitseconds=1")
 
 
 def test_bad_endpoint_is_refused(client: MnsClient) -> None:
     client.request("PUT", "/topics/bad", body=encode_topic_attributes(TopicAttributes()))
     for endpoint in ("ftp://x", "acs:mns:other-region:1:queues/q"):
-        with pytest.raises(Exception, match="InvalidArgument"):
+        with pytest.raises(MnsClientError, match="InvalidArgument"):
             _subscribe(client, "bad", "s", SubscriptionAttributes(endpoint=endpoint))
 
 

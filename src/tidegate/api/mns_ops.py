@@ -7,10 +7,10 @@ as :class:`~tidegate.errors.TidegateError` subclasses and rendered by :mod:`tide
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from tidegate.api.mns_auth import MnsRequest
 from tidegate.mq import wire
+from tidegate.mq.client import seg
 from tidegate.mq.errors import InvalidArgument, MessageNotExist
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import TopicService
@@ -48,7 +48,7 @@ class MnsServices:
 
 
 def _url(base: str, *parts: str) -> str:
-    return base + "".join("/" + quote(p, safe="-") for p in parts)
+    return base + "".join("/" + seg(p) for p in parts)
 
 
 def _listing(req: MnsRequest) -> tuple[str, int, str, bool]:

@@ -12,10 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tidegate.mq.wire_xml import Element, InvalidXmlArgument, MalformedXML, el, parse_xml
+from tidegate.mq.wire_xml import NS, Element, InvalidXmlArgument, MalformedXML, el, parse_xml
 
 _XML_REQ_DECL = '<?xml version="1.0" encoding="utf-8"?>'
-_NS = "http://mns.aliyuncs.com/doc/v1/"
 
 #: Accepted ranges of numeric attributes (§3.6). MessageRetentionPeriod accepts the older docs' upper
 #: bound (15 days) so that programs written against them keep working.
@@ -268,7 +267,7 @@ def parse_account(data: bytes | str) -> str | None:
 
 
 def _doc(root: str, inner: str) -> bytes:
-    return f'{_XML_REQ_DECL}<{root} xmlns="{_NS}">{inner}</{root}>'.encode()
+    return f'{_XML_REQ_DECL}<{root} xmlns="{NS}">{inner}</{root}>'.encode()
 
 
 def _opt(tag: str, value: int | str | bool | None) -> str:

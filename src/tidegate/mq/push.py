@@ -28,6 +28,7 @@ import httpx
 
 from tidegate.auth.push import PushIdentity, load_or_create_push_identity, signed_push_headers
 from tidegate.mq._common import Clock, database_of, wall_ms
+from tidegate.mq.errors import SubscriptionNotExist
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import PUSH_CHANNEL, TopicService, queue_endpoint_name
 from tidegate.mq.wire_render import Notification, render_notification
@@ -158,9 +159,11 @@ class PushWorker:
     def _deliver(self, row: dict[str, Any]) -> None:
         try:
             sub = self.topics.get_subscription(row["topic"], row["subscription"])
-        except Exception:  # unsubscribed meanwhile: nothing to deliver to
+        except SubscriptionNotExist:  # unsubscribed meanwhile: nothing to deliver to
             self._done(row)
             return
+        # Any other error (the store briefly unavailable) propagates: the delivery stays leased and is
+        # claimed again when its lease expires, instead of being dropped.
         note = Notification(
             topic_owner=self.account_id,
             topic_name=row["topic"],

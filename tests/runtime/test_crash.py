@@ -30,7 +30,7 @@ from tests.runtime.crash import flows
 from tests.runtime.crash.history import check_dense, read_history, scoped_keys, shape, types
 from tests.runtime.crash.process import start_worker, tidegate_run, wait_until
 from tests.runtime.crash.worker import start_executions
-from tests.store.conftest import PG_URL, require_pg
+from tests.store.conftest import PG_URL, drop_schema, require_pg
 from tidegate.runtime.clock import now_ms
 from tidegate.store import ExecutionRecord, HistoryRow, Store, open_store
 
@@ -101,14 +101,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     require_pg()  # skips locally without PostgreSQL, fails when CI is set
-    import psycopg
-
     schema = f"crash_{uuid.uuid4().hex[:12]}"
     try:
         yield f"{PG_URL}?schema={schema}"
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(schema)
 
 
 def assert_same_as_reference(got: dict[str, Finished], reference: dict[str, Finished]) -> None:

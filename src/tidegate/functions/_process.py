@@ -11,7 +11,7 @@ import tempfile
 import termios
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from tidegate.functions._protocol import FrameReader, FrameTimeout, write_all
@@ -36,7 +36,6 @@ class WorkerProcess:
 
     def __init__(self, python: str, env: Mapping[str, str], log_limit: int) -> None:
         self.warm: set[str] = set()
-        self.last_used = 0.0
         # The capture file is the worker's stdout and stderr. O_APPEND makes writes land at the end
         # after the worker truncates it, and lets us read the tail of a worker that died.
         self._capture = tempfile.TemporaryFile(buffering=0)
@@ -44,10 +43,10 @@ class WorkerProcess:
         fcntl.fcntl(cap_fd, fcntl.F_SETFL, fcntl.fcntl(cap_fd, fcntl.F_GETFL) | os.O_APPEND)
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
-        argv: Sequence[str] = [python, "-m", "tidegate.functions.worker", str(req_r), str(resp_w)]
+        argv = [python, "-m", "tidegate.functions.worker", str(req_r), str(resp_w), str(log_limit)]
         try:
             self.proc = subprocess.Popen(
-                [*argv, str(log_limit)],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=cap_fd,
                 stderr=cap_fd,
@@ -89,10 +88,6 @@ class WorkerProcess:
         if not header.get("ready"):
             raise WorkerDied(sent=False)
 
-    def alive(self) -> bool:
-        """Whether the process is still running."""
-        return self.proc.poll() is None
-
     def call(self, frame: bytes, deadline: float) -> tuple[dict[str, Any], bytes]:
         """Send one request frame and wait for the reply until ``deadline`` (monotonic).
 
@@ -125,12 +120,7 @@ class WorkerProcess:
     def kill(self) -> None:
         """Kill the worker and its process group, reap it and release its resources."""
         with self._lock:  # the caller and ``close`` may both kill a busy worker
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(self.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            self.proc.wait()
+            self._kill_group()
             if not self._capture.closed:
                 self._death = self._describe()
                 self._last_output = self._tail()
@@ -147,12 +137,16 @@ class WorkerProcess:
     def stop(self) -> None:
         """Kill and reap the process of a busy worker, leaving its pipes to the thread using them."""
         with self._lock:
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(self.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            self.proc.wait()
+            self._kill_group()
+
+    def _kill_group(self) -> None:
+        """SIGKILL the process group unless the worker already exited, then reap it (hold ``_lock``)."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.proc.wait()
 
     def finish(self, deadline: float) -> None:
         """Wait (until ``deadline``, monotonic) for an exiting worker, then kill it and release it."""

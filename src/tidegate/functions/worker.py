@@ -10,6 +10,7 @@ of its child processes, is captured per invocation and can never corrupt the pro
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import select
@@ -48,8 +49,6 @@ def serialise(value: object) -> bytes:
         return bytes(value)
     if isinstance(value, str):
         return value.encode()
-    import json
-
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -86,8 +85,6 @@ class _Runtime:
             reply = _failure(exc.error_type, str(exc), format_stack(exc))
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are function errors too
             reply = _failure(type(exc).__name__, str(exc), format_stack(exc))
-        if not reply["ok"]:
-            payload = b""
         reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
         reply["logs"] = self._collect_logs()
         self._loader.adopt_new_modules()

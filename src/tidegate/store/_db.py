@@ -33,9 +33,13 @@ def load_queries(dialect: str, domain: str) -> dict[str, str]:
     if override.is_file():
         queries.update(_parse(override.read_text(encoding="utf-8")))
     if dialect == "postgres":
-        # psycopg's named style is %(name)s; a literal % must be doubled.
-        queries = {k: _PARAM_RE.sub(r"%(\1)s", v.replace("%", "%%")) for k, v in queries.items()}
+        queries = {k: _pyformat(v) for k, v in queries.items()}
     return queries
+
+
+def _pyformat(sql: str) -> str:
+    """Rewrite ``:name`` parameters in psycopg's named style ``%(name)s`` (a literal % is doubled)."""
+    return _PARAM_RE.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 def _parse(text: str) -> dict[str, str]:
@@ -100,11 +104,7 @@ class Tx(ABC):
         names = {c: f"c{i}" for i, c in enumerate(columns)}
         values = ", ".join(":" + n for n in names.values())
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
-        if self.paramstyle_pyformat:
-            sql = _PARAM_RE.sub(r"%(\1)s", sql)
         self.raw_many(sql, [dict(zip(names.values(), row, strict=True)) for row in rows])
-
-    paramstyle_pyformat = False
 
     def notify(self, channel: str) -> None:
         """Notify ``channel`` after a successful commit."""
@@ -229,7 +229,7 @@ def applied_versions(db: Database) -> list[int]:
 
 
 def _style(dialect: str, sql: str) -> str:
-    return _PARAM_RE.sub(r"%(\1)s", sql) if dialect == "postgres" else sql
+    return _pyformat(sql) if dialect == "postgres" else sql
 
 
 def iter_statements(script: str) -> Iterator[str]:

@@ -5,12 +5,11 @@ The transition half (inbox, claims, commit, timers, tasks, jobs) lives in :mod:`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tidegate.store._db import Database, Tx, applied_versions, migrate
-from tidegate.store._transitions import TransitionsMixin
+from tidegate.store._transitions import TransitionsMixin, _now
 from tidegate.store.base import ComputeNext
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
@@ -35,11 +34,6 @@ _FLOW_FIELDS = frozenset({"definition", "description", "type", "role_arn"})
 _SCHEDULE_FIELDS = frozenset({"cron", "payload", "enable", "description", "next_fire_ms"})
 
 
-def now_ms() -> int:
-    """Return the wall clock in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
-
-
 class SqlStore(TransitionsMixin):
     """A :class:`Store` over either SQL dialect; migrations are applied on open."""
 
@@ -47,7 +41,7 @@ class SqlStore(TransitionsMixin):
         self.db = db
         self.notifier = db.notifier
         try:
-            migrate(db, now_ms=now_ms())
+            migrate(db, now_ms=_now())
         except BaseException:
             db.close()
             raise
@@ -193,18 +187,7 @@ class SqlStore(TransitionsMixin):
         """
         started: list[ExecutionRecord] = []
         with self.db.write() as tx:
-            for row in tx.all("due_schedules", {"now": now_ms, "limit": limit}):
-                schedule = ScheduleRecord.from_row(row)
-                due = schedule.next_fire_ms
-                assert due is not None
-                tx.run(
-                    "advance_schedule",
-                    {
-                        "flow_name": schedule.flow_name,
-                        "name": schedule.name,
-                        "next_fire_ms": compute_next(schedule, now_ms),
-                    },
-                )
+            for schedule, due in self._advance_due_schedules(tx, now_ms, compute_next, limit):
                 record = ExecutionRecord(
                     flow_name=schedule.flow_name,
                     name=name_of(schedule, due),

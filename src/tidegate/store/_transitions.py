@@ -281,17 +281,21 @@ class TransitionsMixin(Store):
         self, now_ms: int, compute_next: ComputeNext, limit: int = 100
     ) -> list[tuple[ScheduleRecord, int]]:
         """Return due schedules with their due time, advancing ``next_fire_ms`` in the same transaction."""
-        fired: list[tuple[ScheduleRecord, int]] = []
         with self.db.write() as tx:
-            for row in tx.all("due_schedules", {"now": now_ms, "limit": limit}):
-                record = ScheduleRecord.from_row(row)
-                nxt = compute_next(record, now_ms)
-                tx.run(
-                    "advance_schedule",
-                    {"flow_name": record.flow_name, "name": record.name, "next_fire_ms": nxt},
-                )
-                assert record.next_fire_ms is not None
-                fired.append((record, record.next_fire_ms))
+            return self._advance_due_schedules(tx, now_ms, compute_next, limit)
+
+    @staticmethod
+    def _advance_due_schedules(
+        tx: Tx, now_ms: int, compute_next: ComputeNext, limit: int
+    ) -> list[tuple[ScheduleRecord, int]]:
+        """Advance each due schedule to ``compute_next(schedule, now_ms)``; return them with their due time."""
+        fired: list[tuple[ScheduleRecord, int]] = []
+        for row in tx.all("due_schedules", {"now": now_ms, "limit": limit}):
+            record = ScheduleRecord.from_row(row)
+            nxt = compute_next(record, now_ms)
+            tx.run("advance_schedule", {"flow_name": record.flow_name, "name": record.name, "next_fire_ms": nxt})
+            assert record.next_fire_ms is not None
+            fired.append((record, record.next_fire_ms))
         return fired
 
 

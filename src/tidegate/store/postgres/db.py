@@ -71,8 +71,6 @@ class PgTx(Tx):
                 break
         return out
 
-    paramstyle_pyformat = True
-
     def raw_insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """COPY is several times faster than pipelined INSERTs for history batches."""
         stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(

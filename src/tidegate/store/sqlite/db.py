@@ -69,8 +69,7 @@ class SqliteDatabase(Database):
 
     def __init__(self, path: str | Path, queries: dict[str, str]) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.queries = queries
         self.notifier: LocalNotifier = LocalNotifier()
         self._write_lock = threading.Lock()

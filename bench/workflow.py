@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.mq import drop_schema
+from tidegate.clock import now_ms
 from tidegate.engine import TaskSucceeded
 from tidegate.runtime import START, Runtime, load_signer
-from tidegate.runtime.clock import now_ms
 from tidegate.store import ExecutionRecord, FlowRecord, Store, open_store
 
 PASS20 = "version: v1\ntype: flow\nsteps:\n" + "".join(

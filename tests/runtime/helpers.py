@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.flow.helpers import CORPUS, substitute
+from tidegate.clock import now_ms
 from tidegate.engine import start_event
 from tidegate.runtime import Runtime, load_signer
-from tidegate.runtime.clock import now_ms
 from tidegate.runtime.service import WorkflowService
 from tidegate.store import WORK, ExecutionRecord, FlowNotFound, FlowRecord, HistoryRow, Store, execution_channel
 from tidegate.store import open_store as _open_store

@@ -13,8 +13,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.store.conftest import store_url  # noqa: F401  (fixture: an empty store of each backend)
+from tidegate.clock import now_ms
 from tidegate.runtime import START, Runtime, load_signer
-from tidegate.runtime.clock import now_ms
 from tidegate.store import ExecutionRecord, FlowRecord, Store, execution_channel, open_store
 
 COUNT = 1000

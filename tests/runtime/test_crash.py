@@ -31,7 +31,7 @@ from tests.runtime.crash.history import check_dense, read_history, scoped_keys, 
 from tests.runtime.crash.process import start_worker, tidegate_run, wait_until
 from tests.runtime.crash.worker import start_executions
 from tests.store.conftest import PG_URL, drop_schema, require_pg
-from tidegate.runtime.clock import now_ms
+from tidegate.clock import now_ms
 from tidegate.store import ExecutionRecord, HistoryRow, Store, open_store
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ import pytest
 
 from tests.runtime.helpers import add_flow, wait_ended, wait_for
 from tests.store.conftest import store_url  # noqa: F401  (fixture)
+from tidegate.clock import now_ms
 from tidegate.runtime import Runtime, load_signer
-from tidegate.runtime.clock import now_ms
 from tidegate.runtime.cron import next_fire_ms
 from tidegate.store import ScheduleRecord, Store, open_store
 

@@ -9,7 +9,7 @@ import anyio
 
 from tidegate.auth.keys import DEFAULT_ACCOUNT_ID, KeyRing
 from tidegate.auth.tasktoken import TaskTokenSigner
-from tidegate.runtime.clock import now_ms
+from tidegate.clock import now_ms
 from tidegate.runtime.service import WorkflowService
 from tidegate.store import Store
 

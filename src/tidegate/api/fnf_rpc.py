@@ -145,9 +145,9 @@ class RpcEndpoint:
     async def _run(self, action: str, params: dict[str, str]) -> dict[str, Any]:
         p = Params(params)
         svc = self.ctx.service
-        if action == "DescribeExecution" and wait_seconds(p) > 0:
+        if action == "DescribeExecution" and (wait := wait_seconds(p)) > 0:
             # The deadline starts now, so time spent queueing for a slot counts against the wait.
-            deadline = time.monotonic() + wait_seconds(p)
+            deadline = time.monotonic() + wait
             call = partial(describe_execution, svc, p, deadline)
             return await anyio.to_thread.run_sync(call, limiter=self.ctx.long_poll_limiter())
         if action in self._inline:

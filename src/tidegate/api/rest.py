@@ -33,7 +33,7 @@ from tidegate.api.rpc_params import Params
 from tidegate.errors import AuthError
 from tidegate.runtime.service import InvalidArgument, WorkflowService
 
-__all__ = ["PREFIX", "Unauthorized", "rest_routes"]
+__all__ = ["PREFIX", "Unauthorized", "error_response", "method_dispatch", "respond", "rest_routes"]
 
 PREFIX = "/api/v1"
 MAX_BODY = 1024 * 1024
@@ -268,12 +268,24 @@ def _wait(req: Request) -> int:
 # --- wiring --------------------------------------------------------------------------------------
 
 
-def _respond(result: Any, request_id: str) -> Response:
+def respond(result: Any, request_id: str) -> Response:
+    """A handler's result (``doc`` or ``(status, doc)``; ``doc`` None means no body) as a response."""
     status, doc = result if isinstance(result, tuple) else (200, result)
     headers = {"x-tidegate-request-id": request_id}
     if doc is None:
         return Response(status_code=status, headers=headers)
     return JSONResponse(doc, status_code=status, headers=headers)
+
+
+def error_response(exc: BaseException, request_id: str) -> JSONResponse:
+    """Any exception as the REST error document ``{"code", "message", "request_id"}`` (shared mapping)."""
+    status, code, message = rpc_error(exc)
+    headers = {"x-tidegate-request-id": request_id}
+    if status == 401:
+        headers["www-authenticate"] = 'Basic realm="tidegate"'
+    return JSONResponse(
+        {"code": code, "message": message, "request_id": request_id}, status_code=status, headers=headers
+    )
 
 
 def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -282,21 +294,15 @@ def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitabl
         try:
             _authenticate(ctx, request)
             body = await _json_body(request)
-            if handler is get_execution and _wait(request) > 0:
-                deadline = time.monotonic() + _wait(request)
+            if handler is get_execution and (wait := _wait(request)) > 0:
+                deadline = time.monotonic() + wait
                 call = partial(get_execution, ctx.service, request, body, deadline)
                 result = await anyio.to_thread.run_sync(call, limiter=ctx.long_poll_limiter())
             else:
                 result = await run_in_threadpool(handler, ctx.service, request, body)
         except Exception as exc:  # the one place REST errors become responses
-            status, code, message = rpc_error(exc)
-            headers = {"x-tidegate-request-id": request_id}
-            if status == 401:
-                headers["www-authenticate"] = 'Basic realm="tidegate"'
-            return JSONResponse(
-                {"code": code, "message": message, "request_id": request_id}, status_code=status, headers=headers
-            )
-        return _respond(result, request_id)
+            return error_response(exc, request_id)
+        return respond(result, request_id)
 
     return endpoint
 
@@ -333,7 +339,7 @@ def rest_routes(ctx: AppContext) -> list[BaseRoute]:
             by_path.setdefault(path, {})[method] = _endpoint(ctx, handler)
     routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", _openapi, methods=["GET"])]
     for path, handlers in by_path.items():
-        routes.append(Route(PREFIX + path, _dispatch(handlers), methods=sorted(handlers)))
+        routes.append(Route(PREFIX + path, method_dispatch(handlers), methods=sorted(handlers)))
     return routes
 
 
@@ -341,9 +347,11 @@ async def _not_allowed(request: Request) -> Response:
     return Response(status_code=405)
 
 
-def _dispatch(
+def method_dispatch(
     handlers: dict[str, Callable[[Request], Awaitable[Response]]],
 ) -> Callable[[Request], Awaitable[Response]]:
+    """One endpoint for a path's per-method handlers: HEAD runs GET's, a method without one answers 405."""
+
     async def endpoint(request: Request) -> Response:
         # Starlette adds HEAD to GET routes; answer it with the GET handler.
         return await handlers.get(request.method, handlers.get("GET", _not_allowed))(request)

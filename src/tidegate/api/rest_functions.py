@@ -19,13 +19,12 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
-from tidegate.api.rest import PREFIX, _authenticate, _json_body
-from tidegate.api.rpc_errors import rpc_error
+from tidegate.api.rest import PREFIX, _authenticate, _json_body, error_response, respond
 from tidegate.deploy.errors import FunctionNotExists, InvalidFunction
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.registry import FunctionRecord, check_function_name
@@ -128,23 +127,16 @@ def _endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         request_id = new_request_id()
-        headers = {"x-tidegate-request-id": request_id}
         handler = by_method.get(request.method) or by_method.get("GET" if request.method == "HEAD" else "")
         if handler is None:
-            return Response(status_code=405, headers=headers)
+            return Response(status_code=405, headers={"x-tidegate-request-id": request_id})
         try:
             _authenticate(ctx, request)
             body = await _json_body(request)
             result = await run_in_threadpool(handler, host, request, body)
         except Exception as exc:  # the REST API's error shape, from the shared mapping
-            status, code, message = rpc_error(exc)
-            if status == 401:
-                headers["www-authenticate"] = 'Basic realm="tidegate"'
-            return JSONResponse({"code": code, "message": message, "request_id": request_id}, status, headers)
-        status, doc = result if isinstance(result, tuple) else (200, result)
-        if doc is None:
-            return Response(status_code=status, headers=headers)
-        return JSONResponse(doc, status_code=status, headers=headers)
+            return error_response(exc, request_id)
+        return respond(result, request_id)
 
     return endpoint
 

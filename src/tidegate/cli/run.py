@@ -18,11 +18,11 @@ import click
 
 from tidegate.api.fnf_render import execution_json, history_json
 from tidegate.cli._app import main
+from tidegate.clock import now_ms
 from tidegate.errors import FlowError, FlowValidationError
 from tidegate.flow import load_flow_file
 from tidegate.flow.model import Flow
 from tidegate.runtime import START, Runtime, load_signer
-from tidegate.runtime.clock import now_ms
 from tidegate.store import (
     ExecutionAlreadyExists,
     ExecutionRecord,

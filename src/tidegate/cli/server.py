@@ -8,7 +8,6 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import click
 import uvicorn
@@ -18,8 +17,11 @@ from tidegate.auth.keys import KeyRing, load_or_create_root_key
 from tidegate.cli._app import main
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.serve import build_function_host, deploy_on_start
+from tidegate.flow.model import ResourceKind
+from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
+from tidegate.runtime import Runtime
 from tidegate.store import Store, open_store
 
 __all__ = ["ENV_REGION", "build_context", "server_command", "store_url_for"]
@@ -41,16 +43,8 @@ def build_context(store: Store, data_dir: Path, env: Mapping[str, str]) -> tuple
     return ctx, created
 
 
-def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Any:
-    """Start the runtime if this build has one; return it (or None)."""
-    try:
-        from tidegate.flow.model import ResourceKind
-        from tidegate.integrations import Registry
-        from tidegate.runtime import Runtime
-    except ImportError as exc:  # the runtime landed after the API; keep the API usable without it
-        log.warning("runtime not available (%s): executions will not progress", exc)
-        return None
-
+def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
+    """Start the runtime with the function host's integration; return it."""
     # Task steps and HTTP triggers share the function host's one runner (issue 5).
     registry = Registry()
     registry.register(ResourceKind.FUNCTION, functions.integration())
@@ -135,7 +129,7 @@ def server_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(store_url or store_url_for(data_dir))
-    runtime = None
+    runtime: Runtime | None = None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
     try:

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tidegate.api.context import AppContext
+from tidegate.api.rest import method_dispatch
 from tidegate.console.flows_api import FLOW_ROUTES
 from tidegate.console.mq_api import MQ_ROUTES
 from tidegate.console.web import PREFIX, ConsoleServices, Handler, endpoint, page_routes
@@ -33,19 +34,8 @@ def console_routes(ctx: AppContext) -> list[BaseRoute]:
         by_path.setdefault(path, {})[method] = endpoint(services, handler)
     routes = page_routes(services)
     for path, handlers in by_path.items():
-        routes.append(Route(f"{PREFIX}/api{path}", _dispatch(handlers), methods=sorted(handlers)))
+        routes.append(Route(f"{PREFIX}/api{path}", method_dispatch(handlers), methods=sorted(handlers)))
     return routes
-
-
-def _dispatch(handlers: dict[str, Endpoint]) -> Endpoint:
-    async def run(request: Request) -> Response:
-        return await handlers.get(request.method, handlers["GET"] if "GET" in handlers else _gone)(request)
-
-    return run
-
-
-async def _gone(request: Request) -> Response:
-    return Response(status_code=405)
 
 
 def root_redirect(rpc: Endpoint) -> Endpoint:

@@ -104,9 +104,9 @@ def list_executions(s: ConsoleServices, req: Request, body: dict[str, Any]) -> A
     return {"executions": rows, "next_token": page.next_token}
 
 
-def _execution_row(e: ExecutionRecord) -> dict[str, Any]:
+def _execution_row(e: ExecutionRecord, drop: tuple[str, ...] = ("definition", "input", "output")) -> dict[str, Any]:
     doc = execution_doc(e)
-    for key in ("definition", "input", "output"):
+    for key in drop:
         doc.pop(key)
     return doc
 
@@ -141,8 +141,11 @@ def progress(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     """
     after = _int(req, "after", 0, 0, 2**62)
     record = _execution(s, req)
-    doc: dict[str, Any] = {"execution": _execution_row(record), "events": [], "more": False}
-    doc["execution"]["output"] = execution_doc(record)["output"]
+    doc: dict[str, Any] = {
+        "execution": _execution_row(record, drop=("definition", "input")),
+        "events": [],
+        "more": False,
+    }
     if record.event_count <= after:
         return {**doc, "last_event_id": after}
     rows = s.ctx.store.get_history(record.id, after, EVENTS_PER_POLL)

@@ -127,7 +127,3 @@ class FunctionHost:
             # Installed before the record is stored: a function is never visible without its packages.
             self.stager.view(record.service, record.name, Path(record.code_dir), record.requirements)
         return self.registry.put(record)
-
-    def trigger_url(self, service: str, function: str) -> str:
-        """The public URL of a function's HTTP trigger."""
-        return f"{self.public_url}/2016-08-15/proxy/{service}/{function}/"

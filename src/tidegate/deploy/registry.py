@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tidegate.clock import now_ms
 from tidegate.deploy.errors import InvalidFunction
 from tidegate.functions import FunctionKind, FunctionSpec
 from tidegate.store._db import Database, load_queries
@@ -204,7 +204,7 @@ class FunctionRegistry:
     def __init__(self, db: Database, clock: Callable[[], int] | None = None) -> None:
         self.db = db
         self.queries = load_queries(db.dialect, "functions")
-        self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.clock = clock or now_ms
 
     def put(self, record: FunctionRecord) -> tuple[FunctionRecord, str]:
         """Create or update a function (validated first).

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tidegate.clock import now_ms
 from tidegate.errors import ConfigurationError
 from tidegate.mq.errors import InvalidArgument, InvalidQueueName, QueueNameLengthError, ReceiptHandleError
 from tidegate.mq.wire_requests import MessageProperty
@@ -22,9 +22,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _HANDLE = re.compile(r"([0-9a-f]{1,16})-([0-9a-f]{12})")
 
 
-def wall_ms() -> int:
-    """Return the wall clock in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
+wall_ms = now_ms
 
 
 def database_of(store: object) -> Database:

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.clock import now_ms
 from tidegate.engine import start_event
 from tidegate.flow.model import ResourceKind
 from tidegate.functions import Credentials, FunctionRunner
 from tidegate.integrations import Registry
 from tidegate.integrations.fc import FunctionIntegration, SpecResolver, directory_resolver
 from tidegate.integrations.fnf import ChildFlowIntegration, FnfActionIntegration
-from tidegate.runtime.clock import now_ms
 from tidegate.runtime.cron import compute_next, scheduled_execution_name
 from tidegate.runtime.driver import Driver
 from tidegate.runtime.executor import Executor

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.clock import now_ms
 from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_event
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
-from tidegate.runtime.clock import now_ms
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.store import (
     ExecutionNotFound,

@@ -6,10 +6,10 @@ transaction, which is where throughput comes from.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tidegate.clock import now_ms
 from tidegate.store._db import Database, Tx
 from tidegate.store.base import ComputeNext, Store
 from tidegate.store.errors import HistoryGap, VersionConflict
@@ -30,8 +30,7 @@ from tidegate.store.records import (
 _HISTORY_COLUMNS = ("execution_id", "event_id", "schedule_event_id", "type", "step_name", "time_ms", "detail")
 
 
-def _now() -> int:
-    return time.time_ns() // 1_000_000
+_now = now_ms
 
 
 class TransitionsMixin(Store):

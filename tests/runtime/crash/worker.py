@@ -17,10 +17,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tidegate.clock import now_ms
 from tidegate.flow import load_flow
 from tidegate.functions import FunctionSpec, resolve_local_function
 from tidegate.runtime import START, Runtime, load_signer
-from tidegate.runtime.clock import now_ms
 from tidegate.store import (
     ExecutionAlreadyExists,
     ExecutionRecord,

@@ -1,4 +1,4 @@
-"""Wall-clock time in epoch milliseconds (the only clock the runtime reads)."""
+"""Wall-clock time in epoch milliseconds: the one clock every component reads (leaf module, no imports of ours)."""
 
 from __future__ import annotations
 

@@ -87,3 +87,15 @@ def test_errors_name_the_place(tmp_path: Path, text: str, needle: str) -> None:
     path.write_text(text)
     with pytest.raises(DeployFileError, match=needle):
         load_deploy_file(path)
+
+
+def test_deploy_files_order_is_shared_by_deploy_and_destroy(tmp_path: Path) -> None:
+    from tidegate.deploy.serve import deploy_files
+
+    for sub in ("b", "a"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "deploy.yaml").write_text("{}")
+    (tmp_path / "deploy.yaml").write_text("{}")
+    (tmp_path / "notes.yaml").write_text("{}")
+    assert deploy_files(tmp_path) == [tmp_path / "deploy.yaml", tmp_path / "a/deploy.yaml", tmp_path / "b/deploy.yaml"]
+    assert deploy_files(tmp_path / "a/deploy.yaml") == [tmp_path / "a/deploy.yaml"]

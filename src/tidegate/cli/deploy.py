@@ -12,7 +12,7 @@ import httpx
 from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE, load_or_create_root_key
 from tidegate.cli._app import main
 from tidegate.deploy.apply import Deployer, Step
-from tidegate.deploy.serve import deploy_directory
+from tidegate.deploy.serve import deploy_directory, deploy_files
 from tidegate.deploy.spec import load_deploy_file
 from tidegate.errors import TidegateError
 
@@ -73,10 +73,7 @@ def deploy_command(target: Path, endpoint: str, data_dir: Path) -> None:
     """
 
     def action(deployer: Deployer, path: Path) -> None:
-        if path.is_dir():
-            deploy_directory(path, deployer)
-        else:
-            deployer.deploy(load_deploy_file(path))
+        deploy_directory(path, deployer)
 
     _run(target, endpoint, data_dir, action)
 
@@ -84,11 +81,10 @@ def deploy_command(target: Path, endpoint: str, data_dir: Path) -> None:
 @main.command("destroy")
 @_options
 def destroy_command(target: Path, endpoint: str, data_dir: Path) -> None:
-    """Delete what TARGET (a deploy.yaml) declares: flows, schedules, topics, queues, functions."""
+    """Delete what TARGET (a deploy.yaml, or a folder as for deploy) declares."""
 
     def action(deployer: Deployer, path: Path) -> None:
-        files = sorted(path.glob("*/deploy.yaml")) if path.is_dir() else [path]
-        for file in files:
+        for file in reversed(deploy_files(path)):  # the reverse of the deploy order
             deployer.destroy(load_deploy_file(file))
 
     _run(target, endpoint, data_dir, action)

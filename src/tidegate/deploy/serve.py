@@ -61,18 +61,25 @@ def build_function_host(
     )
 
 
-def deploy_directory(folder: Path, deployer: Deployer) -> list[Step]:
-    """Deploy every ``folder/*/deploy.yaml`` (sorted by path) and ``folder/deploy.yaml`` if present.
+def deploy_files(target: Path) -> list[Path]:
+    """The deploy files of ``target``: the file itself, or ``DIR/deploy.yaml`` (if any) then ``DIR/*/deploy.yaml``."""
+    if not target.is_dir():
+        return [target]
+    files = sorted(target.glob("*/deploy.yaml"))
+    if (target / "deploy.yaml").is_file():
+        files.insert(0, target / "deploy.yaml")
+    return files
+
+
+def deploy_directory(folder: Path, deployer: Deployer) -> list[Step]:  # a deploy file works too
+    """Deploy every file of :func:`deploy_files` in order.
 
     Raises:
         DeployFileError: a file is not valid (files before it stay deployed).
         DeployError: the server refused a step.
     """
-    files = sorted(folder.glob("*/deploy.yaml"))
-    if (folder / "deploy.yaml").is_file():
-        files.insert(0, folder / "deploy.yaml")
     steps: list[Step] = []
-    for path in files:
+    for path in deploy_files(folder):
         steps.extend(deployer.deploy(load_deploy_file(path)))
     return steps
 

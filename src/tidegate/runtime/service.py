@@ -33,7 +33,7 @@ from tidegate.store import (
     execution_channel,
 )
 
-__all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService", "scheduled_execution_name"]
+__all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService"]
 
 log = logging.getLogger("tidegate.schedules")
 

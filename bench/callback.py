@@ -49,8 +49,14 @@ def _times(url: str, names: list[str]) -> list[tuple[int, int, int]]:
         store.close()
 
 
-def _round(srv: ServerProcess, url: str, tmp: Path, prefix: str, n: int, workers: int, mode: str) -> list[Any]:
-    """Run ``workers`` worker processes while a starter process runs ``n`` executions; return their times."""
+def _round(
+    srv: ServerProcess, url: str, tmp: Path, prefix: str, n: int, workers: int, mode: str
+) -> tuple[list[Any], float]:
+    """Run ``workers`` worker processes while a starter process runs ``n`` executions.
+
+    Returns:
+        The executions' times, and the CPU seconds the client processes spent in their loops.
+    """
     stop = tmp / f"stop-{prefix}"
     env = driver_env(srv)
     # Every process is bounded: the workers stop at STOP_FILE or this deadline, the starter within it.
@@ -65,10 +71,12 @@ def _round(srv: ServerProcess, url: str, tmp: Path, prefix: str, n: int, workers
             proc.kill()
         raise
     stop.touch()  # the workers notice within one long poll (1 s) and report
-    reported = sum(proc.result(30)["reported"] for proc in procs)
+    results = [proc.result(30) for proc in procs]
+    reported = sum(r["reported"] for r in results)
     if reported != n or started["succeeded"] != n:
         raise RuntimeError(f"{n} executions: {started['succeeded']} succeeded, {reported} reports")
-    return _times(url, started["names"])
+    client_cpu_s = started["cpu_s"] + sum(r["cpu_s"] for r in results)
+    return _times(url, started["names"]), client_cpu_s
 
 
 def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
@@ -81,7 +89,7 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
         with bench_server(template) as (srv, url), tempfile.TemporaryDirectory(prefix="tidegate-cb-") as tmp:
             env = driver_env(srv)
             run_drivers([driver_cmd("worker", "callback_client.py", "setup", FLOW_FILE, FLOW, QUEUE)], env, 60)
-            times = _round(srv, url, Path(tmp), "lat", n_latency, 1, "seq")
+            times, _ = _round(srv, url, Path(tmp), "lat", n_latency, 1, "seq")
             send_to_stop = [stop - sub for _, sub, stop in times]
             start_to_stop = [stop - start for start, _, stop in times]
             res["latency_1_worker"] = {
@@ -93,7 +101,7 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
             }
             print(f"  {label:8} latency    {json.dumps(res['latency_1_worker'])}", flush=True)
             cpu0 = server_cpu_s(srv)
-            times = _round(srv, url, Path(tmp), "tp", n_throughput, 8, "burst")
+            times, client_cpu = _round(srv, url, Path(tmp), "tp", n_throughput, 8, "burst")
             cpu = server_cpu_s(srv) - cpu0  # includes process start-up and the workers' last idle poll
             span_s = (max(t[2] for t in times) - min(t[0] for t in times)) / 1000
             res["throughput_8_workers"] = {
@@ -101,6 +109,7 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
                 "seconds": round(span_s, 2),
                 "executions_per_s": round(len(times) / span_s, 1),
                 "server_cpu_ms_per_execution": round(cpu * 1000 / len(times), 2),
+                "client_cpu_ms_per_execution": round(client_cpu * 1000 / len(times), 2),
             }
             print(f"  {label:8} throughput {json.dumps(res['throughput_8_workers'])}", flush=True)
         results[label] = res

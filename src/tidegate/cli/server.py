@@ -155,8 +155,8 @@ def server_command(
             create_app(ctx, functions),
             host=host,
             port=port,
-            loop="asyncio",
-            http="h11",
+            loop="auto",  # uvloop where it is installed (a dependency on Linux and macOS)
+            http="auto",  # httptools (a dependency), else h11
             lifespan="off",
             access_log=False,
             log_level="warning",

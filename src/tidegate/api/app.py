@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_rpc import RpcEndpoint
-from tidegate.api.mns import install as install_mns
-from tidegate.api.proxy import AbsoluteFormMiddleware
+from tidegate.api.front import FrontDoor
+from tidegate.api.mns import MnsEndpoint, certificate_routes
 from tidegate.api.rest import rest_routes
 
 if TYPE_CHECKING:
@@ -27,8 +26,8 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> Starlette:
-    """Build the app: ``/healthz``, the FnF RPC protocol on ``/`` (GET and POST) and the REST API.
+def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> FrontDoor:
+    """Build the app: the FnF RPC and MNS protocols (:mod:`tidegate.api.front`), ``/healthz``, REST, console.
 
     Args:
         ctx: the server's store, keys and identity.
@@ -36,21 +35,20 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> Starle
     """
     from tidegate.console import console_routes, root_redirect  # here: the console imports tidegate.api
 
-    rpc = RpcEndpoint(ctx)
+    mns = MnsEndpoint(ctx)  # MNS protocol: /queues, /topics, /?accountmeta (issue 4)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/", root_redirect(rpc.handle), methods=["GET", "POST"]),  # plain GET / → /console/
+            Route("/", root_redirect, methods=["GET"]),  # a browser's GET / → /console/
             *rest_routes(ctx),
             *console_routes(ctx),  # the web console (issue 6)
+            *certificate_routes(mns),
         ],
-        middleware=[Middleware(AbsoluteFormMiddleware)],
     )
     if functions is not None:
         from tidegate.api.fc_triggers import trigger_routes
         from tidegate.api.rest_functions import function_routes
 
         app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(functions)])
-    install_mns(app, ctx)  # MNS protocol: /queues, /topics, /?accountmeta (issue 4)
     app.state.ctx = ctx
-    return app
+    return FrontDoor(app, RpcEndpoint(ctx), mns)

@@ -1,10 +1,10 @@
 """The MNS protocol (API 2015-06-06, mns-wire.md §3) on the server's port.
 
-Routes: ``/queues…``, ``/topics…``, ``/?accountmeta=true`` (picked out of ``/`` by
-:class:`MnsRootMiddleware`, because ``/`` with ``Action`` is the FnF RPC protocol) and the push
-certificate ``/mns/certs/{name}`` that subscribers fetch to verify pushes. Every request is authenticated
-(§3.2) before its handler runs in a worker thread; every error is an ``<Error>`` with all four elements and
-a lower-case ``x-mns-request-id`` (aliyun-mns-sdk 1.3.0 reads headers from a case-sensitive dict).
+Resources: ``/queues…``, ``/topics…`` and ``/?accountmeta=true``, matched by :meth:`MnsEndpoint.match`
+and :func:`is_mns_request` in :mod:`tidegate.api.front` (``/`` with ``Action`` is the FnF RPC protocol), and
+the push certificate ``/mns/certs/{name}`` that subscribers fetch to verify pushes (a Starlette route).
+Every request is authenticated (§3.2) before its handler runs; every error is an ``<Error>`` with all four
+elements and a lower-case ``x-mns-request-id`` (aliyun-mns-sdk 1.3.0 reads headers from a case-sensitive dict).
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import anyio
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from tidegate.api import mns_ops as ops
 from tidegate.api.context import AppContext
@@ -36,7 +34,7 @@ from tidegate.mq.push import CERT_SETTING_PREFIX
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import TopicService
 
-__all__ = ["MnsEndpoint", "MnsRootMiddleware", "install", "is_mns_request", "mns_routes"]
+__all__ = ["MethodNotAllowed", "MnsEndpoint", "certificate_routes", "is_mns_request"]
 
 log = logging.getLogger(__name__)
 #: Largest accepted request body: 16 messages of 64 KiB, XML-escaped, fit easily.
@@ -168,79 +166,66 @@ class MnsEndpoint:
             return Response(b"not found", status_code=404, media_type="text/plain")
         return Response(pem.encode("ascii"), media_type="application/x-pem-file")
 
-    def route(self, by_method: dict[str, Handler], *names: str) -> Callable[[Request], Any]:
-        """Return an endpoint dispatching on the method to ``by_method`` with path params ``names``."""
+    async def account(self, request: Request) -> Response | None:
+        """GetAccountAttributes / SetAccountAttributes on ``/``; None for another method."""
+        handler = _ACCOUNT.get(request.method)
+        return None if handler is None else await self.run(request, handler)
 
-        async def endpoint(request: Request) -> Response:
-            handler = by_method[request.method]
-            return await self.run(request, handler, *(request.path_params[n] for n in names))
-
-        return endpoint
-
-
-def install(app: Starlette, ctx: AppContext) -> MnsEndpoint:
-    """Add the MNS routes and the ``/`` middleware to ``app`` (before it starts serving)."""
-    endpoint = MnsEndpoint(ctx)
-    app.router.routes.extend(mns_routes(endpoint))
-    app.add_middleware(MnsRootMiddleware, endpoint=endpoint)
-    return endpoint
-
-
-def mns_routes(endpoint: MnsEndpoint) -> list[BaseRoute]:
-    """Return the Starlette routes of the MNS protocol."""
-
-    def r(path: str, by_method: dict[str, Handler], *names: str) -> Route:
-        return Route(path, endpoint.route(by_method, *names), methods=list(by_method))
-
-    return [
-        r("/queues", {"GET": ops.list_queues}),
-        r("/queues/{q}", {"PUT": ops.put_queue, "GET": ops.get_queue, "DELETE": ops.delete_queue}, "q"),
-        r(
-            "/queues/{q}/messages",
-            {
-                "POST": ops.send_messages,
-                "GET": ops.receive_messages,
-                "DELETE": ops.delete_messages,
-                "PUT": ops.change_visibility,
-            },
-            "q",
-        ),
-        r("/topics", {"GET": ops.list_topics}),
-        r("/topics/{t}", {"PUT": ops.put_topic, "GET": ops.get_topic, "DELETE": ops.delete_topic}, "t"),
-        r("/topics/{t}/messages", {"POST": ops.publish}, "t"),
-        r("/topics/{t}/subscriptions", {"GET": ops.list_subscriptions}, "t"),
-        r(
-            "/topics/{t}/subscriptions/{s}",
-            {"PUT": ops.put_subscription, "GET": ops.get_subscription, "DELETE": ops.delete_subscription},
-            "t",
-            "s",
-        ),
-        Route("/mns/certs/{name}", endpoint.certificate, methods=["GET"]),
-    ]
+    def match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | MethodNotAllowed | None:
+        """Find the handler of an MNS request: ``(handler, names)``, MethodNotAllowed, or None (not MNS)."""
+        segments = path[1:].split("/")
+        for pattern, by_method in _ROUTES.get((segments[0], len(segments)), ()):
+            names = []
+            for want, got in zip(pattern, segments, strict=True):
+                if want == "{}":
+                    if not got:
+                        break
+                    names.append(got)
+                elif want != got:
+                    break
+            else:
+                handler = by_method.get(method)
+                if handler is None:
+                    return MethodNotAllowed(f"The method {method} is not allowed on {path[:200]}.")
+                return handler, tuple(names)
+        return None
 
 
-class MnsRootMiddleware:
-    """Send MNS requests on ``/`` (GetAccountAttributes / SetAccountAttributes) to the MNS handlers.
+class MethodNotAllowed(QueueError):
+    """The resource exists, but not with this method."""
 
-    Args:
-        app: the wrapped application.
-        endpoint: the MNS endpoint (built by :func:`install`); None disables the middleware.
-    """
+    code = "MethodNotAllowed"
 
-    def __init__(self, app: ASGIApp, endpoint: MnsEndpoint | None = None) -> None:
-        self.app = app
-        self.endpoint = endpoint
-        self._account = None if endpoint is None else endpoint.route({"GET": ops.get_account, "PUT": ops.put_account})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self._account is not None
-            and scope["type"] == "http"
-            and scope["path"] == "/"
-            and scope["method"] in ("GET", "PUT")
-            and is_mns_request(scope)
-        ):
-            response = await self._account(Request(scope, receive))
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+_ACCOUNT: dict[str, Handler] = {"GET": ops.get_account, "PUT": ops.put_account}
+
+#: Every MNS resource: path segments ("{}" is a name, which is never empty) and its handlers by method.
+_ROUTE_TABLE: list[tuple[tuple[str, ...], dict[str, Handler]]] = [
+    (("queues",), {"GET": ops.list_queues}),
+    (("queues", "{}"), {"PUT": ops.put_queue, "GET": ops.get_queue, "DELETE": ops.delete_queue}),
+    (
+        ("queues", "{}", "messages"),
+        {
+            "POST": ops.send_messages,
+            "GET": ops.receive_messages,
+            "DELETE": ops.delete_messages,
+            "PUT": ops.change_visibility,
+        },
+    ),
+    (("topics",), {"GET": ops.list_topics}),
+    (("topics", "{}"), {"PUT": ops.put_topic, "GET": ops.get_topic, "DELETE": ops.delete_topic}),
+    (("topics", "{}", "messages"), {"POST": ops.publish}),
+    (("topics", "{}", "subscriptions"), {"GET": ops.list_subscriptions}),
+    (
+        ("topics", "{}", "subscriptions", "{}"),
+        {"PUT": ops.put_subscription, "GET": ops.get_subscription, "DELETE": ops.delete_subscription},
+    ),
+]
+_ROUTES: dict[tuple[str, int], list[tuple[tuple[str, ...], dict[str, Handler]]]] = {}
+for _pattern, _by_method in _ROUTE_TABLE:
+    _ROUTES.setdefault((_pattern[0], len(_pattern)), []).append((_pattern, _by_method))
+
+
+def certificate_routes(endpoint: MnsEndpoint) -> list[BaseRoute]:
+    """The Starlette route of the push-signing certificates (the MNS resources go through :meth:`match`)."""
+    return [Route("/mns/certs/{name}", endpoint.certificate, methods=["GET"])]

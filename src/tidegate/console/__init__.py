@@ -1,7 +1,7 @@
 """tidegate.console: the web console served under ``/console/`` (see ``docs/console.md``).
 
-:func:`console_routes` gives the app its routes; :func:`root_redirect` wraps the ``/`` handler so that a
-browser visiting the bare server lands on the console.
+:func:`console_routes` gives the app its routes; :func:`root_redirect` answers ``/`` so that a browser
+visiting the bare server lands on the console.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from tidegate.console.web import PREFIX, ConsoleServices, Handler, endpoint, pag
 __all__ = ["console_routes", "root_redirect"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-#: Query parameters of the RPC protocol: a request with any of them is an API call, not a visit.
-_RPC_MARKERS = ("Action", "Signature", "AccessKeyId")
 
 
 def console_routes(ctx: AppContext) -> list[BaseRoute]:
@@ -38,19 +36,6 @@ def console_routes(ctx: AppContext) -> list[BaseRoute]:
     return routes
 
 
-def root_redirect(rpc: Endpoint) -> Endpoint:
-    """Wrap the ``/`` handler: a plain ``GET /`` (no RPC parameters) redirects to ``/console/``.
-
-    An API call is never redirected: RPC-signed requests carry ``Action``/``Signature`` in the query, and
-    ACS3-signed ones (signature V3) carry the action in ``x-acs-action`` and an ``Authorization`` header.
-    """
-
-    async def root(request: Request) -> Response:
-        api_call = any(k in request.query_params for k in _RPC_MARKERS) or any(
-            h in request.headers for h in ("x-acs-action", "authorization")
-        )
-        if request.method in ("GET", "HEAD") and not api_call:
-            return RedirectResponse(f"{PREFIX}/", status_code=307)
-        return await rpc(request)
-
-    return root
+async def root_redirect(request: Request) -> Response:
+    """``GET /`` from a browser: to the console. API calls on ``/`` never get here (:mod:`tidegate.api.front`)."""
+    return RedirectResponse(f"{PREFIX}/", status_code=307)

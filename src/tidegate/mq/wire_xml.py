@@ -45,6 +45,7 @@ MNS_ERRORS: dict[str, int] = {
     "MissingReceiptHandle": 400,
     "MissingVisibilityTimeout": 400,
     "MessageNotExist": 404,
+    "MethodNotAllowed": 405,  # tidegate's: the resource exists, not with this method
     "QueueAlreadyExist": 409,
     "QueueDeletedRecently": 400,
     "InvalidQueueName": 400,

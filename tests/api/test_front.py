@@ -1,0 +1,68 @@
+"""The front door: which requests go to the RPC and MNS endpoints, and what the rest gets."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server import ServerProcess
+from tidegate.api.front import is_rpc_call
+from tidegate.api.proxy import origin_form_scope
+
+
+def scope(method: str, query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": "/", "query_string": query, "headers": headers or []}
+
+
+@pytest.mark.parametrize(
+    ("request_scope", "expected"),
+    [
+        (scope("POST"), True),
+        (scope("GET", b"Action=ListFlows&Version=2019-03-15"), True),
+        (scope("GET", b"Version=1&Signature=x"), True),
+        (scope("GET", b"Act%69on=ListFlows"), True),  # keys are compared decoded
+        (scope("GET", headers=[(b"x-acs-action", b"ListFlows")]), True),
+        (scope("GET", headers=[(b"authorization", b"ACS3-HMAC-SHA256 x")]), True),
+        (scope("GET"), False),
+        (scope("GET", b"utm_source=mail&Actions=1"), False),
+        (scope("HEAD", b"lang=en"), False),
+    ],
+)
+def test_is_rpc_call(request_scope: dict[str, Any], expected: bool) -> None:
+    assert is_rpc_call(request_scope) is expected
+
+
+def test_origin_form_scope() -> None:
+    plain = {"path": "/queues/q", "raw_path": b"/queues/q"}
+    assert origin_form_scope(plain) is plain
+    absolute = {"path": "http://h/queues/a%20b", "raw_path": b"http://h/queues/a%20b", "method": "GET"}
+    rewritten = origin_form_scope(absolute)
+    assert rewritten["raw_path"] == b"/queues/a%20b" and rewritten["path"] == "/queues/a b"
+    assert rewritten["method"] == "GET" and absolute["path"] == "http://h/queues/a%20b"  # the original is kept
+
+
+def test_mns_resource_with_another_method_is_an_mns_error(server: ServerProcess) -> None:
+    r = httpx.delete(f"{server.url}/queues", headers={"x-mns-version": "2015-06-06"})
+    assert r.status_code == 405
+    assert "<Code>MethodNotAllowed</Code>" in r.text and "<RequestId>" in r.text
+    assert r.headers["x-mns-request-id"]
+
+
+def test_paths_that_are_no_mns_resource_reach_the_app(server: ServerProcess) -> None:
+    assert httpx.get(f"{server.url}/queues/q/unknown").status_code == 404
+    assert httpx.get(f"{server.url}/queues//messages").status_code == 404  # a name is never empty
+    assert httpx.put(f"{server.url}/", content=b"x").status_code == 405  # `/` is GET (console) or RPC
+
+
+def test_absolute_form_reaches_every_route(server: ServerProcess) -> None:
+    request = b"GET http://tidegate.example/healthz HTTP/1.1\r\nHost: tidegate.example\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
+    assert b'"ok"' in data

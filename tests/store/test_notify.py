@@ -108,3 +108,28 @@ def test_postgres_listener_survives_a_dropped_connection(store: Store) -> None:
     # ... and later commits wake waiters again through the new connection.
     make_flow(store)
     assert _wake_latency(store, WORK, lambda: start(store, "e1")) < 0.1
+
+
+def test_a_channel_wakes_only_its_own_waiters_and_forgets_them() -> None:
+    notifier = LocalNotifier()
+    since = notifier.seq()
+    results: dict[str, bool] = {}
+    waiting = threading.Barrier(3)
+
+    def wait(channel: str, timeout_s: float) -> None:
+        waiting.wait()
+        results[channel] = notifier.wait(channel, timeout_s, since=since)
+
+    threads = [threading.Thread(target=wait, args=("a", 5.0)), threading.Thread(target=wait, args=("b", 0.3))]
+    for t in threads:
+        t.start()
+    waiting.wait()
+    deadline = time.monotonic() + 5
+    while len(notifier._waiting) < 2 and time.monotonic() < deadline:  # both parked on their own condition
+        time.sleep(0.001)  # polling a condition within a deadline
+    assert set(notifier._waiting) == {"a", "b"}
+    notifier.notify("a")
+    for t in threads:
+        t.join()
+    assert results == {"a": True, "b": False}
+    assert notifier._waiting == {}  # a channel nobody waits on keeps no condition

@@ -69,8 +69,10 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _target(request: Request) -> str:
+    # From the scope: ``request.url`` would build (and parse again) a whole URL object.
     query = request.scope.get("query_string", b"").decode("latin-1")
-    return request.url.path + (f"?{query}" if query else "")
+    path: str = request.scope["path"]
+    return path + (f"?{query}" if query else "")
 
 
 #: On SQLite the hot, short actions (one or two local transactions, no waiting) run on the event loop: a
@@ -132,7 +134,7 @@ class RpcEndpoint:
         raw_query = request.scope.get("query_string", b"").decode("latin-1")
         authenticate_acs3(
             request.method,
-            request.url.path,
+            request.scope["path"],
             raw_query,
             request.headers,
             body,

@@ -155,7 +155,7 @@ class MnsEndpoint:
             query=parse_raw_query(raw_query),
             headers=headers,
             body=body,
-            base_url=f"{request.url.scheme}://{host}",
+            base_url=f"{scope.get('scheme', 'http')}://{host}",
         )
 
     async def certificate(self, request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,8 +68,13 @@ class EventType(StrEnum):
 
 def rfc3339_ms(ms: int) -> str:
     """Format epoch milliseconds as RFC 3339 UTC with milliseconds, e.g. ``2019-05-05T08:33:59.384Z``."""
-    dt = datetime.fromtimestamp(ms // 1000, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+    return f"{_rfc3339_s(ms // 1000)}.{ms % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _rfc3339_s(seconds: int) -> str:
+    # Events come in bursts within the same second: strftime once per second, not once per event.
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_rfc3339_ms(text: str) -> int:

@@ -10,7 +10,8 @@ delete the message). Executions are started through the RPC API (StartExecution)
   ``TaskSubmitted`` event (the message was sent in that event's transaction) to the execution's stop time,
   both as the server recorded them (ms resolution): p50/p99. Also from StartExecution to stop.
 * ``throughput``: 8 worker processes; N executions started back to back; executions/s = N / (last stop time
-  - first start time).
+  - first start time). The benchmark learns that they ended from the store (every 50 ms), not through
+  DescribeExecution; ``_times`` then checks that every one succeeded.
 
 Run: ``python -m bench callback [--quick] [--backend sqlite]``.
 """
@@ -49,6 +50,19 @@ def _times(url: str, names: list[str]) -> list[tuple[int, int, int]]:
         store.close()
 
 
+def _await_ended(url: str, deadline: float) -> None:
+    """Wait until no execution of the flow is starting or running (the starter has created all of them)."""
+    store = open_store(url)
+    try:
+        while time.monotonic() < deadline:
+            if not any(store.list_executions(FLOW, status=s, limit=1).items for s in ("Starting", "Running")):
+                return
+            time.sleep(0.05)  # polling a condition (every execution ended) within a deadline
+        raise RuntimeError("the executions did not end in time")
+    finally:
+        store.close()
+
+
 def _round(
     srv: ServerProcess, url: str, tmp: Path, prefix: str, n: int, workers: int, mode: str
 ) -> tuple[list[Any], float]:
@@ -70,11 +84,13 @@ def _round(
         for proc in procs:
             proc.kill()
         raise
+    if mode == "burst":
+        _await_ended(url, time.monotonic() + limit_s)
     stop.touch()  # the workers notice within one long poll (1 s) and report
     results = [proc.result(30) for proc in procs]
     reported = sum(r["reported"] for r in results)
-    if reported != n or started["succeeded"] != n:
-        raise RuntimeError(f"{n} executions: {started['succeeded']} succeeded, {reported} reports")
+    if reported != n:
+        raise RuntimeError(f"{n} executions: {reported} reports")
     client_cpu_s = started["cpu_s"] + sum(r["cpu_s"] for r in results)
     return _times(url, started["names"]), client_cpu_s
 

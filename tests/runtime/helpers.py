@@ -220,7 +220,6 @@ class Harness:
         self.store = _open_store(url or f"sqlite:///{tmp_path / 'store.db'}")
         self.clock: Callable[[], int] = FastClock(speed) if speed != 1 else now_ms
         self.signer = load_signer(self.store)
-        self.service = WorkflowService(self.store, self.signer, self.clock)
         # Leases are in clock milliseconds: scale them so that a fast clock does not expire a lease while a
         # function is still running (which would invoke it twice and spoil invocation counts).
         self.runtime = Runtime(
@@ -232,6 +231,8 @@ class Harness:
             execution_lease_ms=int(10_000 * speed),
             job_lease_ms=int(90_000 * speed),
         )
+        # As in the server: starts and task reports move their executions on in their own transaction.
+        self.service = WorkflowService(self.store, self.signer, self.clock, apply_now=self.runtime.driver.apply_now)
         self.ticker = Ticker(self.store) if speed != 1 else None
 
     def __enter__(self) -> Harness:

@@ -72,6 +72,7 @@ def test_missing_psycopg_names_the_fix() -> None:
 def test_exported_names_are_pinned() -> None:
     assert sorted(tidegate.store.__all__) == [
         "ACTIVE_STATUSES",
+        "ApplyNow",
         "ComputeNext",
         "Delivery",
         "EffectOutcome",

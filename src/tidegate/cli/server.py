@@ -57,6 +57,7 @@ def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
         credentials=functions.credentials,
         transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id),
     )
+    ctx.service.apply_now = runtime.driver.apply_now  # starts and task reports move on in their request
     runtime.start()
     return runtime
 

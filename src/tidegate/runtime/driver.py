@@ -79,6 +79,20 @@ class Driver:
         self._commit(writes)
         return len(works)
 
+    def apply_now(self, work: Work) -> TransitionWrite | None:
+        """Apply ``work`` for a store call that commits it in its own transaction (:data:`tidegate.store.ApplyNow`).
+
+        A started execution, a reported task or a finished job moves on within the request's transaction,
+        without waiting for this loop. A failure is logged and returns None: the events stay queued and
+        the loop applies them (and logs again if it fails too).
+        """
+        try:
+            return self._apply(work, self.clock())
+        except Exception:
+            ex = work.execution
+            log.exception("execution %s/%s: applying its events failed; left to the driver", ex.flow_name, ex.name)
+            return None
+
     # --- applying ----------------------------------------------------------------------------------
 
     def _apply_safely(self, work: Work, now: int) -> TransitionWrite | None:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tidegate.engine import TaskSubmitted
 from tidegate.integrations import Registry, TaskJob, failed
 from tidegate.runtime.translate import TASK_JOB
-from tidegate.store import JOBS, JobRecord, Store
+from tidegate.store import JOBS, ApplyNow, JobRecord, Store
 
 log = logging.getLogger("tidegate.runtime")
 
@@ -34,8 +34,10 @@ class Executor:
         clock: Callable[[], int],
         workers: int = 8,
         lease_ms: int = 15_000,
+        apply_now: ApplyNow | None = None,
     ) -> None:
         self.store = store
+        self.apply_now = apply_now  # the driver's: a task's result moves its execution on at once
         self.registry = registry
         self.owner = owner
         self.clock = clock
@@ -119,4 +121,4 @@ class Executor:
             self.store.append_inbox(job.execution_id, TaskSubmitted(task_key=job.command.task_key).to_dict())
             self.store.finish_job(record.id, None)
         else:
-            self.store.finish_job(record.id, outcome.event)
+            self.store.finish_job(record.id, outcome.event, self.apply_now)

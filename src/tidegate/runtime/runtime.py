@@ -90,7 +90,13 @@ class Runtime:
             store, signer, owner=self.owner, clock=clock, lease_ms=execution_lease_ms, transactional=transactional
         )
         self.executor = Executor(
-            store, self.registry, owner=self.owner, clock=clock, workers=workers, lease_ms=job_lease_ms
+            store,
+            self.registry,
+            owner=self.owner,
+            clock=clock,
+            workers=workers,
+            lease_ms=job_lease_ms,
+            apply_now=self.driver.apply_now,
         )
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tidegate-driver", daemon=True)

@@ -22,6 +22,7 @@ from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.store import (
+    ApplyNow,
     ExecutionNotFound,
     ExecutionRecord,
     FlowNotFound,
@@ -113,10 +114,19 @@ class WorkflowService:
         clock: epoch milliseconds.
     """
 
-    def __init__(self, store: Store, signer: TaskTokenSigner, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        store: Store,
+        signer: TaskTokenSigner,
+        clock: Callable[[], int] = now_ms,
+        apply_now: ApplyNow | None = None,
+    ) -> None:
         self.store = store
         self.signer = signer
         self.clock = clock
+        #: The runtime's :meth:`Driver.apply_now`, once a runtime drives this store: a start or a task
+        #: report then moves its execution on in the request's own transaction. None: the driver does it.
+        self.apply_now = apply_now
 
     # --- flows -----------------------------------------------------------------------------------
 
@@ -196,16 +206,15 @@ class WorkflowService:
         json_object_text("execution input", text)
         if callback_token:
             self.signer.parse(callback_token)  # a garbled parent token fails now, not at the end
-        flow = self.store.get_flow(flow_name)
         record = ExecutionRecord(
             flow_name=flow_name,
             name=name,
-            definition=flow.definition,
+            definition="",  # the store snapshots the flow's definition in the same transaction
             input=text,
             started_ms=self.clock(),
             callback_token=callback_token or None,
         )
-        return self.store.create_execution(record, {"type": "Start"})
+        return self.store.create_execution(record, start_event(), self.apply_now)
 
     def stop_execution(self, flow_name: str, execution_name: str, error: str = "", cause: str = "") -> ExecutionRecord:
         """Ask a running execution to stop; return it as of the call (still Running until applied).
@@ -308,7 +317,7 @@ class WorkflowService:
         return TaskAlreadyCompleted(f"Task {token[:64]} has already completed.")
 
     def _complete(self, token: str, record: ExecutionRecord, task_key: str, event: dict[str, Any]) -> int:
-        if record.ended or not self.store.complete_task(record.id, task_key, event):
+        if record.ended or not self.store.complete_task(record.id, task_key, event, self.apply_now):
             raise self._completed(token)
         # The runtime appends the Task* event asynchronously; while the execution waits on this task it
         # is the next event, so this is its id (exact for one waiting branch, a best guess otherwise).

@@ -7,7 +7,7 @@ domain operation of :class:`Store` and one database transaction.
 from __future__ import annotations
 
 from tidegate.store._open import PostgresStore, SqliteStore, open_store
-from tidegate.store.base import ComputeNext, Store
+from tidegate.store.base import ApplyNow, ComputeNext, Store
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -47,6 +47,7 @@ __all__ = [
     "JOBS",
     "TERMINAL_STATUSES",
     "WORK",
+    "ApplyNow",
     "ComputeNext",
     "Delivery",
     "EffectOutcome",

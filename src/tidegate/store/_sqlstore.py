@@ -10,7 +10,7 @@ from typing import Any
 
 from tidegate.store._db import Database, Tx, applied_versions, migrate
 from tidegate.store._transitions import TransitionsMixin, _now
-from tidegate.store.base import ComputeNext
+from tidegate.store.base import ApplyNow, ComputeNext
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -133,13 +133,17 @@ class SqlStore(TransitionsMixin):
     # --- executions ------------------------------------------------------------------------------
 
     def create_execution(
-        self, execution: ExecutionRecord, start_event: Mapping[str, Any]
+        self, execution: ExecutionRecord, start_event: Mapping[str, Any], apply: ApplyNow | None = None
     ) -> tuple[ExecutionRecord, bool]:
-        """Insert an execution and its start event; idempotent for a running one of the same name."""
+        """Insert an execution and its start event (applied at once with ``apply``); idempotent by name."""
         if execution.status not in ACTIVE_STATUSES:
             raise ValueError(f"a new execution must be Starting or Running, not {execution.status!r}")
+        now = _now()
         with self.db.write() as tx:
-            return self._insert_execution(tx, execution, start_event)
+            record, created = self._insert_execution(tx, execution, start_event)
+            if created and apply is not None:
+                self._apply_now(tx, record.id, apply, now)
+            return record, created
 
     @staticmethod
     def _insert_execution(

@@ -11,7 +11,7 @@ from typing import Any
 
 from tidegate.clock import now_ms
 from tidegate.store._db import Database, Tx
-from tidegate.store.base import ComputeNext, Store
+from tidegate.store.base import ApplyNow, ComputeNext, Store
 from tidegate.store.errors import HistoryGap, VersionConflict
 from tidegate.store.notify import JOBS, WORK, execution_channel
 from tidegate.store.records import (
@@ -87,10 +87,33 @@ class TransitionsMixin(Store):
         # concurrent batches cannot deadlock on PostgreSQL.
         batch = sorted(transitions, key=lambda t: t.execution_id)
         with self.db.write() as tx:
-            rows = tx.each("apply_transition", [_transition_params(t) for t in batch])
-            for t, row in zip(batch, rows, strict=True):
-                _check_applied(t, row)
-            self._write_children(tx, batch, now)
+            self._commit_in(tx, batch, now)
+
+    def _commit_in(self, tx: Tx, batch: Sequence[TransitionWrite], now: int) -> None:
+        rows = tx.each("apply_transition", [_transition_params(t) for t in batch])
+        for t, row in zip(batch, rows, strict=True):
+            _check_applied(t, row)
+        self._write_children(tx, batch, now)
+
+    def _apply_now(self, tx: Tx, execution_id: int, apply: ApplyNow, now: int) -> bool:
+        """Apply an execution's due inbox items and commit the transition in ``tx``; False leaves them queued.
+
+        The execution row is locked (PostgreSQL ``FOR UPDATE``; SQLite's write transaction holds the whole
+        database), and skipped while a driver's lease on it runs, so only one applier ever works on it.
+        """
+        row = tx.one("lock_execution_to_apply", {"id": execution_id, "now": now})
+        if row is None:
+            return False
+        items = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
+        if not items:
+            return False
+        work = Work(execution=ExecutionRecord.from_row(row), inbox=tuple(InboxItem.from_row(i) for i in items))
+        write = apply(work)
+        if write is None:
+            return False
+        tx.channels.discard(WORK)  # the queued items are consumed; the commit notifies again if it queues more
+        self._commit_in(tx, [write], now)
+        return True
 
     def _write_children(self, tx: Tx, batch: Sequence[TransitionWrite], now: int) -> None:
         # Rows of the whole batch go in one executemany per table: far fewer round trips than per row.
@@ -221,10 +244,17 @@ class TransitionsMixin(Store):
         tx.notify(WORK)
         return True
 
-    def complete_task(self, execution_id: int, task_key: str, event: Mapping[str, Any]) -> bool:
-        """If the task is open, mark it done and queue ``event``; otherwise return False."""
+    def complete_task(
+        self, execution_id: int, task_key: str, event: Mapping[str, Any], apply: ApplyNow | None = None
+    ) -> bool:
+        """If the task is open, mark it done and queue ``event`` (applied at once with ``apply``); else False."""
+        now = _now()
         with self.db.write() as tx:
-            return self._close_task(tx, execution_id, task_key, event, _now())
+            if not self._close_task(tx, execution_id, task_key, event, now):
+                return False
+            if apply is not None:
+                self._apply_now(tx, execution_id, apply, now)
+            return True
 
     def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:
         """Return the task record, or None."""
@@ -249,13 +279,20 @@ class TransitionsMixin(Store):
             )
         return sorted((JobRecord.from_row(r) for r in rows), key=lambda j: (j.available_ms, j.id))
 
-    def finish_job(self, job_id: int, result_event: Mapping[str, Any] | None = None) -> bool:
-        """Delete the job and complete its still-open task with ``result_event``."""
+    def finish_job(
+        self, job_id: int, result_event: Mapping[str, Any] | None = None, apply: ApplyNow | None = None
+    ) -> bool:
+        """Delete the job and complete its still-open task with ``result_event`` (applied at once with ``apply``)."""
+        now = _now()
         with self.db.write() as tx:
             row = tx.one("delete_job", {"id": job_id})
             if row is None or row["task_key"] is None or result_event is None:
                 return False
-            return self._close_task(tx, row["execution_id"], row["task_key"], result_event, _now())
+            if not self._close_task(tx, row["execution_id"], row["task_key"], result_event, now):
+                return False
+            if apply is not None:
+                self._apply_now(tx, row["execution_id"], apply, now)
+            return True
 
     def renew_jobs(self, owner: str, lease_ms: int, now_ms: int) -> int:
         """Extend every unexpired job lease ``owner`` holds to ``now_ms + lease_ms``."""

@@ -24,6 +24,9 @@ from tidegate.store.records import (
 )
 
 ComputeNext = Callable[[ScheduleRecord, int], "int | None"]
+#: Applies an execution's due inbox items inside the caller's write transaction (the runtime's
+#: :meth:`Driver.apply_now`); None leaves them to the driver loop.
+ApplyNow = Callable[[Work], "TransitionWrite | None"]
 
 
 class Store(ABC):
@@ -98,12 +101,14 @@ class Store(ABC):
 
     @abstractmethod
     def create_execution(
-        self, execution: ExecutionRecord, start_event: Mapping[str, Any]
+        self, execution: ExecutionRecord, start_event: Mapping[str, Any], apply: ApplyNow | None = None
     ) -> tuple[ExecutionRecord, bool]:
         """Insert an execution (version 0, no state) and put ``start_event`` in its inbox.
 
-        Returns ``(record, created)``; a running execution of the same name is returned with
-        ``created=False``. Raises ExecutionAlreadyExists when it already ended, FlowNotFound.
+        With ``apply``, a new execution's start is applied and committed in the same transaction (see
+        :meth:`complete_task`). Returns ``(record, created)`` (the record as inserted); a running execution
+        of the same name is returned with ``created=False``. Raises ExecutionAlreadyExists when it already
+        ended, FlowNotFound.
         """
 
     @abstractmethod
@@ -170,8 +175,16 @@ class Store(ABC):
     # --- tasks -----------------------------------------------------------------------------------
 
     @abstractmethod
-    def complete_task(self, execution_id: int, task_key: str, event: Mapping[str, Any]) -> bool:
-        """If the task is open, close it and queue ``event``; False when done, cancelled or unknown."""
+    def complete_task(
+        self, execution_id: int, task_key: str, event: Mapping[str, Any], apply: ApplyNow | None = None
+    ) -> bool:
+        """If the task is open, close it and queue ``event``; False when done, cancelled or unknown.
+
+        With ``apply``, when no driver holds the execution, its due inbox items are applied by ``apply`` and
+        the transition is committed in this same transaction: one transaction instead of three (queue,
+        claim, commit), and no wait for the driver. Otherwise (leased, or ``apply`` returns None) the event
+        waits in the inbox for the driver, as without ``apply``.
+        """
 
     @abstractmethod
     def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:
@@ -184,10 +197,12 @@ class Store(ABC):
         """Lease due jobs of the given kinds (at least once: expired leases are claimable again)."""
 
     @abstractmethod
-    def finish_job(self, job_id: int, result_event: Mapping[str, Any] | None = None) -> bool:
+    def finish_job(
+        self, job_id: int, result_event: Mapping[str, Any] | None = None, apply: ApplyNow | None = None
+    ) -> bool:
         """Delete the job; if it has a still-open task, complete it with ``result_event``.
 
-        Returns True when the event was delivered.
+        ``apply`` is as for :meth:`complete_task`. Returns True when the event was delivered.
         """
 
     @abstractmethod

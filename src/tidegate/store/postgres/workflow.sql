@@ -7,6 +7,14 @@ SELECT * FROM inbox
 WHERE execution_id = ANY(:ids) AND available_ms <= :now
 ORDER BY id;
 
+-- name: lock_execution_to_apply
+-- SKIP LOCKED: a row another transaction holds (a driver committing it) is left to the driver. Waiting
+-- could deadlock: the caller already holds the task row that the driver's commit may cancel.
+SELECT * FROM executions
+WHERE id = :id AND status IN ('Starting', 'Running')
+  AND (lease_until_ms IS NULL OR lease_until_ms <= :now)
+FOR UPDATE SKIP LOCKED;
+
 -- name: claim_executions
 UPDATE executions
 SET lease_owner = :owner, lease_until_ms = :until

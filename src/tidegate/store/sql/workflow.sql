@@ -53,6 +53,13 @@ SELECT * FROM executions WHERE flow_id = :flow_id AND name = :name;
 -- name: get_execution_by_id
 SELECT * FROM executions WHERE id = :id;
 
+-- name: lock_execution_to_apply
+-- An active execution no driver holds, for applying its inbox in the caller's transaction. SQLite's
+-- write transaction already excludes every other writer; PostgreSQL locks the row (postgres/workflow.sql).
+SELECT * FROM executions
+WHERE id = :id AND status IN ('Starting', 'Running')
+  AND (lease_until_ms IS NULL OR lease_until_ms <= :now);
+
 -- name: list_executions
 SELECT * FROM executions
 WHERE flow_id = :flow_id

@@ -49,6 +49,7 @@ def test_mns_resource_with_another_method_is_an_mns_error(server: ServerProcess)
     assert r.status_code == 405
     assert "<Code>MethodNotAllowed</Code>" in r.text and "<RequestId>" in r.text
     assert r.headers["x-mns-request-id"]
+    assert len(r.headers.get_list("date")) == 1 and r.headers.get_list("server") == ["tidegate"]
 
 
 def test_paths_that_are_no_mns_resource_reach_the_app(server: ServerProcess) -> None:

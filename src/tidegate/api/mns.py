@@ -25,7 +25,6 @@ from tidegate.api import mns_ops as ops
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
-from tidegate.auth.signatures import format_http_date
 from tidegate.errors import AuthError, QueueError, TidegateError
 from tidegate.mq import wire
 from tidegate.mq._common import database_of
@@ -88,8 +87,7 @@ class MnsEndpoint:
         h = {
             "x-mns-request-id": request_id,
             "x-mns-version": "2015-06-06",
-            "Server": "tidegate",
-            "Date": format_http_date(time.time()),
+            "Server": "tidegate",  # uvicorn adds the Date header, to every response
             **(headers or {}),
         }
         media = wire.CONTENT_TYPE if body else None

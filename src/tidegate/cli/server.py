@@ -160,6 +160,7 @@ def server_command(
             http="auto",  # httptools (a dependency), else h11
             lifespan="off",
             access_log=False,
+            server_header=False,  # the MNS replies name the server themselves; no "server: uvicorn" besides
             log_level="warning",
             timeout_graceful_shutdown=5,
         )

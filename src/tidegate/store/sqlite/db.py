@@ -24,6 +24,7 @@ from tidegate.store._db import Database, Params, Tx, iter_statements
 from tidegate.store.notify import LocalNotifier
 
 BUSY_TIMEOUT_MS = 30_000
+CACHE_KIB = 64 << 10
 
 
 def _dict_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -89,6 +90,8 @@ class SqliteDatabase(Database):
         conn.row_factory = _dict_factory
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # A page cache of 64 MiB rather than 2 MiB: a busy server's working set stays in it.
+        conn.execute(f"PRAGMA cache_size={-CACHE_KIB}")
         with self._all_lock:
             self._all.append(conn)
         return conn

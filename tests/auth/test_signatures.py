@@ -6,6 +6,8 @@ import base64
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.auth.captures import ACCESS_KEY_ID, SECRET, Capture, flip, load_captures, replace_header
 from tidegate.auth.acs3 import verify_acs3
@@ -288,3 +290,11 @@ def test_rpc_timestamp() -> None:
 
 def test_lower_headers_keeps_first() -> None:
     assert lower_headers([("Date", "a"), ("date", "b")]) == {"date": "a"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=40), max_size=8))
+def test_string_to_sign_encodes_the_canonical_string_as_percent_encoding_would(params: dict[str, str]) -> None:
+    pairs = sorted((k, v) for k, v in params.items() if k != "Signature")
+    canonical = "&".join(f"{rpc_percent_encode(k)}={rpc_percent_encode(v)}" for k, v in pairs)
+    assert rpc_string_to_sign("post", params) == f"POST&%2F&{rpc_percent_encode(canonical)}"

@@ -7,7 +7,6 @@ through :func:`tidegate.api.rpc_errors.rpc_error`, the one place where errors be
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from typing import Any
@@ -30,6 +29,7 @@ from tidegate.api.rpc_errors import (
 )
 from tidegate.api.rpc_params import Params
 from tidegate.auth.signatures import parse_rpc_request
+from tidegate.jsontext import compact
 from tidegate.mq import database_of
 
 __all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
@@ -47,7 +47,7 @@ def _request_id(params: dict[str, str] | None) -> str:
 
 def _json(status: int, body: dict[str, Any], request_id: str) -> Response:
     return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        compact(body),
         status_code=status,
         media_type="application/json;charset=utf-8",
         headers={"x-acs-request-id": request_id},

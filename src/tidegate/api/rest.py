@@ -31,6 +31,7 @@ from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedul
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
 from tidegate.errors import AuthError
+from tidegate.jsontext import compact
 from tidegate.runtime.service import InvalidArgument, WorkflowService
 
 __all__ = ["PREFIX", "Unauthorized", "error_response", "method_dispatch", "respond", "rest_routes"]
@@ -64,7 +65,7 @@ def _get(body: dict[str, Any], name: str, kind: type | tuple[type, ...], require
 
 def _object_text(body: dict[str, Any], name: str) -> str | None:
     value = _get(body, name, dict)
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None if value is None else compact(value)
 
 
 def _check_fields(body: dict[str, Any], allowed: set[str]) -> dict[str, Any]:

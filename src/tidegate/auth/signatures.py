@@ -148,7 +148,11 @@ def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
     """Return the RPC v1.0 StringToSign: ``METHOD&%2F&pct(sorted k=v joined by &)`` without ``Signature``."""
     pairs = sorted((k, v) for k, v in params.items() if k != "Signature")
     canonical = "&".join(f"{rpc_percent_encode(k)}={rpc_percent_encode(v)}" for k, v in pairs)
-    return f"{method.upper()}&%2F&{rpc_percent_encode(canonical)}"
+    # The canonical string holds only unreserved characters, ``%``, ``=`` and ``&``: encoding it again is
+    # three replacements (``%`` first), equal to rpc_percent_encode(canonical) and far cheaper than quote's
+    # per-byte loop over a string of several hundred characters.
+    again = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
+    return f"{method.upper()}&%2F&{again}"
 
 
 def sign_rpc(secret: str, method: str, params: Mapping[str, str]) -> str:

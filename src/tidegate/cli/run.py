@@ -22,6 +22,7 @@ from tidegate.clock import now_ms
 from tidegate.errors import FlowError, FlowValidationError
 from tidegate.flow import load_flow_file
 from tidegate.flow.model import Flow
+from tidegate.jsontext import compact
 from tidegate.runtime import START, Runtime, load_signer
 from tidegate.store import (
     ExecutionAlreadyExists,
@@ -145,7 +146,7 @@ def run_command(
             flow_name=name,
             name=execution_name or str(uuid.uuid4()),
             definition=definition,
-            input=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+            input=compact(data),
             started_ms=now_ms(),
         )
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from tidegate.console.projection import project
 from tidegate.console.web import ConsoleServices, Invalid
 from tidegate.errors import FlowError
 from tidegate.flow import Flow, load_flow
+from tidegate.jsontext import compact
 from tidegate.store import ExecutionRecord
 
 __all__ = ["FLOW_ROUTES"]
@@ -118,7 +118,7 @@ def start_execution(s: ConsoleServices, req: Request, body: dict[str, Any]) -> A
         raise Invalid("The execution name must be a string.")
     if not isinstance(value, dict):
         raise Invalid("The input must be a JSON object.")
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = compact(value)
     record, created = s.ctx.service.start_execution(req.path_params["flow"], name, text)
     return (201 if created else 200), _execution_row(record)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from tidegate.errors import InvalidTransition
+from tidegate.jsontext import compact
 
 
 class StaleEvent(InvalidTransition):
@@ -115,7 +115,7 @@ class HistoryEvent:
             "Type": str(self.type),
             "StepName": self.step_name,
             "Time": rfc3339_ms(self.time_ms),
-            "EventDetail": json.dumps(self.detail, ensure_ascii=False, separators=(",", ":")),
+            "EventDetail": compact(self.detail),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import struct
 import time
 from typing import Any
 
+from tidegate.jsontext import compact_ascii
+
 _PREFIX = struct.Struct("<II")
 _CHUNK = 1 << 16
 
@@ -24,7 +26,7 @@ class FrameTimeout(Exception):
 
 def encode(header: dict[str, Any], body: bytes = b"") -> bytes:
     """Serialise one frame."""
-    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw = compact_ascii(header).encode()
     return b"".join((_PREFIX.pack(len(raw), len(body)), raw, body))
 
 

@@ -10,7 +10,6 @@ of its child processes, is captured per invocation and can never corrupt the pro
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import select
@@ -24,6 +23,7 @@ from tidegate.functions._loader import Loader, LoadFailure, format_stack
 from tidegate.functions._model import UNKNOWN
 from tidegate.functions._protocol import FrameReader, encode, write_all
 from tidegate.functions._wsgi import InvalidResponse, build_environ, run_app
+from tidegate.jsontext import compact
 
 _CAPTURE_FD = 1
 
@@ -49,7 +49,7 @@ def serialise(value: object) -> bytes:
         return bytes(value)
     if isinstance(value, str):
         return value.encode()
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return compact(value).encode()
 
 
 class _Runtime:

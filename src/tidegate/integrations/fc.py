@@ -22,6 +22,7 @@ from tidegate.functions import (
     resolve_local_function,
 )
 from tidegate.integrations.base import Outcome, TaskJob, failed, succeeded
+from tidegate.jsontext import compact
 
 INVALID_LOCAL = "FnF.InvalidLocal"
 
@@ -70,7 +71,7 @@ class FunctionIntegration:
             credentials=self.credentials(),
             qualifier=r.qualifier or "LATEST",
         )
-        event = json.dumps(cmd.input, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        event = compact(cmd.input).encode("utf-8")
         result = self.runner.invoke(spec, event, ctx)
         if not result.ok:
             return failed(job, result.error_type or "FC.Unknown", result.error_message or "")

@@ -21,6 +21,7 @@ from typing import Any
 from tidegate.engine import rfc3339_ms, start_event
 from tidegate.flow.model import Pattern
 from tidegate.integrations.base import UNAVAILABLE, Outcome, TaskJob, failed, succeeded
+from tidegate.jsontext import compact
 from tidegate.store import ExecutionAlreadyExists, ExecutionRecord, FlowNotFound, Store
 
 _NAMESPACE = uuid.UUID("6f1c1c8e-52c4-4c59-9d43-3c1f1cc4b8a1")
@@ -88,7 +89,7 @@ class ChildFlowIntegration:
             flow_name=flow_name,
             name=name,
             definition=flow.definition,
-            input=json.dumps(raw_input, ensure_ascii=False, separators=(",", ":")),
+            input=compact(raw_input),
             started_ms=self.clock(),
             callback_token=callback,
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from tidegate.clock import now_ms
 from tidegate.errors import ConfigurationError
+from tidegate.jsontext import compact_ascii
 from tidegate.mq.errors import InvalidArgument, InvalidQueueName, QueueNameLengthError, ReceiptHandleError
 from tidegate.mq.wire_requests import MessageProperty
 from tidegate.store._db import Database, Params, Tx, load_queries
@@ -110,7 +111,7 @@ def encode_props(group: str | None, user: Sequence[MessageProperty], system: Seq
         doc["u"] = [[p.name, p.value, p.type] for p in user]
     if system:
         doc["s"] = [[p.name, p.value, p.type] for p in system]
-    return json.dumps(doc, separators=(",", ":"))
+    return compact_ascii(doc)
 
 
 def decode_props(

@@ -7,7 +7,6 @@ transition and everything it causes commit in one transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from tidegate.engine import (
     TimerFired,
 )
 from tidegate.flow.model import ResourceKind
+from tidegate.jsontext import compact
 from tidegate.store import ExecutionRecord, JobWrite, TimerWrite, TransitionWrite, TxEffect
 from tidegate.store import HistoryEvent as StoredEvent
 
@@ -128,7 +128,7 @@ def to_write(p: Pending, now_ms: int, transactional: Transactional | None = None
     terminal = state.status in TERMINAL
     output = None
     if terminal:
-        output = json.dumps(state.output, ensure_ascii=False, separators=(",", ":")) if state.output is not None else ""
+        output = compact(state.output) if state.output is not None else ""
     return TransitionWrite(
         execution_id=ex.id,
         expected_version=ex.version,

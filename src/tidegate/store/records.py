@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
+from tidegate.jsontext import compact_ascii
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -30,7 +32,7 @@ def _json_or_none(text: Any) -> Any:
 
 def to_json(value: Mapping[str, Any] | str) -> str:
     """Return ``value`` as JSON text (text is passed through unchanged)."""
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return value if isinstance(value, str) else compact_ascii(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

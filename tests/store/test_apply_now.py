@@ -107,3 +107,12 @@ def test_a_finished_job_is_applied_in_its_own_transaction(store: Store) -> None:
     assert store.finish_job(claimed.id, {"type": "TaskSucceeded"}, apply)
     assert apply.events() == [[{"type": "TaskSucceeded"}]]
     assert store.get_execution("flow1", "e1").version == 2
+
+
+def test_queued_events_are_applied_before_the_new_one_and_consumed(store: Store) -> None:
+    e = _waiting_on(store, "e1")
+    store.append_inbox(e.id, {"type": "Earlier"})
+    apply = Recorder()
+    assert store.complete_task(e.id, "t1", {"type": "TaskSucceeded"}, apply)
+    assert apply.events() == [[{"type": "Earlier"}, {"type": "TaskSucceeded"}]]
+    assert store.claim_work("driver", 10, 60_000, now_ms=now_ms()) == []  # the queued event was consumed too

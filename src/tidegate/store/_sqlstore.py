@@ -138,16 +138,11 @@ class SqlStore(TransitionsMixin):
         """Insert an execution and its start event (applied at once with ``apply``); idempotent by name."""
         if execution.status not in ACTIVE_STATUSES:
             raise ValueError(f"a new execution must be Starting or Running, not {execution.status!r}")
-        now = _now()
         with self.db.write() as tx:
-            record, created = self._insert_execution(tx, execution, start_event)
-            if created and apply is not None:
-                self._apply_now(tx, record.id, apply, now)
-            return record, created
+            return self._insert_execution(tx, execution, start_event, apply)
 
-    @staticmethod
     def _insert_execution(
-        tx: Tx, execution: ExecutionRecord, start_event: Mapping[str, Any]
+        self, tx: Tx, execution: ExecutionRecord, start_event: Mapping[str, Any], apply: ApplyNow | None = None
     ) -> tuple[ExecutionRecord, bool]:
         flow = tx.one("get_flow", {"name": execution.flow_name})
         if flow is None:
@@ -169,11 +164,12 @@ class SqlStore(TransitionsMixin):
             if existing["status"] in ACTIVE_STATUSES:
                 return ExecutionRecord.from_row(existing), False
             raise ExecutionAlreadyExists(f"Execution {execution.name} for flow {execution.flow_name} already exists.")
-        tx.run(
-            "insert_inbox",
-            {"execution_id": row["id"], "event": to_json(start_event), "available_ms": execution.started_ms},
-        )
-        tx.notify(WORK)
+        if apply is None or not self._apply_now(tx, row["id"], apply, _now(), start_event, fresh=row):
+            tx.run(
+                "insert_inbox",
+                {"execution_id": row["id"], "event": to_json(start_event), "available_ms": execution.started_ms},
+            )
+            tx.notify(WORK)
         return ExecutionRecord.from_row(row), True
 
     def fire_due_schedules(

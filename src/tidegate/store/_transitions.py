@@ -7,6 +7,7 @@ transaction, which is where throughput comes from.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from tidegate.clock import now_ms
@@ -27,6 +28,8 @@ from tidegate.store.records import (
     to_json,
 )
 
+#: The inbox id of an event applied in the transaction that produced it: it was never queued.
+_NOT_QUEUED = 0
 _HISTORY_COLUMNS = ("execution_id", "event_id", "schedule_event_id", "type", "step_name", "time_ms", "detail")
 
 
@@ -95,23 +98,34 @@ class TransitionsMixin(Store):
             _check_applied(t, row)
         self._write_children(tx, batch, now)
 
-    def _apply_now(self, tx: Tx, execution_id: int, apply: ApplyNow, now: int) -> bool:
-        """Apply an execution's due inbox items and commit the transition in ``tx``; False leaves them queued.
+    def _apply_now(
+        self,
+        tx: Tx,
+        execution_id: int,
+        apply: ApplyNow,
+        now: int,
+        event: Mapping[str, Any],
+        fresh: dict[str, Any] | None = None,
+    ) -> bool:
+        """Apply an execution's due inbox items, then ``event``, and commit the transition in ``tx``.
 
-        The execution row is locked (PostgreSQL ``FOR UPDATE``; SQLite's write transaction holds the whole
-        database), and skipped while a driver's lease on it runs, so only one applier ever works on it.
+        ``event`` has not been queued: it is applied here or, when this returns False (nothing written),
+        the caller queues it. The execution row is locked (PostgreSQL ``FOR UPDATE``; SQLite's write
+        transaction holds the whole database) and skipped while a driver's lease on it runs, so only one
+        applier ever works on it. ``fresh`` is the row of an execution inserted in ``tx`` (no lease, no inbox).
         """
-        row = tx.one("lock_execution_to_apply", {"id": execution_id, "now": now})
+        row, queued = fresh, []
         if row is None:
-            return False
-        items = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
-        if not items:
-            return False
-        work = Work(execution=ExecutionRecord.from_row(row), inbox=tuple(InboxItem.from_row(i) for i in items))
-        write = apply(work)
+            row = tx.one("lock_execution_to_apply", {"id": execution_id, "now": now})
+            if row is None:
+                return False
+            queued = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
+        items = [InboxItem.from_row(i) for i in queued]
+        items.append(InboxItem(id=_NOT_QUEUED, execution_id=execution_id, event=dict(event)))
+        write = apply(Work(execution=ExecutionRecord.from_row(row), inbox=tuple(items)))
         if write is None:
             return False
-        tx.channels.discard(WORK)  # the queued items are consumed; the commit notifies again if it queues more
+        write = replace(write, consumed_inbox=[i for i in write.consumed_inbox if i != _NOT_QUEUED])
         self._commit_in(tx, [write], now)
         return True
 
@@ -236,25 +250,29 @@ class TransitionsMixin(Store):
 
     # --- tasks -----------------------------------------------------------------------------------
 
-    def _close_task(self, tx: Tx, execution_id: int, task_key: str, event: Mapping[str, Any], now: int) -> bool:
+    def _close_task(
+        self,
+        tx: Tx,
+        execution_id: int,
+        task_key: str,
+        event: Mapping[str, Any],
+        now: int,
+        apply: ApplyNow | None = None,
+    ) -> bool:
         closed = tx.one("close_task", {"execution_id": execution_id, "task_key": task_key, "now": now})
         if closed is None:
             return False
-        tx.run("insert_inbox", {"execution_id": execution_id, "event": to_json(event), "available_ms": now})
-        tx.notify(WORK)
+        if apply is None or not self._apply_now(tx, execution_id, apply, now, event):
+            tx.run("insert_inbox", {"execution_id": execution_id, "event": to_json(event), "available_ms": now})
+            tx.notify(WORK)
         return True
 
     def complete_task(
         self, execution_id: int, task_key: str, event: Mapping[str, Any], apply: ApplyNow | None = None
     ) -> bool:
         """If the task is open, mark it done and queue ``event`` (applied at once with ``apply``); else False."""
-        now = _now()
         with self.db.write() as tx:
-            if not self._close_task(tx, execution_id, task_key, event, now):
-                return False
-            if apply is not None:
-                self._apply_now(tx, execution_id, apply, now)
-            return True
+            return self._close_task(tx, execution_id, task_key, event, _now(), apply)
 
     def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:
         """Return the task record, or None."""
@@ -283,16 +301,11 @@ class TransitionsMixin(Store):
         self, job_id: int, result_event: Mapping[str, Any] | None = None, apply: ApplyNow | None = None
     ) -> bool:
         """Delete the job and complete its still-open task with ``result_event`` (applied at once with ``apply``)."""
-        now = _now()
         with self.db.write() as tx:
             row = tx.one("delete_job", {"id": job_id})
             if row is None or row["task_key"] is None or result_event is None:
                 return False
-            if not self._close_task(tx, row["execution_id"], row["task_key"], result_event, now):
-                return False
-            if apply is not None:
-                self._apply_now(tx, row["execution_id"], apply, now)
-            return True
+            return self._close_task(tx, row["execution_id"], row["task_key"], result_event, _now(), apply)
 
     def renew_jobs(self, owner: str, lease_ms: int, now_ms: int) -> int:
         """Extend every unexpired job lease ``owner`` holds to ``now_ms + lease_ms``."""

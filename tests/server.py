@@ -143,3 +143,13 @@ class ServerProcess:
         """SIGKILL and start again on the same data folder and port."""
         self.kill()
         self.start()
+
+
+def raw_request(port: int, request: bytes) -> bytes:
+    """Send ``request`` as written (e.g. an absolute-form target no client library sends) and return the reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.server import ServerProcess
+from tests.server import ServerProcess, raw_request
 from tidegate.api.front import is_rpc_call
 from tidegate.api.proxy import origin_form_scope
 
@@ -60,10 +59,6 @@ def test_paths_that_are_no_mns_resource_reach_the_app(server: ServerProcess) -> 
 
 def test_absolute_form_reaches_every_route(server: ServerProcess) -> None:
     request = b"GET http://tidegate.example/healthz HTTP/1.1\r\nHost: tidegate.example\r\nConnection: close\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-        s.sendall(request)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
+    data = raw_request(server.port, request)
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert b'"ok"' in data

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from typing import Any
 
 import httpx
 
-from tests.server import ServerProcess
+from tests.server import ServerProcess, raw_request
 from tidegate.api.proxy import origin_form
 from tidegate.api.rpc_auth import NonceCache
 from tidegate.api.rpc_errors import rpc_error
@@ -92,11 +91,7 @@ def test_absolute_form_target_on_the_wire(server: ServerProcess) -> None:
         f"GET http://cn-hangzhou.fnf.aliyuncs.com/?{query} HTTP/1.1\r\n"
         "Host: cn-hangzhou.fnf.aliyuncs.com\r\nConnection: close\r\n\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-        s.sendall(request)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
+    data = raw_request(server.port, request)
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert b'"Flows"' in data
 

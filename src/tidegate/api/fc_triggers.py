@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tidegate.api.body import read_body
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.registry import HTTP_METHODS, FunctionRecord
 from tidegate.errors import TidegateError
@@ -56,15 +57,6 @@ def _lookup(host: FunctionHost, service: str, function: str) -> tuple[FunctionRe
     return record, host.spec_of(record)
 
 
-async def _read_body(request: Request) -> bytes | None:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return bytes(body)
-
-
 def _endpoint(host: FunctionHost) -> Callable[[Request], Awaitable[Response]]:
     async def trigger(request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -79,7 +71,7 @@ def _endpoint(host: FunctionHost) -> Callable[[Request], Awaitable[Response]]:
             return _error(404, "FunctionNotFound", message, request_id)
         if request.method not in record.http_methods:
             return _error(405, "MethodNotAllowed", f"method {request.method} is not allowed", request_id)
-        body = await _read_body(request)
+        body = await read_body(request, MAX_BODY)
         if body is None:
             return _error(413, "RequestEntityTooLarge", f"the body exceeds {MAX_BODY} bytes", request_id)
         raw_uri = (request.scope.get("raw_path") or b"").decode("latin-1") or request.url.path

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidegate.api.body import read_body
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
 from tidegate.api.ids import new_request_id
@@ -55,17 +56,10 @@ def _json(status: int, body: dict[str, Any], request_id: str) -> Response:
 
 
 async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    body = await read_body(request, MAX_BODY)
+    if body is None:
         raise EntityTooLarge(MAX_BODY)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise EntityTooLarge(MAX_BODY)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def _target(request: Request) -> str:

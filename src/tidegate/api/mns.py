@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from tidegate.api import mns_ops as ops
+from tidegate.api.body import read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
@@ -140,11 +141,9 @@ class MnsEndpoint:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise wire.MalformedXML(f"The request body is larger than {MAX_BODY} bytes.")
+        body = await read_body(request, MAX_BODY)
+        if body is None:
+            raise wire.MalformedXML(f"The request body is larger than {MAX_BODY} bytes.")
         authenticate(request.method, raw_target, headers, body, self.ctx.keyring, time.time())
         host = headers.get("host") or f"{self.ctx.account_id}.mns.{self.ctx.region}.aliyuncs.com"
         return MnsRequest(

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tidegate.api.body import read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.rest_openapi import openapi_document
@@ -78,11 +79,9 @@ def _check_fields(body: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
 async def _json_body(request: Request) -> dict[str, Any]:
     if request.method in ("GET", "DELETE"):
         return {}
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise EntityTooLarge(MAX_BODY)
+    raw = await read_body(request, MAX_BODY)
+    if raw is None:
+        raise EntityTooLarge(MAX_BODY)
     if not raw.strip():
         return {}
     try:

@@ -21,6 +21,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from tidegate.api.body import read_body
 from tidegate.api.context import AppContext
 from tidegate.api.rpc_errors import rpc_error
 from tidegate.console.session import (
@@ -95,11 +96,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         # A JSON content type cannot be sent cross-site without a CORS preflight: a second CSRF guard.
         raise Invalid("The body must be JSON (Content-Type: application/json).")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise Invalid(f"The body is larger than {MAX_BODY} bytes.")
+    raw = await read_body(request, MAX_BODY)
+    if raw is None:
+        raise Invalid(f"The body is larger than {MAX_BODY} bytes.")
     try:
         body = json.loads(raw or b"{}")
     except ValueError:

@@ -9,6 +9,7 @@ the same ``Database``.
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,15 @@ _PARAM_RE = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def load_queries(dialect: str, domain: str) -> dict[str, str]:
-    """Load ``sql/<domain>.sql`` overridden by ``<dialect>/<domain>.sql``, in the dialect's param style."""
+    """Load ``sql/<domain>.sql`` overridden by ``<dialect>/<domain>.sql``, in the dialect's param style.
+
+    The files are read and parsed once per process; each caller gets its own copy of the mapping.
+    """
+    return dict(_load_queries(dialect, domain))
+
+
+@functools.cache
+def _load_queries(dialect: str, domain: str) -> dict[str, str]:
     base = resources.files("tidegate.store")
     queries = _parse((base / "sql" / f"{domain}.sql").read_text(encoding="utf-8"))
     override = base / dialect / f"{domain}.sql"

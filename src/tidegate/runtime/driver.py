@@ -85,7 +85,13 @@ class Driver:
         A started execution, a reported task or a finished job moves on within the request's transaction,
         without waiting for this loop. A failure is logged and returns None: the events stay queued and
         the loop applies them (and logs again if it fails too).
+
+        A child flow started with a callback token is left to the loop too: when it ends, reporting to its
+        parent reads the parent from the store, which must not happen inside another open transaction (on
+        PostgreSQL it would take a second pooled connection while holding one).
         """
+        if work.execution.callback_token:
+            return None
         try:
             return self._apply(work, self.clock())
         except Exception:

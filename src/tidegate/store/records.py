@@ -7,6 +7,7 @@ history ``detail`` stay JSON *text* because the API returns them as strings.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,10 +25,22 @@ TERMINAL_STATUSES = frozenset({"Stopped", "Succeeded", "Failed", "TimedOut"})
 
 Row = Mapping[str, Any]
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _json_or_none(text: Any) -> Any:
     return None if text is None else json.loads(text)
+
+
+_FIELDS: dict[Any, tuple[str, ...]] = {}  # record class -> its field names, computed once
+
+
+def _from_columns(cls: type[R], row: Row, **decoded: Any) -> R:
+    """Build a record whose fields are the row's columns of the same names; ``decoded`` gives converted ones."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return cls(**{name: row[name] for name in names if name not in decoded}, **decoded)
 
 
 def to_json(value: Mapping[str, Any] | str) -> str:
@@ -59,16 +72,7 @@ class FlowRecord:
     @classmethod
     def from_row(cls, row: Row) -> FlowRecord:
         """Build the record from a ``flows`` row."""
-        return cls(
-            name=row["name"],
-            id=row["id"],
-            definition=row["definition"],
-            description=row["description"],
-            type=row["type"],
-            role_arn=row["role_arn"],
-            created_ms=row["created_ms"],
-            modified_ms=row["modified_ms"],
-        )
+        return _from_columns(cls, row)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,26 +110,7 @@ class ExecutionRecord:
     @classmethod
     def from_row(cls, row: Row) -> ExecutionRecord:
         """Build the record from an ``executions`` row."""
-        return cls(
-            id=row["id"],
-            flow_id=row["flow_id"],
-            flow_name=row["flow_name"],
-            name=row["name"],
-            definition=row["definition"],
-            input=row["input"],
-            output=row["output"],
-            error=row["error"],
-            cause=row["cause"],
-            status=row["status"],
-            state=_json_or_none(row["state"]),
-            version=row["version"],
-            started_ms=row["started_ms"],
-            stopped_ms=row["stopped_ms"],
-            event_count=row["event_count"],
-            callback_token=row["callback_token"],
-            lease_owner=row["lease_owner"],
-            lease_until_ms=row["lease_until_ms"],
-        )
+        return _from_columns(cls, row, state=_json_or_none(row["state"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,7 +124,7 @@ class InboxItem:
     @classmethod
     def from_row(cls, row: Row) -> InboxItem:
         """Build the record from an ``inbox`` row."""
-        return cls(id=row["id"], execution_id=row["execution_id"], event=json.loads(row["event"]))
+        return _from_columns(cls, row, event=json.loads(row["event"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,15 +162,7 @@ class HistoryRow:
     @classmethod
     def from_row(cls, row: Row) -> HistoryRow:
         """Build the record from a ``history`` row."""
-        return cls(
-            execution_id=row["execution_id"],
-            event_id=row["event_id"],
-            schedule_event_id=row["schedule_event_id"],
-            type=row["type"],
-            step_name=row["step_name"],
-            time_ms=row["time_ms"],
-            detail=row["detail"],
-        )
+        return _from_columns(cls, row)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,13 +261,7 @@ class TaskRecord:
     @classmethod
     def from_row(cls, row: Row) -> TaskRecord:
         """Build the record from a ``tasks`` row."""
-        return cls(
-            execution_id=row["execution_id"],
-            task_key=row["task_key"],
-            status=row["status"],
-            created_ms=row["created_ms"],
-            closed_ms=row["closed_ms"],
-        )
+        return _from_columns(cls, row)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -312,19 +283,7 @@ class JobRecord:
     @classmethod
     def from_row(cls, row: Row) -> JobRecord:
         """Build the record from a ``jobs`` row."""
-        return cls(
-            id=row["id"],
-            kind=row["kind"],
-            payload=json.loads(row["payload"]),
-            execution_id=row["execution_id"],
-            task_key=row["task_key"],
-            available_ms=row["available_ms"],
-            attempts=row["attempts"],
-            lease_owner=row["lease_owner"],
-            lease_until_ms=row["lease_until_ms"],
-            last_error=row["last_error"],
-            created_ms=row["created_ms"],
-        )
+        return _from_columns(cls, row, payload=json.loads(row["payload"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -345,15 +304,4 @@ class ScheduleRecord:
     @classmethod
     def from_row(cls, row: Row) -> ScheduleRecord:
         """Build the record from a ``schedules`` row."""
-        return cls(
-            flow_name=row["flow_name"],
-            name=row["name"],
-            id=row["id"],
-            cron=row["cron"],
-            payload=row["payload"],
-            enable=bool(row["enable"]),
-            description=row["description"],
-            created_ms=row["created_ms"],
-            modified_ms=row["modified_ms"],
-            next_fire_ms=row["next_fire_ms"],
-        )
+        return _from_columns(cls, row, enable=bool(row["enable"]))

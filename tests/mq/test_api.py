@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.auth.captures import SECRET, flip, load_captures
+from tests.mq.helpers import wait_until
 from tests.server import TEST_KEYS, ServerProcess
 from tidegate.api.mns_auth import authenticate, parse_raw_query
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
@@ -130,7 +131,10 @@ def test_long_poll_over_http_wakes_within_50ms(client: httpx.Client) -> None:
 
     t = threading.Thread(target=poll)
     t.start()
-    time.sleep(0.3)  # not a synchronisation: only so that the poll is parked when the send commits
+    with httpx.Client(base_url=url) as console:  # the console shows the long polls parked on a queue
+        signed = console.post("/console/api/session", json={"access_key_id": keys[0], "access_key_secret": keys[1]})
+        assert signed.status_code == 200, signed.text
+        assert wait_until(lambda: console.get("/console/api/queues/wake").json()["receivers_waiting"] == 1)
     assert "t" not in woke  # the long poll is still waiting on the empty queue
     sender.request("POST", "/queues/wake/messages", body=encode_message(MessageRequest(body="ping")))
     sent = time.monotonic()

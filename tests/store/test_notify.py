@@ -125,9 +125,9 @@ def test_a_channel_wakes_only_its_own_waiters_and_forgets_them() -> None:
         t.start()
     waiting.wait()
     deadline = time.monotonic() + 5
-    while len(notifier._waiting) < 2 and time.monotonic() < deadline:  # both parked on their own condition
-        time.sleep(0.001)  # polling a condition within a deadline
-    assert set(notifier._waiting) == {"a", "b"}
+    while (notifier.waiters("a"), notifier.waiters("b")) != (1, 1) and time.monotonic() < deadline:
+        time.sleep(0.001)  # polling a condition (both parked on their own condition) within a deadline
+    assert (notifier.waiters("a"), notifier.waiters("b"), notifier.waiters("c")) == (1, 1, 0)
     notifier.notify("a")
     for t in threads:
         t.join()

@@ -47,14 +47,18 @@ def list_queues(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
 
 
 def get_queue(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
-    """One queue's attributes and counts, and up to 16 active messages (peeked: nothing changes)."""
+    """One queue's attributes and counts, up to 16 active messages (peeked: nothing changes), parked long polls."""
     name = req.path_params["queue"]
     info = s.queues.get_queue(name)
     try:
         messages = [dataclasses.asdict(m) for m in s.queues.peek(name, 16)]
     except MessageNotExist:
         messages = []
-    return {"queue": dataclasses.asdict(info), "messages": messages}
+    return {
+        "queue": dataclasses.asdict(info),
+        "messages": messages,
+        "receivers_waiting": s.queues.receivers_waiting(name),
+    }
 
 
 def send_message(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:

@@ -311,6 +311,10 @@ class QueueService(MqBase):
                 pause = min(pause, max(0.0, (int(nxt["next_ms"]) - now) / 1000))
             self.db.notifier.wait(channel, pause, since=since)
 
+    def receivers_waiting(self, queue: str) -> int:
+        """How many long polls of this server process are parked on ``queue`` now."""
+        return self.db.notifier.waiters(queue_channel(queue))
+
     def peek(self, queue: str, n: int = 1) -> list[MessageView]:
         """Return up to ``n`` active messages without changing them.
 

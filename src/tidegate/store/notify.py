@@ -32,6 +32,10 @@ class Notifier(ABC):
         """Return a token to pass as ``since`` to :meth:`wait`."""
 
     @abstractmethod
+    def waiters(self, channel: str) -> int:
+        """How many threads of this process are waiting on ``channel`` now (for operators and tests)."""
+
+    @abstractmethod
     def wait(self, channel: str, timeout_s: float, since: int | None = None) -> bool:
         """Block until ``channel`` is notified after ``since`` (default: now) or ``timeout_s`` passes.
 
@@ -94,6 +98,12 @@ class LocalNotifier(Notifier):
         """Return a token to pass as ``since`` to :meth:`wait`."""
         with self._lock:
             return self._counter
+
+    def waiters(self, channel: str) -> int:
+        """How many threads are waiting on ``channel`` now."""
+        with self._lock:
+            waiting = self._waiting.get(channel)
+            return 0 if waiting is None else waiting.count
 
     def _changed(self, channel: str, since: int) -> bool:
         last = self._last.get(channel)

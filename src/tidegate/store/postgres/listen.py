@@ -42,6 +42,10 @@ class PgNotifier(Notifier):
         """Return a token to pass as ``since`` to :meth:`wait`."""
         return self._local.seq()
 
+    def waiters(self, channel: str) -> int:
+        """How many threads of this process are waiting on ``channel`` now."""
+        return self._local.waiters(channel)
+
     def wait(self, channel: str, timeout_s: float, since: int | None = None) -> bool:
         """Block until ``channel`` is notified after ``since`` or ``timeout_s`` passes."""
         return self._local.wait(channel, timeout_s, since)

@@ -62,3 +62,10 @@ def test_absolute_form_reaches_every_route(server: ServerProcess) -> None:
     data = raw_request(server.port, request)
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert b'"ok"' in data
+
+
+def test_the_mns_account_resource_is_on_root_for_mns_requests_only(server: ServerProcess) -> None:
+    r = httpx.delete(f"{server.url}/", headers={"x-mns-version": "2015-06-06"})
+    assert r.status_code == 405 and "<Code>MethodNotAllowed</Code>" in r.text
+    unsigned = httpx.get(f"{server.url}/?accountmeta=true", headers={"x-mns-version": "2015-06-06"})
+    assert unsigned.status_code in (400, 403) and "<Error" in unsigned.text  # MNS, asking for a signature

@@ -72,9 +72,7 @@ class FrontDoor:
 
     async def _api(self, scope: Scope, receive: Receive) -> Response | None:
         path = scope["path"]
-        if path == "/":
-            if is_mns_request(scope):
-                return await self.mns.account(Request(scope, receive))
+        if path == "/" and not is_mns_request(scope):
             if scope["method"] in ("GET", "HEAD", "POST") and is_rpc_call(scope):
                 return await self.rpc.handle(Request(scope, receive))
             return None  # a visit: the console's redirect

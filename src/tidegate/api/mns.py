@@ -163,11 +163,6 @@ class MnsEndpoint:
             return Response(b"not found", status_code=404, media_type="text/plain")
         return Response(pem.encode("ascii"), media_type="application/x-pem-file")
 
-    async def account(self, request: Request) -> Response | None:
-        """GetAccountAttributes / SetAccountAttributes on ``/``; None for another method."""
-        handler = _ACCOUNT.get(request.method)
-        return None if handler is None else await self.run(request, handler)
-
     def match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | MethodNotAllowed | None:
         """Find the handler of an MNS request: ``(handler, names)``, MethodNotAllowed, or None (not MNS)."""
         segments = path[1:].split("/")
@@ -194,10 +189,9 @@ class MethodNotAllowed(QueueError):
     code = "MethodNotAllowed"
 
 
-_ACCOUNT: dict[str, Handler] = {"GET": ops.get_account, "PUT": ops.put_account}
-
 #: Every MNS resource: path segments ("{}" is a name, which is never empty) and its handlers by method.
 _ROUTE_TABLE: list[tuple[tuple[str, ...], dict[str, Handler]]] = [
+    (("",), {"GET": ops.get_account, "PUT": ops.put_account}),  # `/` when the request is MNS (front.py)
     (("queues",), {"GET": ops.list_queues}),
     (("queues", "{}"), {"PUT": ops.put_queue, "GET": ops.get_queue, "DELETE": ops.delete_queue}),
     (

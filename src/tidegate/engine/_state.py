@@ -70,15 +70,21 @@ class Frame:
 
 
 @dataclass(slots=True, kw_only=True)
-class TaskRun:
-    """A task step: one open attempt, a retry back-off, or its catch steps running."""
+class _RunBase:
+    """What every blocked step records: its StepEntered id, its path, its frame and its input."""
 
-    KIND = "task"
     id: int
     path: str
     frame: int
     input: dict[str, Any]
     derived: bool = False  # no inputMappings: the input is the merge of its frame's input and local
+
+
+@dataclass(slots=True, kw_only=True)
+class TaskRun(_RunBase):
+    """A task step: one open attempt, a retry back-off, or its catch steps running."""
+
+    KIND = "task"
     attempt: int = 1
     task_key: str = ""  # the open attempt ("" while backing off or running catch steps)
     scheduled_id: int = 0  # TaskScheduled event id of the open attempt
@@ -91,42 +97,27 @@ class TaskRun:
 
 
 @dataclass(slots=True, kw_only=True)
-class WaitRun:
+class WaitRun(_RunBase):
     """A wait step waiting for its timer."""
 
     KIND = "wait"
-    id: int
-    path: str
-    frame: int
-    input: dict[str, Any]
-    derived: bool = False  # no inputMappings: the input is the merge of its frame's input and local
     timer: str = ""
 
 
 @dataclass(slots=True, kw_only=True)
-class ChoiceRun:
+class ChoiceRun(_RunBase):
     """A choice step whose chosen branch is blocked."""
 
     KIND = "choice"
-    id: int
-    path: str
-    frame: int
-    input: dict[str, Any]
-    derived: bool = False  # no inputMappings: the input is the merge of its frame's input and local
     child: int = 0
     goto: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
-class FanRun:
+class FanRun(_RunBase):
     """A parallel (``items is None``) or foreach step with children running concurrently."""
 
     KIND = "fan"
-    id: int
-    path: str
-    frame: int
-    input: dict[str, Any]
-    derived: bool = False  # no inputMappings: the input is the merge of its frame's input and local
     items: list[Any] | None = None
     item_key: str = ""  # foreach iterationMapping.item / .index: iteration inputs are rebuilt from them
     index_key: str | None = None

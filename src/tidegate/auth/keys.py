@@ -177,14 +177,7 @@ def issue_temporary(sts_key: bytes, ttl_s: float, now: float, account_id: str = 
     expires_ms = int((now + ttl_s) * 1000)
     payload = _b64u(f"{key_id}#{expires_ms}#{account_id}".encode())
     token = f"{_TOKEN_PREFIX}{payload}.{_token_mac(sts_key, payload)}"
-    return AccessKey(
-        id=key_id,
-        secret=_temp_secret(sts_key, payload),
-        kind=KeyKind.TEMPORARY,
-        account_id=account_id,
-        expires_ms=expires_ms,
-        security_token=token,
-    )
+    return _temporary_key(sts_key, payload, key_id, account_id, expires_ms, token)
 
 
 def resolve_temporary(sts_key: bytes, access_key_id: str, security_token: str, now: float) -> AccessKey:
@@ -210,13 +203,20 @@ def resolve_temporary(sts_key: bytes, access_key_id: str, security_token: str, n
         raise InvalidSecurityToken("The security token does not belong to this AccessKey ID.")
     if expires_ms <= now * 1000:
         raise SecurityTokenExpired()
+    return _temporary_key(sts_key, payload, key_id, account_id, expires_ms, security_token)
+
+
+def _temporary_key(
+    sts_key: bytes, payload: str, key_id: str, account_id: str, expires_ms: int, token: str
+) -> AccessKey:
+    """The temporary key a token's payload describes; its secret is derived from the payload, never stored."""
     return AccessKey(
         id=key_id,
         secret=_temp_secret(sts_key, payload),
         kind=KeyKind.TEMPORARY,
         account_id=account_id,
         expires_ms=expires_ms,
-        security_token=security_token,
+        security_token=token,
     )
 
 

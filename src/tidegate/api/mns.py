@@ -105,12 +105,15 @@ class MnsEndpoint:
     async def run(self, request: Request, handler: Handler, *args: str) -> Response:
         """Authenticate the request, run ``handler(services, request, *args)``, render the reply."""
         request_id = new_request_id()
+        started = time.monotonic()
         try:
             req = await self._request(request)
             call = partial(handler, self.services, req, *args)
             if handler is ops.receive_messages:
                 reply = self._receive_now(req, *args) if self._inline else None
                 if reply is None:  # nothing available yet: long-poll in a thread of its own
+                    # The wait counts from the request's arrival: time queued for a slot is part of it.
+                    call = partial(ops.receive_messages, self.services, req, *args, started=started)
                     reply = await anyio.to_thread.run_sync(call, limiter=self._limiter())
             elif self._inline:
                 # Short operations on SQLite run on the event loop: handing them to a worker thread and back

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from tidegate.api.mns_auth import MnsRequest
 from tidegate.mq import wire
+from tidegate.mq._common import check_range
 from tidegate.mq.client import seg
 from tidegate.mq.errors import InvalidArgument, MessageNotExist
-from tidegate.mq.queues import QueueService
+from tidegate.mq.queues import MAX_WAIT_S, QueueService
 from tidegate.mq.topics import TopicService
 from tidegate.mq.wire_render import EntryError, SendResult
 from tidegate.mq.wire_requests import QueueAttributes, TopicAttributes
@@ -111,20 +112,27 @@ def send_messages(s: MnsServices, req: MnsRequest, queue: str) -> Reply:
     return Reply(500 if failed else 201, wire.render_batch_send(results))
 
 
-def receive_messages(s: MnsServices, req: MnsRequest, queue: str, *, immediate: bool = False) -> Reply:
+def receive_messages(
+    s: MnsServices, req: MnsRequest, queue: str, *, immediate: bool = False, started: float | None = None
+) -> Reply:
     """ReceiveMessage / BatchReceiveMessage / PeekMessage / BatchPeekMessage (chosen by the query).
 
-    ``immediate``: take only what is available now (raises MessageNotExist instead of long-polling).
+    ``immediate``: take only what is available now (raises MessageNotExist instead of long-polling); the
+    parameters are validated all the same. ``started``: when the request arrived (``time.monotonic()``),
+    so that time spent waiting for a long-poll slot counts against ``waitseconds``.
     """
     n_text = req.q("numOfMessages")
     batch = n_text is not None
-    n = req.int_param("numOfMessages", n_text) or 1
+    n = req.int_param("numOfMessages", n_text)
+    n = 1 if n is None else check_range("numOfMessages", n, 1, wire.MAX_BATCH)
     props = wire.client_reads_properties(req.headers.get("user-agent"))
     if (req.q("peekonly") or "").lower() == "true":
         views = s.queues.peek(queue, n)
     else:
-        wait = 0 if immediate else req.int_param("waitseconds", req.q("waitseconds"))
-        views = s.queues.receive(queue, n, wait)
+        wait = req.int_param("waitseconds", req.q("waitseconds"))
+        if wait is not None:
+            check_range("waitseconds", wait, 0, MAX_WAIT_S)
+        views = s.queues.receive(queue, n, 0 if immediate else wait, started=started)
     if not views:  # pragma: no cover - the services raise instead
         raise MessageNotExist()
     body = wire.render_messages(views, props) if batch else wire.render_message(views[0], props)

@@ -47,18 +47,31 @@ def list_queues(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
 
 
 def get_queue(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
-    """One queue's attributes and counts, up to 16 active messages (peeked: nothing changes), parked long polls."""
+    """One queue's attributes and counts, up to 16 active messages (peeked: nothing changes), parked long
+    polls, and the quarantined messages (count and the oldest 100, with the reason)."""
     name = req.path_params["queue"]
     info = s.queues.get_queue(name)
     try:
         messages = [dataclasses.asdict(m) for m in s.queues.peek(name, 16)]
     except MessageNotExist:
         messages = []
+    quarantined, items = s.queues.quarantined(name)
     return {
         "queue": dataclasses.asdict(info),
         "messages": messages,
         "receivers_waiting": s.queues.receivers_waiting(name),
+        "quarantined": quarantined,
+        "quarantined_messages": [dataclasses.asdict(m) for m in items],
     }
+
+
+def delete_quarantined(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
+    """Delete one quarantined message for good (``{id}`` is its quarantine id)."""
+    text = req.path_params["id"]
+    if not text.isdigit() or len(text) > 18:
+        raise Invalid("The quarantine id must be a number.")
+    s.queues.delete_quarantined(req.path_params["queue"], int(text))
+    return {"deleted": int(text)}
 
 
 def send_message(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
@@ -79,11 +92,13 @@ def list_topics(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
 
 
 def get_topic(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
-    """One topic, its subscriptions and each subscription's delivery state (pending pushes, retries)."""
+    """One topic, its subscriptions and each subscription's delivery state (pending pushes, retries,
+    pushes that failed for good and the class of the last failure), and the latest 20 failed pushes."""
     name = req.path_params["topic"]
     info = s.topics.get_topic(name)
     subs, _ = s.topics.list_subscriptions(name, "", 1000, "")
     state = s.topics.delivery_state(name)
+    failures = s.topics.failure_state(name)
     rows = []
     for sub in subs:
         doc = dataclasses.asdict(sub)
@@ -92,9 +107,17 @@ def get_topic(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
         doc["max_attempts"] = int(st["max_attempts"] or 0) if st else 0
         doc["next_attempt_ms"] = int(st["next_ms"]) if st and st["next_ms"] is not None else None
         doc["last_error"] = st["last_error"] if st else None
-        doc["delivery_state"] = "idle" if not st else ("retrying" if doc["max_attempts"] else "pending")
+        doc["delivery_state"] = "idle" if not st else ("retrying" if doc["last_error"] else "pending")
+        failed = failures.get(sub.subscription_name)
+        doc["failed"] = int(failed["failed"]) if failed else 0
+        doc["last_failure"] = failed["last_failure"] if failed else None
+        doc["last_failed_ms"] = int(failed["last_failed_ms"]) if failed else None
         rows.append(doc)
-    return {"topic": dataclasses.asdict(info), "subscriptions": rows}
+    failed_rows = [
+        {k: r[k] for k in ("subscription", "message_id", "tag", "publish_ms", "attempts", "failed_ms", "failure")}
+        for r in s.topics.failed_deliveries(name, 20)
+    ]
+    return {"topic": dataclasses.asdict(info), "subscriptions": rows, "failed_deliveries": failed_rows}
 
 
 def publish(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
@@ -159,6 +182,7 @@ MQ_ROUTES = [
     ("/queues", "GET", list_queues),
     ("/queues/{queue}", "GET", get_queue),
     ("/queues/{queue}/messages", "POST", send_message),
+    ("/queues/{queue}/quarantine/{id}", "DELETE", delete_quarantined),
     ("/topics", "GET", list_topics),
     ("/topics/{topic}", "GET", get_topic),
     ("/topics/{topic}/messages", "POST", publish),

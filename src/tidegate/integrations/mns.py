@@ -13,6 +13,8 @@ serviceParams: ``MessageBody`` (required; an object or list is sent as its JSON 
 does in the documents), ``Priority`` and ``DelaySeconds`` (queues), ``MessageTag`` and
 ``MessageAttributes`` (topics). A send the service refuses (no such queue, priority out of range, body too
 large) fails the task with ``MNS.<Code>`` (e.g. ``MNS.QueueNotExist``), which retry and catch can handle.
+A body, tag or attribute holding a character XML 1.0 cannot carry (``"\u0001"``) is refused as the service
+refuses it: ``MNS.MalformedXML``, the cause naming the character and its position.
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ NotifyStrategy. An HTTP push is signed with the server's RSA key (``x-mns-signin
 certificate, which any server process sharing the store serves from the ``settings`` table) and must be
 answered 2xx within 5 seconds. A queue endpoint gets the notification as a message in the same
 transaction that deletes the delivery row: exactly once.
+
+Every claim counts an attempt (so a process that dies mid-push still uses one up). A push that keeps
+failing ends, after its NotifyStrategy's retries, in ``mq_failed_deliveries`` with its attempts and the
+class of its last failure (``timeout``, ``connection refused``, ``HTTP 503``…, never the far side's
+answer); a push that cannot be rendered at all (text XML 1.0 cannot carry, stored before the service
+refused it) ends there at once. Each failed attempt is one log line.
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from tidegate.auth.push import PushIdentity, load_or_create_push_identity, signed_push_headers
+from tidegate.errors import QueueError
 from tidegate.mq._common import Clock, database_of, wall_ms
 from tidegate.mq.errors import SubscriptionNotExist
 from tidegate.mq.queues import QueueService
-from tidegate.mq.topics import PUSH_CHANNEL, TopicService, queue_endpoint_name
+from tidegate.mq.topics import PUSH_CHANNEL, TOPIC_RETENTION_S, TopicService, queue_endpoint_name
 from tidegate.mq.wire_render import Notification, render_notification
+from tidegate.mq.wire_xml import XmlUnsafeText, xml_text_problem
 from tidegate.store import Store
 from tidegate.urls import public_url
 
@@ -45,6 +53,35 @@ BACKOFF_RETRIES = 3
 EXPONENTIAL_RETRIES = 176
 RECHECK_S = 1.0
 EXPIRE_EVERY_S = 60.0
+
+
+class EndpointStatus(Exception):
+    """The endpoint answered with a status other than 2xx (its body is not read)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+def failure_class(exc: BaseException) -> str:
+    """Name the class of a failed push attempt for logs and the console, without the far side's words:
+    ``timeout``, ``connection refused``, ``connection failed``, ``HTTP 500``, ``queue: QueueNotExist``…"""
+    if isinstance(exc, EndpointStatus):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused" if "refused" in str(exc).lower() else "connection failed"
+    if isinstance(exc, httpx.HTTPError):
+        return f"HTTP exchange failed ({type(exc).__name__})"
+    if isinstance(exc, QueueError):
+        return f"queue: {exc.code}"
+    return type(exc).__name__
+
+
+def max_attempts(strategy: str) -> int:
+    """How many attempts a push gets under ``strategy``: the first one and its retries."""
+    return 1 + (EXPONENTIAL_RETRIES if strategy == "EXPONENTIAL_DECAY_RETRY" else BACKOFF_RETRIES)
 
 
 def retry_delay_s(strategy: str, failures: int, scale: float = 1.0) -> float | None:
@@ -145,6 +182,9 @@ class PushWorker:
         if time.monotonic() - self._last_expire >= EXPIRE_EVERY_S:
             self._last_expire = time.monotonic()
             self.queues.expire()
+            with self.db.write() as tx:
+                before = self.clock() - TOPIC_RETENTION_S * 1000
+                self.topics.count(tx, "expire_failed_deliveries", {"before": before})
 
     def run_once(self) -> int:
         """Claim the due deliveries, deliver them and record the outcomes; return how many were claimed."""
@@ -164,6 +204,10 @@ class PushWorker:
             return
         # Any other error (the store briefly unavailable) propagates: the delivery stays leased and is
         # claimed again when its lease expires, instead of being dropped.
+        attempts = int(row["attempts"])  # counted by the claim, this one included
+        if attempts > max_attempts(sub.notify_strategy):  # earlier claims never reported (process died)
+            self._fail(row, attempts - 1, "no outcome (the delivering process stopped)")
+            return
         note = Notification(
             topic_owner=self.account_id,
             topic_name=row["topic"],
@@ -175,15 +219,25 @@ class PushWorker:
             publish_time=int(row["publish_ms"]),
             message_tag=row["tag"],
         )
-        body, ctype = render_notification(note, sub.notify_content_format)
         queue = queue_endpoint_name(sub.endpoint)
         try:
+            body, ctype = render_notification(note, sub.notify_content_format)
             if queue is not None:
                 self._to_queue(row, queue, body.decode("utf-8"))
                 return
+        except (ValueError, XmlUnsafeText):
+            # Rendering is deterministic: retrying cannot help. (Only text stored before the service
+            # refused what XML 1.0 cannot carry gets here.)
+            problem = xml_text_problem(note.message) or xml_text_problem(note.message_tag or "") or "invalid text"
+            self._fail(row, attempts, f"not renderable: {problem}")
+            return
+        except Exception as exc:
+            self._retry(row, sub.notify_strategy, exc)
+            return
+        try:
             self._to_http(sub.endpoint, note, body, ctype)
         except Exception as exc:
-            self._retry(row, sub.notify_strategy, f"{type(exc).__name__}: {exc}"[:500])
+            self._retry(row, sub.notify_strategy, exc)
             return
         self._done(row)
 
@@ -209,28 +263,50 @@ class PushWorker:
         headers = signed_push_headers(self.identity, path, body, ctype, self.cert_url, mns, time.time())
         resp = self._http.post(endpoint, content=body, headers=headers)
         if not 200 <= resp.status_code < 300:
-            raise RuntimeError(f"endpoint answered {resp.status_code}")
+            raise EndpointStatus(resp.status_code)
 
     def _done(self, row: dict[str, Any]) -> None:
         with self.db.write() as tx:
             self.topics.count(tx, "delivery_done", {"id": row["id"], "owner": self.owner})
 
-    def _retry(self, row: dict[str, Any], strategy: str, error: str) -> None:
-        delay = retry_delay_s(strategy, int(row["attempts"]) + 1, self.retry_scale)
+    def _retry(self, row: dict[str, Any], strategy: str, exc: Exception) -> None:
+        failure = failure_class(exc)[:200]
+        attempts = int(row["attempts"])
+        delay = retry_delay_s(strategy, attempts, self.retry_scale)
         if delay is None:
-            log.warning(
-                "tidegate: giving up pushing %s to %s/%s: %s",
-                row["message_id"],
-                row["topic"],
-                row["subscription"],
-                error,
-            )
-            self._done(row)
+            self._fail(row, attempts, failure)
             return
-        params = {"id": row["id"], "owner": self.owner, "next_ms": self.clock() + int(delay * 1000), "error": error}
+        log.warning(
+            "tidegate: push of %s to %s/%s failed (attempt %d of %d): %s; next attempt in %.1f s",
+            row["message_id"],
+            row["topic"],
+            row["subscription"],
+            attempts,
+            max_attempts(strategy),
+            failure,
+            delay,
+            exc_info=not isinstance(exc, (EndpointStatus, httpx.HTTPError, QueueError)),
+        )
+        params = {"id": row["id"], "owner": self.owner, "next_ms": self.clock() + int(delay * 1000), "error": failure}
         with self.db.write() as tx:
             self.topics.count(tx, "delivery_retry", params)
             tx.notify(PUSH_CHANNEL)
+
+    def _fail(self, row: dict[str, Any], attempts: int, failure: str) -> None:
+        """Move the push to the failed deliveries (terminal): it is not attempted again."""
+        log.warning(
+            "tidegate: push of %s to %s/%s failed for good after %d attempt(s): %s",
+            row["message_id"],
+            row["topic"],
+            row["subscription"],
+            attempts,
+            failure,
+        )
+        now = self.clock()
+        params = {"id": row["id"], "owner": self.owner, "now": now, "error": failure[:500], "attempts": attempts}
+        with self.db.write() as tx:
+            self.topics.count(tx, "delivery_failed", params)
+            self.topics.count(tx, "delivery_done", params)
 
 
 def start_push_worker(

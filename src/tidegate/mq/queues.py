@@ -9,8 +9,10 @@ matching the row. Senders notify the channel ``q:<name>``; long polls wait on it
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tidegate.mq._common import (
@@ -31,8 +33,8 @@ from tidegate.mq.errors import (
     ReceiptHandleError,
 )
 from tidegate.mq.wire_render import EntryError, MessageView, QueueInfo, SendResult
-from tidegate.mq.wire_requests import MAX_BATCH, QUEUE_RANGES, MessageRequest, QueueAttributes
-from tidegate.mq.wire_xml import body_md5
+from tidegate.mq.wire_requests import MAX_BATCH, QUEUE_RANGES, MessageRequest, QueueAttributes, check_message_text
+from tidegate.mq.wire_xml import body_md5, xml_text_problem
 from tidegate.store._db import Tx
 
 #: Service defaults (§3.6) for attributes a CreateQueue request leaves out.
@@ -50,6 +52,12 @@ MAX_BATCH_BYTES = 65536
 #: Longest single wait on the notifier before re-checking the store: wake-ups from other processes on
 #: the same SQLite file are not delivered, so their sends are seen after at most this long.
 RECHECK_S = 1.0
+#: Quarantined messages a listing shows at most.
+MAX_QUARANTINE_LIST = 100
+#: Peek rounds that set unrenderable messages aside before answering with what is left.
+MAX_PEEK_ROUNDS = 8
+
+log = logging.getLogger(__name__)
 
 
 def queue_channel(name: str) -> str:
@@ -85,6 +93,44 @@ def _view(row: dict[str, Any], with_handle: bool) -> MessageView:
         user_properties=user,
         system_properties=system,
     )
+
+
+def _view_problem(v: MessageView) -> str | None:
+    # Every text a receive or peek renders; the numbers are rendered from ints.
+    texts = [("body", v.body), ("message id", v.message_id), ("body MD5", v.body_md5)]
+    if v.message_group_id is not None:
+        texts.append(("group id", v.message_group_id))
+    for p in (*v.user_properties, *v.system_properties):
+        texts += [("property name", p.name), (f"property {p.name[:64]}", p.value), ("property type", p.type)]
+    for what, text in texts:
+        if not isinstance(text, str):
+            return f"the {what} is not text"
+        problem = xml_text_problem(text)
+        if problem is not None:
+            return f"the {what} holds {problem}, which XML 1.0 cannot carry"
+    return None
+
+
+def _checked_view(row: dict[str, Any], with_handle: bool) -> MessageView | str:
+    """The view of a stored row, or why it cannot be rendered (it is then quarantined)."""
+    try:
+        view = _view(row, with_handle)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # damaged properties or columns
+        return f"the stored message is damaged ({type(exc).__name__})"
+    return _view_problem(view) or view
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantinedMessage:
+    """A message set aside because a receive or peek could not render it (see docs/mq.md)."""
+
+    id: int
+    message_id: str
+    priority: int
+    enqueue_time: int
+    dequeue_count: int
+    quarantine_time: int
+    reason: str
 
 
 class QueueService(MqBase):
@@ -162,6 +208,7 @@ class QueueService(MqBase):
         """Delete a queue and its messages. Deleting a missing queue succeeds (as the service does)."""
         with self.db.write() as tx:
             self.count(tx, "delete_queue_messages", {"name": name})
+            self.count(tx, "delete_queue_quarantined", {"name": name})
             self.count(tx, "delete_queue", {"name": name})
             tx.notify(queue_channel(name))
 
@@ -192,6 +239,7 @@ class QueueService(MqBase):
         return row
 
     def _insert(self, tx: Tx, q: dict[str, Any], m: MessageRequest, now: int) -> SendResult:
+        check_message_text(m)
         size = len(m.body.encode("utf-8"))
         if size > int(q["maximum_message_size"]):
             raise InvalidArgument(
@@ -223,6 +271,7 @@ class QueueService(MqBase):
         Raises:
             QueueNotExist: no such queue.
             InvalidArgument: no message, more than 16, or more than 64 KiB of bodies in all.
+            XmlUnsafeText: a text of a message holds a character XML 1.0 cannot carry (nothing is sent).
         """
         if not 1 <= len(messages) <= MAX_BATCH:
             raise InvalidArgument(f"A batch holds 1 to {MAX_BATCH} messages.")
@@ -265,6 +314,7 @@ class QueueService(MqBase):
         Raises:
             QueueNotExist: no such queue.
             InvalidArgument: body too large, priority or delay out of range.
+            XmlUnsafeText: the body holds a character XML 1.0 cannot carry (``MalformedXML``).
         """
         q = self._queue_row(tx, queue_name)
         r = self._insert(tx, q, MessageRequest(body=body, priority=priority, delay_seconds=delay_s), self.clock())
@@ -273,11 +323,18 @@ class QueueService(MqBase):
 
     # --- receiving -------------------------------------------------------------------------------------
 
-    def receive(self, queue: str, n: int = 1, wait_s: int | None = None) -> list[MessageView]:
+    def receive(
+        self, queue: str, n: int = 1, wait_s: int | None = None, *, started: float | None = None
+    ) -> list[MessageView]:
         """Receive up to ``n`` messages, long-polling up to ``wait_s`` seconds (queue default if None).
 
         Returns the moment at least one message is available: each is invisible for the queue's
-        VisibilityTimeout and carries a new receipt handle.
+        VisibilityTimeout and carries a new receipt handle. A claimed message that cannot be rendered is
+        quarantined (moved out of the queue with the reason, one log line) and the others are returned.
+
+        Args:
+            started: when the request arrived (``time.monotonic()``); the wait counts from then, so time
+                spent queued for a long-poll slot counts against it. Default: now.
 
         Raises:
             QueueNotExist: no such queue.
@@ -296,13 +353,16 @@ class QueueService(MqBase):
                 q = self._queue_row(tx, queue)
                 until = now + int(q["visibility_timeout"]) * 1000
                 rows = self.rows(tx, "claim_messages", {"queue": queue, "now": now, "until": until, "n": n})
+                views, bad = self._sort_out(tx, queue, rows, True, now)
                 nxt = None if rows else self.row(tx, "next_visible", {"queue": queue, "now": now})
-            if rows:
-                rows.sort(key=lambda r: (int(r["priority"]), int(r["id"])))
-                return [_view(r, True) for r in rows]
+            self._log_quarantined(queue, bad)
+            if views:
+                return views
             if deadline is None:
                 wait = int(q["polling_wait_seconds"]) if wait_s is None else wait_s
-                deadline = time.monotonic() + wait
+                deadline = (time.monotonic() if started is None else started) + wait
+            if bad:
+                continue  # every claimed row was set aside: claim again at once (each round removes one)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise MessageNotExist()
@@ -311,6 +371,32 @@ class QueueService(MqBase):
                 pause = min(pause, max(0.0, (int(nxt["next_ms"]) - now) / 1000))
             self.db.notifier.wait(channel, pause, since=since)
 
+    def _sort_out(
+        self, tx: Tx, queue: str, rows: list[dict[str, Any]], with_handle: bool, now: int
+    ) -> tuple[list[MessageView], list[tuple[str, str]]]:
+        """Split rows into their views and quarantine (in ``tx``) those that cannot be rendered.
+
+        Returns the views in (priority, id) order and ``(message id, reason)`` of each row set aside.
+        """
+        rows = sorted(rows, key=lambda r: (int(r["priority"]), int(r["id"])))
+        views: list[MessageView] = []
+        bad: list[tuple[str, str]] = []
+        for r in rows:
+            checked = _checked_view(r, with_handle)
+            if isinstance(checked, MessageView):
+                views.append(checked)
+                continue
+            params = {"id": r["id"], "queue": queue, "now": now, "reason": checked[:500]}
+            self.count(tx, "quarantine_message", params)
+            self.count(tx, "drop_message", params)
+            bad.append((str(r["message_id"])[:64], checked))
+        return views, bad
+
+    @staticmethod
+    def _log_quarantined(queue: str, bad: list[tuple[str, str]]) -> None:
+        for message_id, reason in bad:
+            log.warning("tidegate: queue %s: message %s quarantined: %s", queue, message_id, reason)
+
     def receivers_waiting(self, queue: str) -> int:
         """How many long polls of this server process are parked on ``queue`` now."""
         return self.db.notifier.waiters(queue_channel(queue))
@@ -318,17 +404,69 @@ class QueueService(MqBase):
     def peek(self, queue: str, n: int = 1) -> list[MessageView]:
         """Return up to ``n`` active messages without changing them.
 
+        A message that cannot be rendered is quarantined (as by :meth:`receive`) and left out.
+
         Raises:
             QueueNotExist: no such queue.
             MessageNotExist: the queue has no active message.
         """
         check_range("numOfMessages", n, 1, MAX_BATCH)
+        views: list[MessageView] = []
+        for _ in range(MAX_PEEK_ROUNDS):
+            now = self.clock()
+            with self.db.read() as tx:
+                self._queue_row(tx, queue)
+                rows = self.rows(tx, "peek_messages", {"queue": queue, "now": now, "n": n})
+            checked = [_checked_view(r, False) for r in rows]
+            views = [v for v in checked if isinstance(v, MessageView)]
+            if len(views) == len(rows):
+                break
+            # Rarely: a row that cannot be rendered. Set it aside in a write transaction and look again.
+            with self.db.write() as tx:
+                bad_rows = [r for r, v in zip(rows, checked, strict=True) if not isinstance(v, MessageView)]
+                _, bad = self._sort_out(tx, queue, bad_rows, False, now)
+            self._log_quarantined(queue, bad)
+        if not views:
+            raise MessageNotExist()
+        return views
+
+    def quarantined(self, queue: str, limit: int = MAX_QUARANTINE_LIST) -> tuple[int, list[QuarantinedMessage]]:
+        """Return how many messages of ``queue`` are quarantined and the oldest ``limit`` of them.
+
+        Raises:
+            QueueNotExist: no such queue.
+        """
+        limit = check_range("limit", limit, 1, MAX_QUARANTINE_LIST)
+        now = self.clock()
         with self.db.read() as tx:
             self._queue_row(tx, queue)
-            rows = self.rows(tx, "peek_messages", {"queue": queue, "now": self.clock(), "n": n})
-        if not rows:
-            raise MessageNotExist()
-        return [_view(r, False) for r in rows]
+            count = self.row(tx, "count_quarantined", {"queue": queue, "now": now}) or {}
+            rows = self.rows(tx, "list_quarantined", {"queue": queue, "now": now, "limit": limit})
+        items = [
+            QuarantinedMessage(
+                id=int(r["id"]),
+                message_id=str(r["message_id"]),
+                priority=int(r["priority"]),
+                enqueue_time=int(r["enqueue_ms"]),
+                dequeue_count=int(r["dequeue_count"]),
+                quarantine_time=int(r["quarantined_ms"]),
+                reason=str(r["reason"]),
+            )
+            for r in rows
+        ]
+        return int(count.get("n") or 0), items
+
+    def delete_quarantined(self, queue: str, quarantine_id: int) -> None:
+        """Delete one quarantined message for good.
+
+        Raises:
+            QueueNotExist: no such queue.
+            MessageNotExist: no such quarantined message in this queue.
+        """
+        with self.db.write() as tx:
+            self._queue_row(tx, queue)
+            if self.row(tx, "delete_quarantined", {"id": quarantine_id, "queue": queue}) is None:
+                raise MessageNotExist(f"No quarantined message {quarantine_id} in queue {queue}.")
 
     # --- deleting and visibility -----------------------------------------------------------------------
 
@@ -398,7 +536,8 @@ class QueueService(MqBase):
         return make_handle(row_id, row["receipt"]), int(row["visible_ms"])
 
     def expire(self) -> int:
-        """Delete every message past its retention period; return how many (expired rows are already
-        invisible to every operation, this only reclaims space)."""
+        """Delete every message (quarantined ones too) past its retention period; return how many (expired
+        rows are already invisible to every operation, this only reclaims space)."""
         with self.db.write() as tx:
-            return self.count(tx, "expire_messages", {"now": self.clock()})
+            now = {"now": self.clock()}
+            return self.count(tx, "expire_messages", now) + self.count(tx, "expire_quarantined", now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from tidegate.mq._common import Clock, MqBase, check_name, check_range, new_message_id
 from tidegate.mq.errors import (
@@ -19,7 +20,7 @@ from tidegate.mq.errors import (
     TopicNotExist,
 )
 from tidegate.mq.wire_render import SendResult, SubscriptionInfo, TopicInfo
-from tidegate.mq.wire_requests import MessageRequest, SubscriptionAttributes, TopicAttributes
+from tidegate.mq.wire_requests import MessageRequest, SubscriptionAttributes, TopicAttributes, check_message_text
 from tidegate.mq.wire_xml import body_md5
 from tidegate.store._db import Database, Tx
 
@@ -127,6 +128,7 @@ class TopicService(MqBase):
         """Delete a topic, its subscriptions and its pending deliveries (missing topic: no error)."""
         with self.db.write() as tx:
             self.count(tx, "delete_topic_deliveries", {"name": name})
+            self.count(tx, "delete_topic_failed", {"name": name})
             self.count(tx, "delete_topic_subscriptions", {"name": name})
             self.count(tx, "delete_topic", {"name": name})
 
@@ -143,6 +145,13 @@ class TopicService(MqBase):
 
     def _check_endpoint(self, endpoint: str) -> str:
         if endpoint.startswith(("http://", "https://")):
+            try:
+                parts = urlsplit(endpoint)
+                parts.port  # noqa: B018  (raises ValueError on a port that is not a number in range)
+            except ValueError:
+                raise InvalidArgument(f"The endpoint {endpoint[:200]!r} is not a valid URL.") from None
+            if not parts.hostname:
+                raise InvalidArgument(f"The endpoint {endpoint[:200]!r} names no host.")
             return endpoint
         m = _QUEUE_ENDPOINT.fullmatch(endpoint)
         if m and m.group(1) == self.region and m.group(2) == self.account_id:
@@ -223,6 +232,7 @@ class TopicService(MqBase):
         """Delete a subscription and its pending deliveries (missing: no error)."""
         with self.db.write() as tx:
             self.count(tx, "delete_subscription_deliveries", {"topic": topic, "name": name})
+            self.count(tx, "delete_subscription_failed", {"topic": topic, "name": name})
             self.count(tx, "delete_subscription", {"topic": topic, "name": name})
 
     def delivery_state(self, topic: str) -> dict[str, dict[str, Any]]:
@@ -232,6 +242,22 @@ class TopicService(MqBase):
         """
         with self.db.read() as tx:
             return {r["subscription"]: r for r in self.rows(tx, "topic_delivery_state", {"topic": topic})}
+
+    def failure_state(self, topic: str) -> dict[str, dict[str, Any]]:
+        """Terminally failed pushes by subscription name: ``failed`` (count), ``last_failed_ms`` and
+        ``last_failure`` (its class: ``timeout``, ``connection refused``, ``HTTP 500``, …).
+
+        A subscription with no failed push is absent. Failed pushes are kept one day.
+        """
+        with self.db.read() as tx:
+            return {r["subscription"]: r for r in self.rows(tx, "topic_failed_state", {"topic": topic})}
+
+    def failed_deliveries(self, topic: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest ``limit`` terminally failed pushes of ``topic`` (newest first): ``id``,
+        ``subscription``, ``message_id``, ``tag``, ``publish_ms``, ``attempts``, ``failed_ms``, ``failure``."""
+        limit = check_range("limit", limit, 1, 1000)
+        with self.db.read() as tx:
+            return self.rows(tx, "list_failed_deliveries", {"topic": topic, "limit": limit})
 
     def list_subscriptions(
         self, topic: str, prefix: str = "", limit: int = 1000, marker: str = ""
@@ -264,7 +290,13 @@ class TopicService(MqBase):
             return self.publish_in(tx, topic, message)
 
     def publish_in(self, tx: Tx, topic: str, message: MessageRequest) -> SendResult:
-        """Publish inside the caller's write transaction (deliveries exist only if it commits)."""
+        """Publish inside the caller's write transaction (deliveries exist only if it commits).
+
+        Raises:
+            TopicNotExist, InvalidArgument: as :meth:`publish`.
+            XmlUnsafeText: a text of the message holds a character XML 1.0 cannot carry (``MalformedXML``).
+        """
+        check_message_text(message)
         row = self.row(tx, "get_topic", {"name": topic})
         if row is None:
             raise TopicNotExist()

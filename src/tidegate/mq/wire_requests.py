@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tidegate.mq.wire_xml import NS, Element, InvalidXmlArgument, MalformedXML, el, parse_xml
+from tidegate.mq.wire_xml import NS, Element, InvalidXmlArgument, MalformedXML, check_xml_text, el, parse_xml
 
 _XML_REQ_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 
@@ -87,6 +87,31 @@ class SubscriptionAttributes:
     notify_strategy: str | None = None
     notify_content_format: str | None = None
     filter_tag: str | None = None
+
+
+def check_message_text(m: MessageRequest) -> MessageRequest:
+    """Return ``m`` if XML 1.0 can carry every text of it that a receive, peek or push renders.
+
+    Checked: the body, the tag, the group id, every attribute and every user/system property (name, value
+    and type). Base64 bodies (what some SDK clients send) are XML-safe by construction: the service stores
+    and returns the text it was given, it never decodes it.
+
+    Raises:
+        XmlUnsafeText: a text holds a character XML 1.0 cannot carry (named with its position).
+    """
+    check_xml_text("message body", m.body)
+    if m.tag is not None:
+        check_xml_text("message tag", m.tag)
+    if m.message_group_id is not None:
+        check_xml_text("message group id", m.message_group_id)
+    for name, value in m.attributes.items():
+        check_xml_text("message attribute name", name)
+        check_xml_text(f"message attribute {name}", value)
+    for p in (*m.user_properties, *m.system_properties):
+        check_xml_text("message property name", p.name)
+        check_xml_text(f"message property {p.name}", p.value)
+        check_xml_text(f"message property {p.name}'s type", p.type)
+    return m
 
 
 # --- parsing helpers ----------------------------------------------------------------------------------

@@ -174,6 +174,42 @@ def xml_text_ok(text: str) -> bool:
     return _INVALID_XML_CHARS.search(text) is None
 
 
+def xml_text_problem(text: str) -> str | None:
+    """Describe the first character of ``text`` that XML 1.0 cannot carry, or return None when it can.
+
+    XML 1.0's ``Char`` production allows #x9, #xA, #xD, [#x20-#xD7FF], [#xE000-#xFFFD] and
+    [#x10000-#x10FFFF]; everything else (C0 controls, lone surrogates, U+FFFE, U+FFFF) is refused. The
+    description names the character and its position, e.g. ``U+0001 at position 3``.
+    """
+    m = _INVALID_XML_CHARS.search(text)
+    if m is None:
+        return None
+    return f"U+{ord(m.group()):04X} at position {m.start()}"
+
+
+class XmlUnsafeText(MalformedXML):
+    """Text that XML 1.0 cannot carry (a control character, a lone surrogate, U+FFFE or U+FFFF).
+
+    The code is the service's ``MalformedXML``: an MNS request holding such text is not well-formed XML,
+    so the service answers it that way, and the same code is used wherever the text comes from.
+    """
+
+
+def check_xml_text(what: str, text: str) -> str:
+    """Return ``text`` if XML 1.0 can carry it (see :func:`xml_text_problem`).
+
+    This is the message service's one XML-safety rule: every text that a receive, a peek or a push renders
+    as XML passes here when it enters the service.
+
+    Raises:
+        XmlUnsafeText: the text holds a character XML 1.0 cannot carry (named with its position).
+    """
+    problem = xml_text_problem(text)
+    if problem is not None:
+        raise XmlUnsafeText(f"The {what} holds {problem}, a character that XML 1.0 cannot carry.")
+    return text
+
+
 def esc(text: str) -> str:
     """Escape element text: ``& < >`` and CR (``&#13;``, which XML parsers would otherwise turn into LF).
 

@@ -23,12 +23,28 @@
           el("dt", {}, "Active"), el("dd", { "data-count": "active" }, q.active_messages),
           el("dt", {}, "Inactive"), el("dd", { "data-count": "inactive" }, q.inactive_messages),
           el("dt", {}, "Delayed"), el("dd", { "data-count": "delayed" }, q.delay_messages),
-          el("dt", {}, "Receivers waiting"), el("dd", { "data-count": "receivers" }, doc.receivers_waiting)),
+          el("dt", {}, "Receivers waiting"), el("dd", { "data-count": "receivers" }, doc.receivers_waiting),
+          el("dt", {}, "Quarantined"), el("dd", { "data-count": "quarantined" }, doc.quarantined)),
         el("h2", {}, "Peek"),
         table(["Message id", "Body", "Priority", "Enqueued", "Dequeues"], doc.messages.map((m) => el("tr", {},
           el("td", {}, m.message_id), el("td", {}, el("pre.body", {}, m.body)), el("td.num", {}, m.priority),
           el("td", {}, fmtTime(m.enqueue_time)), el("td.num", {}, m.dequeue_count)))),
-        doc.messages.length ? null : el("p", {}, "No active message."));
+        doc.messages.length ? null : el("p", {}, "No active message."),
+        doc.quarantined ? quarantine(doc) : null);
+    }
+    // Messages a receive or peek could not render: set aside with the reason; an operator may delete them.
+    function quarantine(doc) {
+      return [el("h2", {}, "Quarantined messages"),
+        el("p", {}, "These messages could not be delivered (a receive could not render them) and were set aside."),
+        table(["Message id", "Reason", "Enqueued", "Quarantined", ""], doc.quarantined_messages.map((m) => {
+          const del = el("button", { type: "button", "data-quarantine": String(m.id) }, "Delete");
+          del.addEventListener("click", async () => {
+            del.disabled = true;
+            try { await Api.call("DELETE", "/queues/" + enc(name) + "/quarantine/" + m.id); } finally { await load(); }
+          });
+          return el("tr", { "data-quarantined": m.message_id }, el("td", {}, m.message_id), el("td.break", {}, m.reason),
+            el("td", {}, fmtTime(m.enqueue_time)), el("td", {}, fmtTime(m.quarantine_time)), el("td", {}, del));
+        }))];
     }
     const body = el("textarea", { id: "send-body", rows: "4", "aria-label": "Message body" });
     const delay = el("input", { id: "send-delay", type: "number", min: "0", placeholder: "0", "aria-label": "Delay seconds" });
@@ -63,12 +79,17 @@
     async function load() {
       const doc = await Api.get("/topics/" + enc(name));
       box.textContent = "";
-      box.append(el("h2", {}, "Subscriptions"), table(["Name", "Endpoint", "Strategy", "Filter tag", "Delivery", "Pending", "Attempts", "Last error"],
+      box.append(el("h2", {}, "Subscriptions"), table(["Name", "Endpoint", "Strategy", "Filter tag", "Delivery", "Pending", "Attempts", "Last error", "Failed", "Last failure"],
         doc.subscriptions.map((s) => el("tr", { "data-subscription": s.subscription_name },
           el("td", {}, s.subscription_name), el("td.break", {}, s.endpoint), el("td", {}, s.notify_strategy), el("td", {}, s.filter_tag || "—"),
           el("td", {}, el("span.badge.st-" + s.delivery_state, { "data-delivery": s.delivery_state }, s.delivery_state)),
-          el("td.num", {}, s.pending), el("td.num", {}, s.max_attempts), el("td.break", {}, s.last_error || "—")))),
-      doc.subscriptions.length ? null : el("p", {}, "No subscriptions."));
+          el("td.num", {}, s.pending), el("td.num", {}, s.max_attempts), el("td.break", {}, s.last_error || "—"),
+          el("td.num", { "data-failed": String(s.failed) }, s.failed), el("td.break", {}, s.last_failure || "—")))),
+      doc.subscriptions.length ? null : el("p", {}, "No subscriptions."),
+      doc.failed_deliveries.length ? [el("h2", {}, "Failed pushes (latest)"),
+        table(["Subscription", "Message id", "Attempts", "Failure", "Failed at"], doc.failed_deliveries.map((f) => el("tr", {},
+          el("td", {}, f.subscription), el("td", {}, f.message_id), el("td.num", {}, f.attempts), el("td.break", {}, f.failure),
+          el("td", {}, fmtTime(f.failed_ms)))))] : null);
     }
     const body = el("textarea", { id: "publish-body", rows: "4", "aria-label": "Message body" });
     const tag = el("input", { id: "publish-tag", "aria-label": "Tag" });

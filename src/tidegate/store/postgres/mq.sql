@@ -33,7 +33,7 @@ WITH c AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE mq_deliveries d
-SET lease_owner = :owner, lease_until_ms = :until
+SET lease_owner = :owner, lease_until_ms = :until, attempts = d.attempts + 1
 FROM c
 WHERE d.id = c.id
 RETURNING d.*;

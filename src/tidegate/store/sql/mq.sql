@@ -72,6 +72,35 @@ WHERE queue = :queue AND visible_ms > :now AND expire_ms > :now;
 -- name: expire_messages
 DELETE FROM mq_messages WHERE expire_ms <= :now;
 
+-- name: quarantine_message
+-- Set a message that cannot be rendered aside (the caller then deletes it from mq_messages).
+INSERT INTO mq_quarantined (queue, message_id, body, body_md5, priority, enqueue_ms, expire_ms, dequeue_count,
+                            props, quarantined_ms, reason)
+SELECT queue, message_id, body, body_md5, priority, enqueue_ms, expire_ms, dequeue_count, props, :now, :reason
+FROM mq_messages WHERE id = :id AND queue = :queue;
+
+-- name: drop_message
+DELETE FROM mq_messages WHERE id = :id AND queue = :queue;
+
+-- name: list_quarantined
+SELECT id, message_id, priority, enqueue_ms, expire_ms, dequeue_count, quarantined_ms, reason
+FROM mq_quarantined
+WHERE queue = :queue AND expire_ms > :now
+ORDER BY id
+LIMIT :limit;
+
+-- name: count_quarantined
+SELECT COUNT(*) AS n FROM mq_quarantined WHERE queue = :queue AND expire_ms > :now;
+
+-- name: delete_quarantined
+DELETE FROM mq_quarantined WHERE id = :id AND queue = :queue RETURNING id;
+
+-- name: delete_queue_quarantined
+DELETE FROM mq_quarantined WHERE queue = :name;
+
+-- name: expire_quarantined
+DELETE FROM mq_quarantined WHERE expire_ms <= :now;
+
 -- name: insert_topic
 INSERT INTO mq_topics (name, created_s, modified_s, maximum_message_size, logging_enabled)
 VALUES (:name, :now_s, :now_s, :maximum_message_size, :logging_enabled)
@@ -97,6 +126,9 @@ DELETE FROM mq_subscriptions WHERE topic = :name;
 
 -- name: delete_topic_deliveries
 DELETE FROM mq_deliveries WHERE topic = :name;
+
+-- name: delete_topic_failed
+DELETE FROM mq_failed_deliveries WHERE topic = :name;
 
 -- name: list_topics
 SELECT * FROM mq_topics
@@ -131,6 +163,9 @@ DELETE FROM mq_subscriptions WHERE topic = :topic AND name = :name RETURNING nam
 -- name: delete_subscription_deliveries
 DELETE FROM mq_deliveries WHERE topic = :topic AND subscription = :name;
 
+-- name: delete_subscription_failed
+DELETE FROM mq_failed_deliveries WHERE topic = :topic AND subscription = :name;
+
 -- name: list_subscriptions
 SELECT * FROM mq_subscriptions
 WHERE topic = :topic
@@ -150,10 +185,20 @@ VALUES (:topic, :subscription, :message_id, :body, :body_md5, :tag, :publish_ms,
 DELETE FROM mq_deliveries WHERE id = :id AND lease_owner = :owner;
 
 -- name: delivery_retry
+-- attempts was counted when the delivery was claimed.
 UPDATE mq_deliveries
-SET attempts = attempts + 1, next_ms = :next_ms, lease_owner = NULL, lease_until_ms = NULL,
-    last_error = :error
+SET next_ms = :next_ms, lease_owner = NULL, lease_until_ms = NULL, last_error = :error
 WHERE id = :id AND lease_owner = :owner;
+
+-- name: delivery_failed
+-- A push that failed terminally is moved to mq_failed_deliveries (the caller then deletes it).
+INSERT INTO mq_failed_deliveries (topic, subscription, message_id, body, body_md5, tag, publish_ms, attempts,
+                                  failed_ms, failure)
+SELECT topic, subscription, message_id, body, body_md5, tag, publish_ms, :attempts, :now, :error
+FROM mq_deliveries WHERE id = :id AND lease_owner = :owner;
+
+-- name: expire_failed_deliveries
+DELETE FROM mq_failed_deliveries WHERE failed_ms <= :before;
 
 -- name: next_delivery
 SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > next_ms THEN lease_until_ms
@@ -165,3 +210,18 @@ FROM mq_deliveries;
 SELECT subscription, COUNT(*) AS pending, MAX(attempts) AS max_attempts, MIN(next_ms) AS next_ms,
        MAX(last_error) AS last_error
 FROM mq_deliveries WHERE topic = :topic GROUP BY subscription;
+
+-- name: topic_failed_state
+-- Per subscription, the pushes that failed terminally: count, when the last one failed and why.
+SELECT f.subscription, COUNT(*) AS failed, MAX(f.failed_ms) AS last_failed_ms,
+       (SELECT g.failure FROM mq_failed_deliveries g
+        WHERE g.topic = f.topic AND g.subscription = f.subscription
+        ORDER BY g.id DESC LIMIT 1) AS last_failure
+FROM mq_failed_deliveries f WHERE f.topic = :topic GROUP BY f.topic, f.subscription;
+
+-- name: list_failed_deliveries
+SELECT id, subscription, message_id, tag, publish_ms, attempts, failed_ms, failure
+FROM mq_failed_deliveries
+WHERE topic = :topic
+ORDER BY id DESC
+LIMIT :limit;

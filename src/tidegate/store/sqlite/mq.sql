@@ -23,7 +23,7 @@ RETURNING visible_ms, receipt;
 
 -- name: claim_deliveries
 UPDATE mq_deliveries
-SET lease_owner = :owner, lease_until_ms = :until
+SET lease_owner = :owner, lease_until_ms = :until, attempts = attempts + 1
 WHERE id IN (
     SELECT id FROM mq_deliveries
     WHERE next_ms <= :now AND (lease_until_ms IS NULL OR lease_until_ms <= :now)

@@ -112,3 +112,50 @@ def test_missing_target_fails_the_task_with_a_catchable_mns_error(store: Store, 
     failed = [json.loads(h.detail) for h in store.get_history(done.id) if h.type == "TaskFailed"]
     assert failed[0]["error"] in ("MNS.QueueNotExist", "MNS.TopicNotExist")
     assert "nowhere" in failed[0]["cause"]
+
+
+UNSAFE_TEXT = """version: v1
+type: flow
+steps:
+  - type: task
+    name: notify
+    resourceArn: acs:mns:::/{kind}/out/messages
+    serviceParams:
+      MessageBody: $.text
+    catch:
+      - errors: [MNS.MalformedXML]
+        goto: refused
+  - {{type: pass, name: sent, end: true}}
+  - type: pass
+    name: refused
+    outputMappings:
+      - {{target: refused, source: true}}
+"""
+
+
+@pytest.mark.parametrize("kind", ["queues", "topics"])
+def test_text_xml_cannot_carry_fails_the_task_with_a_catchable_error(store: Store, kind: str) -> None:
+    db = database_of(store)
+    queues = QueueService(db)
+    if kind == "queues":
+        queues.create_queue("out", QueueAttributes())
+    else:
+        TopicService(db, "cn-hangzhou", "1234567890123456").create_topic("out", TopicAttributes())
+    add_flow(store, "unsafe", UNSAFE_TEXT.format(kind=kind))
+    with runtime(store):
+        done = wait_ended(store, start(store, "unsafe", {"text": "flow\u0002body"}).id)
+    assert done.status == "Succeeded" and json.loads(done.output or "") == {"refused": True}
+    (failed,) = [json.loads(h.detail) for h in store.get_history(done.id) if h.type == "TaskFailed"]
+    assert failed["error"] == "MNS.MalformedXML"
+    assert "U+0002 at position 4" in failed["cause"]
+    if kind == "queues":  # nothing was sent: the queue has no message that a receive could choke on
+        assert queues.get_queue("out").active_messages == 0
+
+
+def test_text_xml_cannot_carry_fails_the_execution_without_a_catch(store: Store) -> None:
+    QueueService(database_of(store)).create_queue("out", QueueAttributes())
+    add_flow(store, "plain", SEND_ONLY.format(kind="queues", name="out"))
+    with runtime(store):
+        done = wait_ended(store, start(store, "plain", {"text": "bad\u0001"}).id)
+    assert done.status == "Failed" and done.error == "MNS.MalformedXML"
+    assert "U+0001 at position 3" in (done.cause or "")

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+from tidegate.mq._common import new_message_id
+from tidegate.mq.queues import QueueService
+from tidegate.mq.topics import TopicService
+from tidegate.mq.wire import body_md5
 
 
 class FakeClock:
@@ -28,3 +34,40 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: f
             return True
         time.sleep(interval)
     return predicate()
+
+
+def poison_message(qs: QueueService, queue: str, body: str, *, props: str | None = None, priority: int = 8) -> str:
+    """Store a message below the API (none of its checks), as an older server or another program could have.
+
+    Returns its message id.
+    """
+    mid, now = new_message_id(), qs.clock()
+    params: dict[str, Any] = {
+        "queue": queue,
+        "message_id": mid,
+        "body": body,
+        "body_md5": body_md5(body),
+        "priority": priority,
+        "enqueue_ms": now,
+        "visible_ms": now,
+        "expire_ms": now + 3600_000,
+        "props": props,
+    }
+    with qs.db.write() as tx:
+        tx.raw_count(qs.queries["insert_message"], params)
+    return mid
+
+
+def poison_delivery(ts: TopicService, topic: str, subscription: str, body: str) -> None:
+    """Store a pending push below the API, as an older server could have."""
+    params = {
+        "topic": topic,
+        "subscription": subscription,
+        "message_id": new_message_id(),
+        "body": body,
+        "body_md5": body_md5(body),
+        "tag": None,
+        "publish_ms": ts.clock(),
+    }
+    with ts.db.write() as tx:
+        tx.raw_count(ts.queries["insert_delivery"], params)

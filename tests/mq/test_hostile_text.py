@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mq.helpers import wait_until
+from tests.mq.helpers import poison_delivery, poison_message, wait_until
 from tests.mq.subscriber import Subscriber
 from tests.sdkenv import mns115_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
 from tests.server import TEST_KEYS, ServerProcess
-from tidegate.mq._common import database_of, new_message_id
+from tidegate.mq._common import database_of
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import TopicService
@@ -28,7 +28,6 @@ from tidegate.mq.wire import (
     QueueAttributes,
     SubscriptionAttributes,
     TopicAttributes,
-    body_md5,
     encode_message,
     encode_queue_attributes,
     encode_subscription,
@@ -92,22 +91,7 @@ def _send(c: MnsClient, queue: str, body: str) -> None:
 
 
 def _poison(store: Store, queue: str, body: str) -> str:
-    qs = QueueService(database_of(store))
-    mid, now = new_message_id(), qs.clock()
-    params = {
-        "queue": queue,
-        "message_id": mid,
-        "body": body,
-        "body_md5": body_md5(body),
-        "priority": 8,
-        "enqueue_ms": now,
-        "visible_ms": now,
-        "expire_ms": now + 3600_000,
-        "props": None,
-    }
-    with qs.db.write() as tx:
-        tx.raw_count(qs.queries["insert_message"], params)
-    return mid
+    return poison_message(QueueService(database_of(store)), queue, body)
 
 
 def b64(text: str) -> str:
@@ -289,18 +273,7 @@ def test_pushes_that_cannot_succeed_end_failed_and_the_console_shows_them(
     refused = SubscriptionAttributes(endpoint="http://127.0.0.1:1/nothing-listens")
     client.request("PUT", "/topics/pushy/subscriptions/refused", body=encode_subscription(refused))
     # An XML push of text XML cannot carry, as stored before the service refused it.
-    ts = TopicService(database_of(below), REGION, ACCOUNT)
-    with ts.db.write() as tx:
-        params = {
-            "topic": "pushy",
-            "subscription": "xml",
-            "message_id": new_message_id(),
-            "body": "p\u0001",
-            "body_md5": body_md5("p\u0001"),
-            "tag": None,
-            "publish_ms": ts.clock(),
-        }
-        tx.raw_count(ts.queries["insert_delivery"], params)
+    poison_delivery(TopicService(database_of(below), REGION, ACCOUNT), "pushy", "xml", "p\u0001")
     client.request("POST", "/topics/pushy/messages", body=encode_message(MessageRequest(body="news")))
 
     def failed() -> dict[str, tuple[int, str | None]]:

@@ -10,14 +10,13 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.mq.helpers import FakeClock, wait_until
+from tests.mq.helpers import FakeClock, poison_delivery, poison_message, wait_until
 from tests.mq.subscriber import Subscriber
 from tidegate.auth.push import load_or_create_push_identity
-from tidegate.mq._common import database_of, new_message_id
+from tidegate.mq._common import database_of
 from tidegate.mq.errors import InvalidArgument, MessageNotExist
 from tidegate.mq.push import PushWorker, failure_class, max_attempts
 from tidegate.mq.queues import QueueService
@@ -29,7 +28,6 @@ from tidegate.mq.wire import (
     SubscriptionAttributes,
     TopicAttributes,
     XmlUnsafeText,
-    body_md5,
     render_message,
     render_messages,
 )
@@ -58,22 +56,7 @@ def ts(store: Store, clock: FakeClock) -> TopicService:
 
 
 def poison(qs: QueueService, body: str, *, props: str | None = None, priority: int = 8) -> str:
-    """Store a message below the API (no checks), as an older server or another program could have."""
-    mid, now = new_message_id(), qs.clock()
-    params: dict[str, Any] = {
-        "queue": "q",
-        "message_id": mid,
-        "body": body,
-        "body_md5": body_md5(body),
-        "priority": priority,
-        "enqueue_ms": now,
-        "visible_ms": now,
-        "expire_ms": now + 3600_000,
-        "props": props,
-    }
-    with qs.db.write() as tx:
-        tx.raw_count(qs.queries["insert_message"], params)
-    return mid
+    return poison_message(qs, "q", body, props=props, priority=priority)
 
 
 def send(qs: QueueService, *bodies: str) -> None:
@@ -238,21 +221,6 @@ def subscriber() -> Iterator[tuple[Subscriber, str]]:
     sub.stop()
 
 
-def _poison_delivery(ts: TopicService, subscription: str, body: str) -> None:
-    now = ts.clock()
-    params = {
-        "topic": "t",
-        "subscription": subscription,
-        "message_id": new_message_id(),
-        "body": body,
-        "body_md5": body_md5(body),
-        "tag": None,
-        "publish_ms": now,
-    }
-    with ts.db.write() as tx:
-        tx.raw_count(ts.queries["insert_delivery"], params)
-
-
 def test_pushes_end_in_a_durable_failed_state(
     store: Store, tmp_path: Path, subscriber: tuple[Subscriber, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -267,8 +235,8 @@ def test_pushes_end_in_a_durable_failed_state(
     sink = f"acs:mns:cn-hangzhou:{ACCOUNT}:queues/sink"
     ts.subscribe("t", "simple", SubscriptionAttributes(endpoint=sink, notify_content_format="SIMPLIFIED"))
     ts.publish("t", MessageRequest(body="fine"))
-    _poison_delivery(ts, "xml", "p\u0001")  # an XML push that cannot be rendered
-    _poison_delivery(ts, "simple", "s\u0003")  # a SIMPLIFIED fan-out into a queue that XML cannot carry
+    poison_delivery(ts, "t", "xml", "p\u0001")  # an XML push that cannot be rendered
+    poison_delivery(ts, "t", "simple", "s\u0003")  # a SIMPLIFIED fan-out into a queue that XML cannot carry
 
     identity = load_or_create_push_identity(tmp_path)
     sub.cert_pem = identity.cert_pem

@@ -30,7 +30,7 @@
           el("td", {}, m.message_id), el("td", {}, el("pre.body", {}, m.body)), el("td.num", {}, m.priority),
           el("td", {}, fmtTime(m.enqueue_time)), el("td.num", {}, m.dequeue_count)))),
         doc.messages.length ? null : el("p", {}, "No active message."),
-        doc.quarantined ? quarantine(doc) : null);
+        ...(doc.quarantined ? quarantine(doc) : []));
     }
     // Messages a receive or peek could not render: set aside with the reason; an operator may delete them.
     function quarantine(doc) {
@@ -86,10 +86,10 @@
           el("td.num", {}, s.pending), el("td.num", {}, s.max_attempts), el("td.break", {}, s.last_error || "—"),
           el("td.num", { "data-failed": String(s.failed) }, s.failed), el("td.break", {}, s.last_failure || "—")))),
       doc.subscriptions.length ? null : el("p", {}, "No subscriptions."),
-      doc.failed_deliveries.length ? [el("h2", {}, "Failed pushes (latest)"),
+      ...(doc.failed_deliveries.length ? [el("h2", {}, "Failed pushes (latest)"),
         table(["Subscription", "Message id", "Attempts", "Failure", "Failed at"], doc.failed_deliveries.map((f) => el("tr", {},
           el("td", {}, f.subscription), el("td", {}, f.message_id), el("td.num", {}, f.attempts), el("td.break", {}, f.failure),
-          el("td", {}, fmtTime(f.failed_ms)))))] : null);
+          el("td", {}, fmtTime(f.failed_ms)))))] : []));
     }
     const body = el("textarea", { id: "publish-body", rows: "4", "aria-label": "Message body" });
     const tag = el("input", { id: "publish-tag", "aria-label": "Tag" });

@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -115,7 +116,7 @@ def exec_group() -> None:
 @click.option("--input", "input_text", default="{}", show_default=True, help="The execution's input, a JSON object.")
 @click.option(
     "--name",
-    help="The execution's name (default: a generated one). Starting a running name again returns that execution.",
+    help="The execution's name [default: cli-<uuid>]. Starting a running name again returns that execution.",
 )
 @click.option("--wait", is_flag=True, help="Wait for the end; exit 0 when it succeeded, 1 otherwise.")
 @click.option(
@@ -138,9 +139,10 @@ def start(
     """Start an execution of FLOW."""
     if timeout_s is not None and not wait:
         raise UsageFailure("--timeout needs --wait")
-    body: dict[str, Any] = {"input": json_object("--input", input_text)}
-    if name is not None:
-        body["name"] = name
+    # The name is chosen here, not by the server, so that every name this command starts is one the
+    # server's describe and history accept (they require a letter or "_" first).
+    name = name if name is not None else f"cli-{uuid.uuid4()}"
+    body: dict[str, Any] = {"input": json_object("--input", input_text), "name": name}
     with conn.api() as api:
         status, doc = api.call("POST", _path(flow), body=body)
         if wait:

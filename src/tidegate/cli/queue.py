@@ -112,7 +112,7 @@ def delete(name: str, conn: Connection) -> None:
 @queue_group.command("send")
 @click.argument("name")
 @click.argument("body")
-@click.option("--priority", type=int, help="1 (first) to 16; default 8.")
+@click.option("--priority", type=click.IntRange(1, 16), help="1 (first) to 16; default 8.")
 @click.option("--delay", type=int, help="Seconds before the message can be received.")
 @connection_options
 def send(name: str, body: str, priority: int | None, delay: int | None, conn: Connection) -> None:
@@ -126,8 +126,8 @@ def send(name: str, body: str, priority: int | None, delay: int | None, conn: Co
 
 @queue_group.command("receive")
 @click.argument("name")
-@click.option("--wait", type=int, default=0, show_default=True, help="Long-poll seconds (0-30).")
-@click.option("--count", type=int, default=1, show_default=True, help="Messages to receive (1-16).")
+@click.option("--wait", type=click.IntRange(0, 30), default=0, show_default=True, help="Long-poll seconds (0-30).")
+@click.option("--count", type=click.IntRange(1, 16), default=1, show_default=True, help="Messages to receive (1-16).")
 @click.option("--delete/--keep", default=False, help="Delete the messages once printed.")
 @connection_options
 def receive(name: str, wait: int, count: int, delete: bool, conn: Connection) -> None:

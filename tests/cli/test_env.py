@@ -36,6 +36,6 @@ def test_env_lines_evaluate_in_a_shell(tmp_path: Path) -> None:
 
 def test_env_without_a_key_says_how_to_get_one(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["env", "--data", str(tmp_path)], env={"TIDEGATE_ACCESS_KEY_ID": ""})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "tidegate server --data" in result.output
     assert not (tmp_path / "root-key.json").exists()  # env never creates a key

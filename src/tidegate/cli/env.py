@@ -18,7 +18,7 @@ import httpx
 
 from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE, load_or_create_root_key
 from tidegate.cli._app import main
-from tidegate.cli._client import DEFAULT_ENDPOINT, ENV_ENDPOINT, check_endpoint
+from tidegate.cli._client import DEFAULT_ENDPOINT, ENV_ENDPOINT, UsageFailure, check_endpoint
 from tidegate.runtime import DEFAULT_REGION
 from tidegate.shim import SHIM_DIR
 
@@ -64,7 +64,7 @@ def env_command(data_dir: Path, endpoint: str) -> None:
     """
     endpoint = check_endpoint(endpoint)
     if not (os.environ.get(ENV_ID) and os.environ.get(ENV_SECRET)) and not (data_dir / ROOT_KEY_FILE).exists():
-        raise click.ClickException(
+        raise UsageFailure(
             f"no access key: start `tidegate server --data {data_dir}` once (it creates one), or set {ENV_ID} "
             f"and {ENV_SECRET}"
         )

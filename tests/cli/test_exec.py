@@ -210,3 +210,12 @@ def test_without_a_key_the_commands_say_where_to_get_one(tmp_path: Path) -> None
     (tmp_path / ".tidegate" / "root-key.json").chmod(0o644)
     r = tidegate("exec", "list", FLOW, "--data", str(tmp_path / ".tidegate"), env=local)
     assert_one_line_error(r, "readable by others")
+
+
+def test_server_configuration_errors_are_one_line(tmp_path: Path) -> None:
+    port = str(free_port())
+    r = tidegate("server", "--store", "mysql://x", "--port", port, "--data", str(tmp_path))
+    assert_one_line_error(r, "unknown store URL scheme 'mysql'")
+    assert r.rc == 2
+    r = tidegate("server", "--store", f"postgresql://postgres@127.0.0.1:{free_port()}/x", "--port", port)
+    assert_one_line_error(r, "PostgreSQL")

@@ -31,7 +31,7 @@ import click
 import httpx
 
 from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE, load_or_create_root_key
-from tidegate.errors import ConfigurationError, TidegateError
+from tidegate.errors import ConfigurationError, StoreError, TidegateError
 from tidegate.mq.client import MnsClient, MnsClientError
 
 __all__ = [
@@ -318,12 +318,19 @@ def cli_error(exc: Exception) -> click.ClickException:
         hint = f" ({_KEY_HINT})" if exc.error_code in _AUTH_CODES else ""
         return CliError(exc.message + hint)
     if isinstance(exc, ConfigurationError):
-        return UsageFailure(exc.message)
+        return UsageFailure(_one_line(exc.message))
+    if isinstance(exc, StoreError | OSError):
+        return CliError(_one_line(str(exc)))
     if isinstance(exc, TidegateError):
-        return CliError(exc.message)
-    if isinstance(exc, OSError):
-        return CliError(str(exc))
-    return CliError(f"unexpected {type(exc).__name__}: {exc} (run `tidegate --debug ...` to see the traceback)")
+        return CliError(exc.message)  # may list one problem per line (a flow definition's issues)
+    return CliError(
+        f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (run `tidegate --debug ...` for the traceback)"
+    )
+
+
+def _one_line(text: str) -> str:
+    """Join a message's lines (a database driver's error spans several) with "; "."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def echo_json(doc: Any) -> None:

@@ -28,13 +28,10 @@ from tidegate.cli._client import (
     connection_options,
     echo_json,
 )
-from tidegate.engine import ExecutionStatus
+from tidegate.engine import TERMINAL, ExecutionStatus
 
 __all__ = ["exec_group", "json_object", "table"]
 
-_TERMINAL = frozenset(
-    {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.STOPPED}
-)
 #: Longest long-poll the server grants per request (seconds).
 _MAX_WAIT_S = 60
 _PAGE = 1000
@@ -162,7 +159,7 @@ def start(
 def _wait_for_end(api: ApiClient, flow: str, name: str, doc: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:
     """Long-poll the execution until it ends (or ``timeout_s`` passes: a :class:`CliError`)."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while doc["status"] not in _TERMINAL:
+    while doc["status"] not in TERMINAL:
         remaining = _MAX_WAIT_S if deadline is None else deadline - time.monotonic()
         if remaining <= 0:
             raise CliError(f"{flow}/{name} is still {doc['status']} after {timeout_s:g} s")

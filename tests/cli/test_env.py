@@ -21,10 +21,14 @@ def test_env_lines_evaluate_in_a_shell(tmp_path: Path) -> None:
         main, ["env", "--data", str(tmp_path), "--endpoint", "http://127.0.0.1:9999/"], env=KEYS
     )
     assert result.exit_code == 0, result.output
-    script = result.output + '\necho "$TIDEGATE_ENDPOINT|$PYTHONPATH|$AK_ID|$AK_SECRET|$REGION|$ACCOUNT_ID"\n'
+    # Nothing answers there: a warning on stderr, the exports still on stdout.
+    assert result.stderr.startswith("warning: no tidegate server answers at http://127.0.0.1:9999")
+    echo = "$TIDEGATE_ENDPOINT|$PYTHONPATH|$AK_ID|$AK_SECRET|$REGION|$ACCOUNT_ID|$TIDEGATE_ACCESS_KEY_ID"
+    script = result.stdout + f'\necho "{echo}|$TIDEGATE_ACCESS_KEY_SECRET"\n'
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env={"PYTHONPATH": "/x"}, check=True)
-    endpoint, pythonpath, ak, secret, region, account = out.stdout.strip().split("|")
+    endpoint, pythonpath, ak, secret, region, account, tg_id, tg_secret = out.stdout.strip().split("|")
     assert endpoint == "http://127.0.0.1:9999"
+    assert (tg_id, tg_secret) == (KEYS["TIDEGATE_ACCESS_KEY_ID"], KEYS["TIDEGATE_ACCESS_KEY_SECRET"])
     assert pythonpath == f"{SHIM_DIR}:/x"
     assert (ak, secret) == (KEYS["TIDEGATE_ACCESS_KEY_ID"], KEYS["TIDEGATE_ACCESS_KEY_SECRET"])
     assert (region, account) == ("cn-hangzhou", "1234567890123456")
@@ -32,6 +36,6 @@ def test_env_lines_evaluate_in_a_shell(tmp_path: Path) -> None:
 
 def test_env_without_a_key_says_how_to_get_one(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["env", "--data", str(tmp_path)], env={"TIDEGATE_ACCESS_KEY_ID": ""})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "tidegate server --data" in result.output
     assert not (tmp_path / "root-key.json").exists()  # env never creates a key

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
+from urllib.parse import quote
 
 import click
 
 from tidegate.cli._app import main
+from tidegate.cli._client import Connection, connection_options
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.wire import (
     MessageRequest,
@@ -17,40 +19,32 @@ from tidegate.mq.wire import (
     encode_receipt_handles,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_ENDPOINT = "http://127.0.0.1:8787"
+T = TypeVar("T")
 
 
-def connection_options(f: F) -> F:
-    """Add ``--endpoint``, ``--access-key-id`` and ``--access-key-secret`` (environment defaults)."""
-    f = click.option(
-        "--access-key-secret",
-        envvar="TIDEGATE_ACCESS_KEY_SECRET",
-        required=True,
-        help="Secret [env TIDEGATE_ACCESS_KEY_SECRET].",
-    )(f)
-    f = click.option(
-        "--access-key-id", envvar="TIDEGATE_ACCESS_KEY_ID", required=True, help="[env TIDEGATE_ACCESS_KEY_ID]"
-    )(f)
-    return click.option(
-        "--endpoint", envvar="TIDEGATE_ENDPOINT", default=DEFAULT_ENDPOINT, show_default=True, help="Server URL."
-    )(f)
-
-
-def client_from(opts: dict[str, Any]) -> MnsClient:
-    """Build a client from the connection options (removed from ``opts``)."""
-    return MnsClient(opts.pop("endpoint"), opts.pop("access_key_id"), opts.pop("access_key_secret"))
-
-
-def run(opts: dict[str, Any], action: Callable[[MnsClient], object]) -> None:
-    """Run ``action`` with a client; an MNS error becomes a click error (exit status 1)."""
-    client = client_from(opts)
+def run(conn: Connection, action: Callable[[MnsClient], T]) -> T:
+    """Run ``action`` with a client of ``conn``; errors reach the root command, which reports them."""
+    client = conn.mns()
     try:
-        action(client)
-    except MnsClientError as e:
-        raise click.ClickException(f"{e.error_code}: {e.message}") from None
+        return action(client)
     finally:
         client.close()
+
+
+def exists(client: MnsClient, path: str) -> bool:
+    """Whether the queue / topic / subscription at ``path`` exists (a 404 answer means it does not)."""
+    try:
+        client.request("GET", path)
+    except MnsClientError as e:
+        if e.status == 404:
+            return False
+        raise
+    return True
+
+
+def created_or_unchanged(status: int, what: str) -> str:
+    """The line for a create that answered ``status``: 201 created, 204 it was there already, the same."""
+    return f"created {what}" if status == 201 else f"{what} already exists (unchanged)"
 
 
 @main.group("queue")
@@ -66,63 +60,77 @@ def queue_group() -> None:
 @click.option("--max-size", type=int, help="MaximumMessageSize in bytes (1024-65536).")
 @click.option("--polling-wait", type=int, help="Default long-poll seconds (0-30).")
 @connection_options
-def create(name: str, **opts: Any) -> None:
-    """Create queue NAME."""
+def create(
+    name: str,
+    visibility_timeout: int | None,
+    delay_seconds: int | None,
+    retention: int | None,
+    max_size: int | None,
+    polling_wait: int | None,
+    conn: Connection,
+) -> None:
+    """Create queue NAME (an existing queue with the same attributes is left unchanged)."""
     attrs = QueueAttributes(
-        visibility_timeout=opts.pop("visibility_timeout"),
-        delay_seconds=opts.pop("delay_seconds"),
-        message_retention_period=opts.pop("retention"),
-        maximum_message_size=opts.pop("max_size"),
-        polling_wait_seconds=opts.pop("polling_wait"),
+        visibility_timeout=visibility_timeout,
+        delay_seconds=delay_seconds,
+        message_retention_period=retention,
+        maximum_message_size=max_size,
+        polling_wait_seconds=polling_wait,
     )
-    run(opts, lambda c: c.request("PUT", f"/queues/{seg(name)}", body=encode_queue_attributes(attrs)))
-    click.echo(f"created queue {name}")
+    r = run(conn, lambda c: c.request("PUT", f"/queues/{seg(name)}", body=encode_queue_attributes(attrs)))
+    click.echo(created_or_unchanged(r.status, f"queue {name}"))
 
 
 @queue_group.command("list")
 @click.option("--prefix", default="", help="Only queues whose name starts with this.")
 @connection_options
-def list_(prefix: str, **opts: Any) -> None:
+def list_(prefix: str, conn: Connection) -> None:
     """List queues (one name per line)."""
 
     def action(c: MnsClient) -> None:
         for name in c.list_names("/queues", "Queue", prefix):
             click.echo(name)
 
-    run(opts, action)
+    run(conn, action)
 
 
 @queue_group.command("delete")
 @click.argument("name")
 @connection_options
-def delete(name: str, **opts: Any) -> None:
-    """Delete queue NAME and its messages."""
-    run(opts, lambda c: c.request("DELETE", f"/queues/{seg(name)}"))
-    click.echo(f"deleted queue {name}")
+def delete(name: str, conn: Connection) -> None:
+    """Delete queue NAME and its messages (a queue that does not exist is reported, not an error)."""
+
+    def action(c: MnsClient) -> bool:
+        if not exists(c, f"/queues/{seg(name)}"):
+            return False
+        c.request("DELETE", f"/queues/{seg(name)}")
+        return True
+
+    click.echo(f"deleted queue {name}" if run(conn, action) else f"queue {name} does not exist (nothing deleted)")
 
 
 @queue_group.command("send")
 @click.argument("name")
 @click.argument("body")
-@click.option("--priority", type=int, help="1 (first) to 16; default 8.")
+@click.option("--priority", type=click.IntRange(1, 16), help="1 (first) to 16; default 8.")
 @click.option("--delay", type=int, help="Seconds before the message can be received.")
 @connection_options
-def send(name: str, body: str, priority: int | None, delay: int | None, **opts: Any) -> None:
+def send(name: str, body: str, priority: int | None, delay: int | None, conn: Connection) -> None:
     """Send BODY (verbatim, no base64) to queue NAME; print the message id."""
     msg = encode_message(MessageRequest(body=body, priority=priority, delay_seconds=delay))
     run(
-        opts,
+        conn,
         lambda c: click.echo(fields(c.request("POST", f"/queues/{seg(name)}/messages", body=msg).xml())["MessageId"]),
     )
 
 
 @queue_group.command("receive")
 @click.argument("name")
-@click.option("--wait", type=int, default=0, show_default=True, help="Long-poll seconds (0-30).")
-@click.option("--count", type=int, default=1, show_default=True, help="Messages to receive (1-16).")
+@click.option("--wait", type=click.IntRange(0, 30), default=0, show_default=True, help="Long-poll seconds (0-30).")
+@click.option("--count", type=click.IntRange(1, 16), default=1, show_default=True, help="Messages to receive (1-16).")
 @click.option("--delete/--keep", default=False, help="Delete the messages once printed.")
 @connection_options
-def receive(name: str, wait: int, count: int, delete: bool, **opts: Any) -> None:
+def receive(name: str, wait: int, count: int, delete: bool, conn: Connection) -> None:
     """Receive messages from queue NAME: print ``message-id<TAB>receipt-handle<TAB>body`` per message."""
 
     def action(c: MnsClient) -> None:
@@ -141,13 +149,15 @@ def receive(name: str, wait: int, count: int, delete: bool, **opts: Any) -> None
         if delete and handles:
             c.request("DELETE", f"/queues/{seg(name)}/messages", body=encode_receipt_handles(handles))
 
-    run(opts, action)
+    run(conn, action)
 
 
 @queue_group.command("delete-message")
 @click.argument("name")
 @click.argument("receipt_handle")
 @connection_options
-def delete_message(name: str, receipt_handle: str, **opts: Any) -> None:
+def delete_message(name: str, receipt_handle: str, conn: Connection) -> None:
     """Delete a received message of queue NAME by its receipt handle."""
-    run(opts, lambda c: c.request("DELETE", f"/queues/{seg(name)}/messages", query=f"ReceiptHandle={receipt_handle}"))
+    query = f"ReceiptHandle={quote(receipt_handle, safe='')}"
+    run(conn, lambda c: c.request("DELETE", f"/queues/{seg(name)}/messages", query=query))
+    click.echo(f"deleted message {receipt_handle} of queue {name}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from tidegate.cli._app import main
-from tidegate.cli.queue import connection_options, run
+from tidegate.cli._client import Connection, connection_options
+from tidegate.cli.queue import created_or_unchanged, exists, run
 from tidegate.mq.client import MnsClient, fields, seg
 from tidegate.mq.wire import (
     NOTIFY_FORMATS,
@@ -30,33 +29,39 @@ def topic_group() -> None:
 @click.argument("name")
 @click.option("--max-size", type=int, help="MaximumMessageSize in bytes (1024-65536).")
 @connection_options
-def create(name: str, max_size: int | None, **opts: Any) -> None:
-    """Create topic NAME."""
+def create(name: str, max_size: int | None, conn: Connection) -> None:
+    """Create topic NAME (an existing topic with the same attributes is left unchanged)."""
     body = encode_topic_attributes(TopicAttributes(maximum_message_size=max_size))
-    run(opts, lambda c: c.request("PUT", f"/topics/{seg(name)}", body=body))
-    click.echo(f"created topic {name}")
+    r = run(conn, lambda c: c.request("PUT", f"/topics/{seg(name)}", body=body))
+    click.echo(created_or_unchanged(r.status, f"topic {name}"))
 
 
 @topic_group.command("list")
 @click.option("--prefix", default="", help="Only topics whose name starts with this.")
 @connection_options
-def list_(prefix: str, **opts: Any) -> None:
+def list_(prefix: str, conn: Connection) -> None:
     """List topics (one name per line)."""
 
     def action(c: MnsClient) -> None:
         for name in c.list_names("/topics", "Topic", prefix):
             click.echo(name)
 
-    run(opts, action)
+    run(conn, action)
 
 
 @topic_group.command("delete")
 @click.argument("name")
 @connection_options
-def delete(name: str, **opts: Any) -> None:
-    """Delete topic NAME, its subscriptions and pending pushes."""
-    run(opts, lambda c: c.request("DELETE", f"/topics/{seg(name)}"))
-    click.echo(f"deleted topic {name}")
+def delete(name: str, conn: Connection) -> None:
+    """Delete topic NAME, its subscriptions and pending pushes (a topic that does not exist is reported)."""
+
+    def action(c: MnsClient) -> bool:
+        if not exists(c, f"/topics/{seg(name)}"):
+            return False
+        c.request("DELETE", f"/topics/{seg(name)}")
+        return True
+
+    click.echo(f"deleted topic {name}" if run(conn, action) else f"topic {name} does not exist (nothing deleted)")
 
 
 @topic_group.command("publish")
@@ -64,11 +69,11 @@ def delete(name: str, **opts: Any) -> None:
 @click.argument("body")
 @click.option("--tag", help="MessageTag (subscriptions with a FilterTag receive only matching messages).")
 @connection_options
-def publish(name: str, body: str, tag: str | None, **opts: Any) -> None:
+def publish(name: str, body: str, tag: str | None, conn: Connection) -> None:
     """Publish BODY to topic NAME; print the message id."""
     msg = encode_message(MessageRequest(body=body, tag=tag))
     run(
-        opts,
+        conn,
         lambda c: click.echo(fields(c.request("POST", f"/topics/{seg(name)}/messages", body=msg).xml())["MessageId"]),
     )
 
@@ -82,22 +87,35 @@ def publish(name: str, body: str, tag: str | None, **opts: Any) -> None:
 @click.option("--filter-tag", help="Deliver only messages with this MessageTag.")
 @connection_options
 def subscribe(
-    name: str, subscription: str, target: str, fmt: str, strategy: str, filter_tag: str | None, **opts: Any
+    name: str, subscription: str, target: str, fmt: str, strategy: str, filter_tag: str | None, conn: Connection
 ) -> None:
     """Subscribe TARGET (http(s) URL or acs:mns:REGION:ACCOUNT:queues/Q) to topic NAME."""
     attrs = SubscriptionAttributes(
         endpoint=target, notify_content_format=fmt, notify_strategy=strategy, filter_tag=filter_tag
     )
     path = f"/topics/{seg(name)}/subscriptions/{seg(subscription)}"
-    run(opts, lambda c: c.request("PUT", path, body=encode_subscription(attrs)))
-    click.echo(f"subscribed {subscription} to {name}")
+    r = run(conn, lambda c: c.request("PUT", path, body=encode_subscription(attrs)))
+    if r.status == 201:
+        click.echo(f"subscribed {subscription} to {name}")
+    else:
+        click.echo(f"subscription {subscription} of {name} already exists (unchanged)")
 
 
 @topic_group.command("unsubscribe")
 @click.argument("name")
 @click.argument("subscription")
 @connection_options
-def unsubscribe(name: str, subscription: str, **opts: Any) -> None:
+def unsubscribe(name: str, subscription: str, conn: Connection) -> None:
     """Remove SUBSCRIPTION from topic NAME."""
-    run(opts, lambda c: c.request("DELETE", f"/topics/{seg(name)}/subscriptions/{seg(subscription)}"))
-    click.echo(f"unsubscribed {subscription} from {name}")
+    path = f"/topics/{seg(name)}/subscriptions/{seg(subscription)}"
+
+    def action(c: MnsClient) -> bool:
+        if not exists(c, path):
+            return False
+        c.request("DELETE", path)
+        return True
+
+    if run(conn, action):
+        click.echo(f"unsubscribed {subscription} from {name}")
+    else:
+        click.echo(f"{name} has no subscription {subscription} (nothing removed)")

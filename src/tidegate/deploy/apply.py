@@ -142,13 +142,13 @@ class Deployer:
         except MnsClientError as exc:
             if exc.status == 404:
                 return None
-            raise DeployError(f"GET {path}: {exc.error_code}: {exc.message}") from None
+            raise DeployError(f"GET {path}: {exc.message}") from None
 
     def _mns(self, method: str, path: str, query: str = "", body: bytes = b"") -> None:
         try:
             self.mns.request(method, path, query=query, body=body)
         except MnsClientError as exc:
-            raise DeployError(f"{method} {path}: {exc.error_code}: {exc.message}") from None
+            raise DeployError(f"{method} {path}: {exc.message}") from None
 
     # --- deploy ---------------------------------------------------------------------------------------
 

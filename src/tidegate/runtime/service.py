@@ -21,11 +21,10 @@ from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_even
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
+from tidegate.runtime.tokens import mark_tokens_bound, token_execution
 from tidegate.store import (
     ApplyNow,
-    ExecutionNotFound,
     ExecutionRecord,
-    FlowNotFound,
     FlowRecord,
     HistoryRow,
     Page,
@@ -127,6 +126,7 @@ class WorkflowService:
         #: The runtime's :meth:`Driver.apply_now`, once a runtime drives this store: a start or a task
         #: report then moves its execution on in the request's own transaction. None: the driver does it.
         self.apply_now = apply_now
+        mark_tokens_bound(store, clock())  # tokens minted from now on name their execution's store id
 
     # --- flows -----------------------------------------------------------------------------------
 
@@ -304,13 +304,13 @@ class WorkflowService:
     # --- task reports ----------------------------------------------------------------------------
 
     def _open_task(self, token: str) -> tuple[ExecutionRecord, str]:
-        flow_name, execution_name, task_key = self.signer.parse(token)
-        try:
-            record = self.store.get_execution(flow_name, execution_name)
-        except (FlowNotFound, ExecutionNotFound):
-            # A genuine token whose execution is gone (its flow was deleted): the task can never complete.
-            raise self._completed(token) from None
-        return record, task_key
+        claims = self.signer.claims(token)
+        record = token_execution(self.store, claims)
+        if record is None:
+            # A genuine token whose execution is gone (its flow was deleted, perhaps created again since):
+            # the task can never complete.
+            raise self._completed(token)
+        return record, claims.task_key
 
     @staticmethod
     def _completed(token: str) -> TaskAlreadyCompleted:

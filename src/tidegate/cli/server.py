@@ -133,10 +133,12 @@ def server_command(
     runtime: Runtime | None = None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
+    ctx: AppContext | None = None
     try:
         ctx, created = build_context(store, data_dir, os.environ)
         if created:
             _print_key(click.echo, ctx, data_dir)
+        ctx.service.purger.sweep()  # executions of flows deleted before a stop (or by an older version)
         functions = build_function_host(
             store,
             ctx.keyring,
@@ -176,5 +178,7 @@ def server_command(
             runtime.stop()
         if functions is not None:
             functions.close()
+        if ctx is not None:
+            ctx.service.purger.stop()
         store.close()
         click.echo("tidegate: stopped")

@@ -21,6 +21,7 @@ from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_even
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
+from tidegate.runtime.purge import FlowPurger
 from tidegate.runtime.tokens import mark_tokens_bound, token_execution
 from tidegate.store import (
     ApplyNow,
@@ -127,6 +128,8 @@ class WorkflowService:
         #: report then moves its execution on in the request's own transaction. None: the driver does it.
         self.apply_now = apply_now
         mark_tokens_bound(store, clock())  # tokens minted from now on name their execution's store id
+        #: Removes deleted flows' executions in the background (:meth:`delete_flow`).
+        self.purger = FlowPurger(store)
 
     # --- flows -----------------------------------------------------------------------------------
 
@@ -174,8 +177,15 @@ class WorkflowService:
         return self.store.update_flow(name, modified_ms=self.clock(), **changes)
 
     def delete_flow(self, name: str) -> None:
-        """Delete a flow and its schedules. Raises FlowNotFound."""
-        self.store.delete_flow(check_name("flow name", name))
+        """Delete a flow, its schedules and its executions. Raises FlowNotFound.
+
+        The flow's running executions stop in the same transaction (none of their tasks completes again and
+        nothing of them is driven any more); then its executions are removed with everything they own, the
+        first batch before this returns and the rest, if any, by :attr:`purger` in the background.
+        """
+        flow_id = self.store.delete_flow(check_name("flow name", name))
+        if self.store.purge_flow_executions(flow_id, self.purger.batch) == self.purger.batch:
+            self.purger.add(flow_id)
 
     def describe_flow(self, name: str) -> FlowRecord:
         """Return a flow. Raises FlowNotFound."""

@@ -90,12 +90,25 @@ class Store(ABC):
         """List flows by name."""
 
     @abstractmethod
-    def delete_flow(self, name: str) -> None:
-        """Delete a flow and its schedules. Raises FlowNotFound.
+    def delete_flow(self, name: str) -> str:
+        """Delete a flow and its schedules, stop its running executions; return the deleted flow's id.
 
-        Its executions stay in the database (running ones may still finish) but are no longer visible
-        through the flow name, even when a new flow of the same name is created.
+        In the same transaction every running execution of the flow becomes ``Stopped`` (error
+        ``FnF.FlowDeleted``): its open tasks are cancelled, its inbox, timers and jobs deleted, and a driver
+        holding it can no longer commit. Its executions are no longer visible through the flow name, even
+        when a new flow of the same name is created; :meth:`purge_flow_executions` removes them.
+        Raises FlowNotFound.
         """
+
+    @abstractmethod
+    def purge_flow_executions(self, flow_id: str, limit: int) -> int:
+        """Remove up to ``limit`` executions of the deleted flow ``flow_id`` with their history, tasks,
+        inbox, timers and jobs, in one transaction; return how many (0: none left). Nothing is removed
+        while a flow with that id exists."""
+
+    @abstractmethod
+    def deleted_flow_ids(self, limit: int = 100) -> list[str]:
+        """Ids of deleted flows that still have executions (to purge, e.g. after a restart)."""
 
     # --- executions ------------------------------------------------------------------------------
 

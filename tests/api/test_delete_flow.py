@@ -4,6 +4,7 @@ complete nothing in a flow created again with the same name."""
 # ruff: noqa: E501  (the scenarios are SDK call sequences, one call per line)
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from tests.api.scenarios import CALLBACK_FLOW, HELPERS, PASS_FLOW
 from tests.api.sdk import run_scenario
 from tests.server import ServerProcess
+from tests.store.helpers import step
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.runtime.service import WorkflowService
 from tidegate.store import Store, open_store
@@ -132,9 +134,30 @@ def test_many_executions_are_purged_in_the_background(tmp_path: Path) -> None:
         assert svc.start_execution("many", "e0")[1]
         # A deleted flow left behind (e.g. by a stop during its purge) is found by a sweep.
         left = svc.start_execution("many", "e1")[0]
-        flow_id = s.delete_flow("many")
+        flow_id = s.delete_flow("many").id
         assert s.deleted_flow_ids() == [flow_id]
         assert svc.purger.sweep() == 1 and svc.purger.idle.wait(30)
         assert _rows_of(s, [left.id]) == dict.fromkeys(TABLES, 0)
+    finally:
+        s.close()
+
+
+def test_a_parent_waiting_on_a_child_of_a_deleted_flow_sees_its_task_fail(tmp_path: Path) -> None:
+    s = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        svc = WorkflowService(s, TaskTokenSigner(b"k" * 32))
+        svc.create_flow("parent", CALLBACK_FLOW)
+        svc.create_flow("child", PASS_FLOW)
+        parent, _ = svc.start_execution("parent", "p")
+        s.commit([step(parent, tasks_open=["2.1"])])  # the parent's task that waits on its child
+        token = svc.signer.mint("parent", "p", "2.1", execution_id=parent.id, flow_id=parent.flow_id)
+        svc.start_execution("child", "c", callback_token=token)
+        svc.delete_flow("child")
+        task = s.get_task(parent.id, "2.1")
+        assert task is not None and task.status == "done"
+        inbox = _raw(s, f"SELECT event FROM inbox WHERE execution_id = {int(parent.id)} ORDER BY id")
+        failed = json.loads(inbox[-1]["event"])
+        assert failed["error"] == "FnF.FlowDeleted" and failed["task_key"] == "2.1"
+        assert s.get_execution_by_id(parent.id).status == "Running"  # the parent's flow decides what follows
     finally:
         s.close()

@@ -57,7 +57,7 @@ def test_delete_flow_stops_running_executions_at_once(store: Store) -> None:
     other_flow = make_flow(store, "other")
     bystander = busy_execution(store, "busy", "other")
 
-    flow_id = store.delete_flow("flow1")
+    flow_id = store.delete_flow("flow1").id
 
     stopped = store.get_execution_by_id(busy.id)
     assert stopped.status == "Stopped" and stopped.error == "FnF.FlowDeleted" and stopped.version == busy.version + 1
@@ -97,7 +97,7 @@ def test_purge_removes_every_row_in_bounded_batches(store: Store) -> None:
     flow_id = store.get_flow("flow1").id
     assert store.purge_flow_executions(flow_id, 10) == 0  # a live flow's executions are never purged
 
-    assert store.delete_flow("flow1") == flow_id
+    assert store.delete_flow("flow1").id == flow_id
     assert store.purge_flow_executions(flow_id, 2) == 2
     assert rows_of(store, ids[:2]) == dict.fromkeys(TABLES, 0)
     assert rows_of(store, ids[2:])["executions"] == 3
@@ -117,7 +117,7 @@ def test_purge_removes_every_row_in_bounded_batches(store: Store) -> None:
 def test_recreated_flow_is_untouched_by_the_purge_of_the_old_one(store: Store) -> None:
     make_flow(store)
     old = busy_execution(store, "same")
-    old_id = store.delete_flow("flow1")
+    old_id = store.delete_flow("flow1").id
     make_flow(store)
     new = busy_execution(store, "same")
     while store.purge_flow_executions(old_id, 1):
@@ -125,3 +125,14 @@ def test_recreated_flow_is_untouched_by_the_purge_of_the_old_one(store: Store) -
     assert rows_of(store, [old.id]) == dict.fromkeys(TABLES, 0)
     assert rows_of(store, [new.id]) == {"executions": 1, "history": 3, "tasks": 1, "inbox": 2, "timers": 1, "jobs": 1}
     assert store.get_execution("flow1", "same").id == new.id and new.status == "Running"
+
+
+def test_delete_flow_returns_the_callback_tokens_of_stopped_children(store: Store) -> None:
+    make_flow(store, "children")
+    running = start(store, "child", "children", callback_token="parent-token")
+    done = start(store, "done-child", "children", callback_token="other-token")
+    store.commit([step(done, status="Succeeded", output="{}", stopped_ms=5)])
+    start(store, "orphan", "children")
+    deleted = store.delete_flow("children")
+    assert deleted.parent_tokens == ("parent-token",)  # only running children: an ended one has reported
+    assert store.get_execution_by_id(running.id).status == "Stopped"

@@ -33,6 +33,7 @@ from tidegate.store import (
     Store,
     execution_channel,
 )
+from tidegate.store.base import FLOW_DELETED
 
 __all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService"]
 
@@ -181,11 +182,26 @@ class WorkflowService:
 
         The flow's running executions stop in the same transaction (none of their tasks completes again and
         nothing of them is driven any more); then its executions are removed with everything they own, the
-        first batch before this returns and the rest, if any, by :attr:`purger` in the background.
+        first batch before this returns and the rest, if any, by :attr:`purger` in the background. A parent
+        waiting on one of the stopped executions (a child flow) sees its task fail with ``FnF.FlowDeleted``.
         """
-        flow_id = self.store.delete_flow(check_name("flow name", name))
-        if self.store.purge_flow_executions(flow_id, self.purger.batch) == self.purger.batch:
-            self.purger.add(flow_id)
+        deleted = self.store.delete_flow(check_name("flow name", name))
+        for token in deleted.parent_tokens:
+            self._fail_parent_task(token, name)
+        if self.store.purge_flow_executions(deleted.id, self.purger.batch) == self.purger.batch:
+            self.purger.add(deleted.id)
+
+    def _fail_parent_task(self, token: str, flow_name: str) -> None:
+        """A stopped child flow execution fails the parent's task that waits on it, as a stopped child does."""
+        try:
+            claims = self.signer.claims(token)
+        except TidegateError:
+            return
+        parent = token_execution(self.store, claims)
+        if parent is None or parent.ended:
+            return
+        event = TaskFailed(claims.task_key, FLOW_DELETED, f"Flow {flow_name} was deleted.").to_dict()
+        self.store.complete_task(parent.id, claims.task_key, event, self.apply_now)
 
     def describe_flow(self, name: str) -> FlowRecord:
         """Return a flow. Raises FlowNotFound."""

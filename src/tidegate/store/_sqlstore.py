@@ -10,7 +10,7 @@ from typing import Any
 
 from tidegate.store._db import Database, Tx, applied_versions, migrate
 from tidegate.store._transitions import TransitionsMixin, _now
-from tidegate.store.base import ApplyNow, ComputeNext
+from tidegate.store.base import FLOW_DELETED, ApplyNow, ComputeNext, DeletedFlow
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -30,8 +30,6 @@ from tidegate.store.records import (
     to_json,
 )
 
-#: The error of the executions a DeleteFlow stopped.
-FLOW_DELETED = "FnF.FlowDeleted"
 _FLOW_FIELDS = frozenset({"definition", "description", "type", "role_arn"})
 _SCHEDULE_FIELDS = frozenset({"cron", "payload", "enable", "description", "next_fire_ms"})
 
@@ -125,8 +123,8 @@ class SqlStore(TransitionsMixin):
         items = [FlowRecord.from_row(r) for r in rows[:limit]]
         return Page(items=items, next_token=items[-1].name if len(rows) > limit else None)
 
-    def delete_flow(self, name: str) -> str:
-        """Delete a flow and its schedules, stop its running executions; return its id. Raises FlowNotFound."""
+    def delete_flow(self, name: str) -> DeletedFlow:
+        """Delete a flow and its schedules, stop its running executions. Raises FlowNotFound."""
         with self.db.write() as tx:
             row = tx.one("delete_flow", {"name": name})
             if row is None:
@@ -137,10 +135,10 @@ class SqlStore(TransitionsMixin):
             for query in ("stop_deleted_flow_tasks", "stop_deleted_flow_inbox", "stop_deleted_flow_timers"):
                 tx.run(query, params)
             tx.run("stop_deleted_flow_jobs", {"flow_id": flow_id})
-            tx.run(
-                "stop_deleted_flow_executions", params | {"error": FLOW_DELETED, "cause": f"Flow {name} was deleted."}
-            )
-        return flow_id
+            cause = f"Flow {name} was deleted."
+            stopped = tx.all("stop_deleted_flow_executions", params | {"error": FLOW_DELETED, "cause": cause})
+        tokens = tuple(str(r["callback_token"]) for r in stopped if r["callback_token"])
+        return DeletedFlow(id=flow_id, parent_tokens=tokens)
 
     def purge_flow_executions(self, flow_id: str, limit: int) -> int:
         """Remove up to ``limit`` executions of a deleted flow and all their rows; return how many."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tidegate.store.notify import Notifier
@@ -24,6 +25,20 @@ from tidegate.store.records import (
 )
 
 ComputeNext = Callable[[ScheduleRecord, int], "int | None"]
+
+#: The error of the executions a DeleteFlow stopped (and of a parent's task that waited on one of them).
+FLOW_DELETED = "FnF.FlowDeleted"
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedFlow:
+    """What :meth:`Store.delete_flow` did: the deleted flow's id, and the callback tokens of the running
+    executions it stopped that were started as child flows (their parents' tasks are still waiting)."""
+
+    id: str
+    parent_tokens: tuple[str, ...] = ()
+
+
 #: Applies an execution's due inbox items inside the caller's write transaction (the runtime's
 #: :meth:`Driver.apply_now`); None leaves them to the driver loop.
 ApplyNow = Callable[[Work], "TransitionWrite | None"]
@@ -90,8 +105,9 @@ class Store(ABC):
         """List flows by name."""
 
     @abstractmethod
-    def delete_flow(self, name: str) -> str:
-        """Delete a flow and its schedules, stop its running executions; return the deleted flow's id.
+    def delete_flow(self, name: str) -> DeletedFlow:
+        """Delete a flow and its schedules, stop its running executions; return the flow's id and the
+        callback tokens of the stopped executions that a parent waits on.
 
         In the same transaction every running execution of the flow becomes ``Stopped`` (error
         ``FnF.FlowDeleted``): its open tasks are cancelled, its inbox, timers and jobs deleted, and a driver

@@ -253,7 +253,8 @@ DELETE FROM jobs WHERE execution_id IN (
 UPDATE executions
 SET status = 'Stopped', version = version + 1, stopped_ms = :now, error = :error, cause = :cause,
     lease_owner = NULL, lease_until_ms = NULL
-WHERE flow_id = :flow_id AND status IN ('Starting', 'Running');
+WHERE flow_id = :flow_id AND status IN ('Starting', 'Running')
+RETURNING callback_token;
 
 -- name: purge_batch
 -- Nothing while a flow with this id exists: only a deleted flow's executions are ever purged.

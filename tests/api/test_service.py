@@ -57,12 +57,13 @@ def test_start_is_idempotent_and_snapshots_the_definition(svc: WorkflowService) 
 
 def test_reports_need_an_open_task(svc: WorkflowService) -> None:
     svc.create_flow("f", CALLBACK_FLOW)
-    svc.start_execution("f", "e1")
-    token = svc.signer.mint("f", "e1", "2.1")  # genuine, but the runtime never opened this task
+    record, _ = svc.start_execution("f", "e1")
+    # genuine, but the runtime never opened this task
+    token = svc.signer.mint("f", "e1", "2.1", execution_id=record.id, flow_id=record.flow_id)
     with pytest.raises(TaskAlreadyCompleted):
         svc.report_task_succeeded(token, "{}")
     with pytest.raises(TaskAlreadyCompleted):
-        svc.report_task_failed(svc.signer.mint("gone", "e1", "2.1"), "E")
+        svc.report_task_failed(svc.signer.mint("gone", "e1", "2.1", execution_id=99, flow_id="x"), "E")
     with pytest.raises(InvalidArgument, match="JSON object"):
         svc.report_task_succeeded(token, "[]")
     with pytest.raises(InvalidArgument, match="error"):

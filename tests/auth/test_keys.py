@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import stat
@@ -33,7 +36,7 @@ from tidegate.auth.signatures import (
     verify_mns,
     verify_rpc,
 )
-from tidegate.auth.tasktoken import TaskTokenSigner
+from tidegate.auth.tasktoken import TaskTokenClaims, TaskTokenSigner, flow_tag
 from tidegate.errors import ConfigurationError
 
 NOW = 1_795_000_000.0
@@ -185,27 +188,60 @@ def test_derive_key_separates_purposes() -> None:
 # --- task tokens --------------------------------------------------------------------------------------
 
 SIGNER = TaskTokenSigner(b"k" * 32)
+FLOW_ID = "0b6c52b5-3d39-4c1e-9d3c-5d8f1a6f7e21"
+
+
+def _mint(flow: str, execution: str, key: str, execution_id: int = 7, flow_id: str = FLOW_ID) -> str:
+    return SIGNER.mint(flow, execution, key, execution_id=execution_id, flow_id=flow_id)
+
+
+def _inner(tok: str) -> str:
+    return base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)).decode()
 
 
 def test_task_token_round_trip_and_url_safety() -> None:
-    tok = SIGNER.mint("flow_1", "exec-2", "17")
+    tok = _mint("flow_1", "exec-2", "17.1")
     assert set(tok) <= URL_SAFE
-    assert SIGNER.parse(tok) == ("flow_1", "exec-2", "17")
-    import base64
-
-    inner = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)).decode()
-    assert inner.startswith("v1#flow_1#exec-2#17#")  # the real service's layout (spec A.8)
+    assert SIGNER.parse(tok) == ("flow_1", "exec-2", "17.1")
+    claims = SIGNER.claims(tok)
+    assert claims == TaskTokenClaims("flow_1", "exec-2", "17.1", 7, flow_tag(FLOW_ID))
+    assert claims.matches(7, FLOW_ID, "flow_1", "exec-2")
+    inner = _inner(tok)
+    # the real service's five-part layout (spec A.8); the fourth part binds the execution's store id
+    assert inner.startswith(f"v1#flow_1#exec-2#7:{flow_tag(FLOW_ID)}:17.1#")
     assert len(base64.b64decode(inner.rsplit("#", 1)[1])) == 20  # an HMAC-SHA1
-    assert SIGNER.mint("flow_1", "exec-2", "18") != tok
+    assert _mint("flow_1", "exec-2", "18.1") != tok
+
+
+def test_task_token_names_one_execution_only() -> None:
+    """The same flow, execution and task key in a re-created flow or another execution row: other tokens."""
+    tok = _mint("f", "e", "2.1")
+    recreated = _mint("f", "e", "2.1", flow_id="9a1f0c8e-0000-4000-8000-000000000000")
+    other_row = _mint("f", "e", "2.1", execution_id=8)
+    assert len({tok, recreated, other_row}) == 3
+    claims = SIGNER.claims(tok)
+    assert not claims.matches(7, "9a1f0c8e-0000-4000-8000-000000000000", "f", "e")
+    assert not claims.matches(8, FLOW_ID, "f", "e")
+    assert not claims.matches(7, FLOW_ID, "f", "e2")
+    assert not claims.matches(7, FLOW_ID, "g", "e")
+
+
+def test_task_token_minted_before_binding_still_parses() -> None:
+    """A token of the previous layout (``v1#flow#exec#task_key#sig``) parses with no execution id."""
+    prefix = "v1#f#e#2.1#"
+    mac = base64.b64encode(hmac.new(b"k" * 32, prefix.encode(), hashlib.sha1).digest()).decode()
+    legacy = base64.urlsafe_b64encode((prefix + mac).encode()).decode().rstrip("=")
+    claims = SIGNER.claims(legacy)
+    assert claims == TaskTokenClaims("f", "e", "2.1")
+    assert claims.execution_id is None and not claims.matches(7, FLOW_ID, "f", "e")
 
 
 def test_task_token_forged_or_garbled() -> None:
-    tok = SIGNER.mint("f", "e", "1")
-    other = TaskTokenSigner(b"j" * 32).mint("f", "e", "1")
-    import base64
-
-    inner = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)).decode()
+    tok = _mint("f", "e", "1")
+    other = TaskTokenSigner(b"j" * 32).mint("f", "e", "1", execution_id=7, flow_id=FLOW_ID)
+    inner = _inner(tok)
     retargeted = base64.urlsafe_b64encode(inner.replace("#e#", "#x#").encode()).decode().rstrip("=")
+    rebound = base64.urlsafe_b64encode(inner.replace("#7:", "#8:").encode()).decode().rstrip("=")
     for bad in (
         other,
         tok[:-4],
@@ -215,6 +251,7 @@ def test_task_token_forged_or_garbled() -> None:
         "tt-123/abc+=",
         "%%%",
         retargeted,
+        rebound,
         "é" * 10,
         "A" * 5000,
     ):
@@ -222,14 +259,28 @@ def test_task_token_forged_or_garbled() -> None:
             SIGNER.parse(bad)
 
 
-@pytest.mark.parametrize("parts", [("", "e", "1"), ("f#", "e", "1"), ("f", "e", "1#2")])
-def test_task_token_mint_rejects_bad_parts(parts: tuple[str, str, str]) -> None:
+def _signed(inner_prefix: str) -> str:
+    mac = base64.b64encode(hmac.new(b"k" * 32, inner_prefix.encode(), hashlib.sha1).digest()).decode()
+    return base64.urlsafe_b64encode((inner_prefix + mac).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("binding", ["x:abcdefabcd:1", "7:short:1", "7:abcdefabcd:", "1" * 19 + ":abcdefabcd:1"])
+def test_task_token_malformed_binding_is_refused_even_if_signed(binding: str) -> None:
+    with pytest.raises(InvalidTaskToken):
+        SIGNER.claims(_signed(f"v1#f#e#{binding}#"))
+
+
+@pytest.mark.parametrize(
+    ("parts", "execution_id"),
+    [(("", "e", "1"), 7), (("f#", "e", "1"), 7), (("f", "e", "1#2"), 7), (("f", "e", "1:2"), 7), (("f", "e", "1"), 0)],
+)
+def test_task_token_mint_rejects_bad_parts(parts: tuple[str, str, str], execution_id: int) -> None:
     with pytest.raises(ValueError):
-        SIGNER.mint(*parts)
+        SIGNER.mint(*parts, execution_id=execution_id, flow_id=FLOW_ID)
 
 
 def test_keyring_task_tokens_bound_to_root_key() -> None:
-    tok = _ring().task_tokens.mint("f", "e", "1")
+    tok = _ring().task_tokens.mint("f", "e", "1", execution_id=1, flow_id=FLOW_ID)
     assert _ring().task_tokens.parse(tok) == ("f", "e", "1")
     stranger = KeyRing(AccessKey(id="LTAIroot", secret="other", kind=KeyKind.ROOT, account_id="123"))
     with pytest.raises(InvalidTaskToken):

@@ -10,18 +10,22 @@ form first, for every route.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tidegate.api.body import ClientDisconnected
 from tidegate.api.fnf_rpc import RpcEndpoint
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns import MethodNotAllowed, MnsEndpoint, is_mns_request
 from tidegate.api.proxy import origin_form_scope
 
 __all__ = ["FrontDoor", "is_rpc_call"]
+
+log = logging.getLogger("tidegate.api")
 
 #: Query parameters of the RPC protocol: a GET with any of them is an API call, not a browser's visit.
 RPC_MARKERS = frozenset({"Action", "Signature", "AccessKeyId"})
@@ -64,11 +68,19 @@ class FrontDoor:
             await self.app(scope, receive, send)
             return
         scope = origin_form_scope(scope)
-        response = await self._api(scope, receive)
-        if response is None:
-            await self.app(scope, receive, send)
-        else:
-            await response(scope, receive, send)
+        try:
+            response = await self._api(scope, receive)
+            if response is None:
+                await self.app(scope, receive, send)
+            else:
+                await response(scope, receive, send)
+        except ClientDisconnected as gone:
+            log.debug("%s", gone)  # nobody to answer: one line, no traceback
+        except BaseExceptionGroup as group:  # raised inside a task group (a streaming response, a middleware)
+            rest = group.split(ClientDisconnected)[1]
+            if rest is not None:
+                raise rest from None
+            log.debug("%s %s: the client disconnected", scope["method"], scope["path"])
 
     async def _api(self, scope: Scope, receive: Receive) -> Response | None:
         path = scope["path"]

@@ -13,10 +13,13 @@ import click
 import uvicorn
 
 from tidegate.api import DEFAULT_REGION, AppContext, create_app
+from tidegate.api.http_limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, KEEP_ALIVE_S, HttpLimits, protocol_class
 from tidegate.auth.keys import KeyRing, load_or_create_root_key
 from tidegate.cli._app import main
+from tidegate.cli.private import PRIVATE_UMASK, make_private, sqlite_files
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.serve import build_function_host, deploy_on_start
+from tidegate.errors import ConfigurationError
 from tidegate.flow.model import ResourceKind
 from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
@@ -107,6 +110,27 @@ def _print_key(echo: Callable[[str], None], ctx: AppContext, data_dir: Path) -> 
     help="Local functions as DIR/SERVICE/FUNCTION.py (task steps on acs:fc:::services/S/functions/F).",
 )
 @click.option(
+    "--header-timeout",
+    default=HEADER_TIMEOUT_S,
+    show_default=True,
+    type=click.FloatRange(0, 3600, min_open=True),
+    help="Seconds a client has to send a request's line and headers.",
+)
+@click.option(
+    "--body-timeout",
+    default=BODY_TIMEOUT_S,
+    show_default=True,
+    type=click.FloatRange(0, 3600, min_open=True),
+    help="Seconds a request body may stall (no byte arriving) before the connection is closed.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=KEEP_ALIVE_S,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds an idle keep-alive connection stays open between requests.",
+)
+@click.option(
     "--deploy",
     "deploy_dir",
     default=None,
@@ -119,6 +143,9 @@ def server_command(
     data_dir: Path,
     store_url: str | None,
     functions_dir: Path | None,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive_timeout: int,
     deploy_dir: Path | None,
 ) -> None:
     """Run the Serverless Workflow API and runtime.
@@ -128,15 +155,27 @@ def server_command(
     (default cn-hangzhou).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    limits = HttpLimits(header_timeout, body_timeout, keep_alive_timeout)
+    os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(store_url or store_url_for(data_dir))
+    url = store_url or store_url_for(data_dir)
+    try:
+        store = open_store(url)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
     runtime: Runtime | None = None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
+    ctx: AppContext | None = None
     try:
-        ctx, created = build_context(store, data_dir, os.environ)
+        try:
+            ctx, created = build_context(store, data_dir, os.environ)
+        except ConfigurationError as exc:  # a refusal to start is one line, not a traceback
+            raise click.ClickException(str(exc)) from None
         if created:
             _print_key(click.echo, ctx, data_dir)
+        make_private(data_dir, sqlite_files(url))  # after the key check: a readable key file is refused
+        ctx.service.purger.sweep()  # executions of flows deleted before a stop (or by an older version)
         functions = build_function_host(
             store,
             ctx.keyring,
@@ -157,7 +196,8 @@ def server_command(
             host=host,
             port=port,
             loop="auto",  # uvloop where it is installed (a dependency on Linux and macOS)
-            http="auto",  # httptools (a dependency), else h11
+            http=protocol_class(limits),  # httptools (a dependency) with header and body deadlines
+            timeout_keep_alive=limits.keep_alive_s,
             lifespan="off",
             access_log=False,
             server_header=False,  # the MNS replies name the server themselves; no "server: uvicorn" besides
@@ -176,5 +216,7 @@ def server_command(
             runtime.stop()
         if functions is not None:
             functions.close()
+        if ctx is not None:
+            ctx.service.purger.stop()
         store.close()
         click.echo("tidegate: stopped")

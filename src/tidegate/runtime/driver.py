@@ -19,10 +19,9 @@ from tidegate.engine import START, TERMINAL, ExecutionState, StaleEvent, TaskFai
 from tidegate.errors import TidegateError
 from tidegate.flow.model import Flow
 from tidegate.runtime.flows import FlowCache
+from tidegate.runtime.tokens import token_execution
 from tidegate.runtime.translate import Pending, Transactional, to_write
 from tidegate.store import (
-    ExecutionNotFound,
-    FlowNotFound,
     Store,
     TaskCompletion,
     TransitionWrite,
@@ -114,7 +113,7 @@ class Driver:
         flow = self.flows.get(ex.definition, source=ex.flow_name)
 
         def minter(task_key: str) -> str:
-            return self.signer.mint(ex.flow_name, ex.name, task_key)
+            return self.signer.mint(ex.flow_name, ex.name, task_key, execution_id=ex.id, flow_id=ex.flow_id)
 
         p = Pending(execution=ex, state=ExecutionState.from_dict(ex.state) if ex.state else None)
         for item in work.inbox:
@@ -165,11 +164,14 @@ class Driver:
     def _with_parent_callback(self, write: TransitionWrite, token: str, state: ExecutionState) -> TransitionWrite:
         """A child flow started with a callback token reports its outcome to the parent's task."""
         try:
-            flow_name, exec_name, task_key = self.signer.parse(token)
-            parent = self.store.get_execution(flow_name, exec_name)
-        except (TidegateError, ExecutionNotFound, FlowNotFound):
+            claims = self.signer.claims(token)
+            parent = token_execution(self.store, claims)
+        except TidegateError:
+            parent = None
+        if parent is None:
             log.warning("execution %s: its callback token names no execution; not reported", write.execution_id)
             return write
+        task_key = claims.task_key
         if state.status == engine.ExecutionStatus.SUCCEEDED:
             event = TaskSucceeded(task_key=task_key, output=state.output or {}).to_dict()
         else:

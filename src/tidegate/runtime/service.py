@@ -21,11 +21,11 @@ from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_even
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
+from tidegate.runtime.purge import FlowPurger
+from tidegate.runtime.tokens import mark_tokens_bound, token_execution
 from tidegate.store import (
     ApplyNow,
-    ExecutionNotFound,
     ExecutionRecord,
-    FlowNotFound,
     FlowRecord,
     HistoryRow,
     Page,
@@ -33,6 +33,7 @@ from tidegate.store import (
     Store,
     execution_channel,
 )
+from tidegate.store.base import FLOW_DELETED
 
 __all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService"]
 
@@ -127,6 +128,9 @@ class WorkflowService:
         #: The runtime's :meth:`Driver.apply_now`, once a runtime drives this store: a start or a task
         #: report then moves its execution on in the request's own transaction. None: the driver does it.
         self.apply_now = apply_now
+        mark_tokens_bound(store, clock())  # tokens minted from now on name their execution's store id
+        #: Removes deleted flows' executions in the background (:meth:`delete_flow`).
+        self.purger = FlowPurger(store)
 
     # --- flows -----------------------------------------------------------------------------------
 
@@ -174,8 +178,30 @@ class WorkflowService:
         return self.store.update_flow(name, modified_ms=self.clock(), **changes)
 
     def delete_flow(self, name: str) -> None:
-        """Delete a flow and its schedules. Raises FlowNotFound."""
-        self.store.delete_flow(check_name("flow name", name))
+        """Delete a flow, its schedules and its executions. Raises FlowNotFound.
+
+        The flow's running executions stop in the same transaction (none of their tasks completes again and
+        nothing of them is driven any more); then its executions are removed with everything they own, the
+        first batch before this returns and the rest, if any, by :attr:`purger` in the background. A parent
+        waiting on one of the stopped executions (a child flow) sees its task fail with ``FnF.FlowDeleted``.
+        """
+        deleted = self.store.delete_flow(check_name("flow name", name))
+        for token in deleted.parent_tokens:
+            self._fail_parent_task(token, name)
+        if self.store.purge_flow_executions(deleted.id, self.purger.batch) == self.purger.batch:
+            self.purger.add(deleted.id)
+
+    def _fail_parent_task(self, token: str, flow_name: str) -> None:
+        """A stopped child flow execution fails the parent's task that waits on it, as a stopped child does."""
+        try:
+            claims = self.signer.claims(token)
+        except TidegateError:
+            return
+        parent = token_execution(self.store, claims)
+        if parent is None or parent.ended:
+            return
+        event = TaskFailed(claims.task_key, FLOW_DELETED, f"Flow {flow_name} was deleted.").to_dict()
+        self.store.complete_task(parent.id, claims.task_key, event, self.apply_now)
 
     def describe_flow(self, name: str) -> FlowRecord:
         """Return a flow. Raises FlowNotFound."""
@@ -304,13 +330,13 @@ class WorkflowService:
     # --- task reports ----------------------------------------------------------------------------
 
     def _open_task(self, token: str) -> tuple[ExecutionRecord, str]:
-        flow_name, execution_name, task_key = self.signer.parse(token)
-        try:
-            record = self.store.get_execution(flow_name, execution_name)
-        except (FlowNotFound, ExecutionNotFound):
-            # A genuine token whose execution is gone (its flow was deleted): the task can never complete.
-            raise self._completed(token) from None
-        return record, task_key
+        claims = self.signer.claims(token)
+        record = token_execution(self.store, claims)
+        if record is None:
+            # A genuine token whose execution is gone (its flow was deleted, perhaps created again since):
+            # the task can never complete.
+            raise self._completed(token)
+        return record, claims.task_key
 
     @staticmethod
     def _completed(token: str) -> TaskAlreadyCompleted:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tidegate.store._db import Database, Tx, applied_versions, migrate
 from tidegate.store._transitions import TransitionsMixin, _now
-from tidegate.store.base import ApplyNow, ComputeNext
+from tidegate.store.base import FLOW_DELETED, ApplyNow, ComputeNext, DeletedFlow
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -123,12 +123,41 @@ class SqlStore(TransitionsMixin):
         items = [FlowRecord.from_row(r) for r in rows[:limit]]
         return Page(items=items, next_token=items[-1].name if len(rows) > limit else None)
 
-    def delete_flow(self, name: str) -> None:
-        """Delete a flow and its schedules (its executions become invisible). Raises FlowNotFound."""
+    def delete_flow(self, name: str) -> DeletedFlow:
+        """Delete a flow and its schedules, stop its running executions. Raises FlowNotFound."""
         with self.db.write() as tx:
-            if tx.one("delete_flow", {"name": name}) is None:
+            row = tx.one("delete_flow", {"name": name})
+            if row is None:
                 raise _flow_not_found(name)
+            flow_id = str(row["id"])
             tx.run("delete_flow_schedules", {"name": name})
+            params = {"flow_id": flow_id, "now": _now()}
+            for query in ("stop_deleted_flow_tasks", "stop_deleted_flow_inbox", "stop_deleted_flow_timers"):
+                tx.run(query, params)
+            tx.run("stop_deleted_flow_jobs", {"flow_id": flow_id})
+            cause = f"Flow {name} was deleted."
+            stopped = tx.all("stop_deleted_flow_executions", params | {"error": FLOW_DELETED, "cause": cause})
+        tokens = tuple(str(r["callback_token"]) for r in stopped if r["callback_token"])
+        return DeletedFlow(id=flow_id, parent_tokens=tokens)
+
+    def purge_flow_executions(self, flow_id: str, limit: int) -> int:
+        """Remove up to ``limit`` executions of a deleted flow and all their rows; return how many."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self.db.write() as tx:
+            batch = tx.one("purge_batch", {"flow_id": flow_id, "limit": limit})
+            if batch is None or batch["max_id"] is None:
+                return 0
+            params = {"flow_id": flow_id, "max_id": batch["max_id"]}
+            for query in ("purge_history", "purge_tasks", "purge_inbox", "purge_timers", "purge_jobs"):
+                tx.run(query, params)
+            tx.run("purge_executions", params)
+        return int(batch["n"])
+
+    def deleted_flow_ids(self, limit: int = 100) -> list[str]:
+        """Ids of deleted flows that still have executions."""
+        with self.db.read() as tx:
+            return [str(r["flow_id"]) for r in tx.all("deleted_flow_ids", {"limit": limit})]
 
     # --- executions ------------------------------------------------------------------------------
 

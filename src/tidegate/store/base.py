@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tidegate.store.notify import Notifier
@@ -24,6 +25,20 @@ from tidegate.store.records import (
 )
 
 ComputeNext = Callable[[ScheduleRecord, int], "int | None"]
+
+#: The error of the executions a DeleteFlow stopped (and of a parent's task that waited on one of them).
+FLOW_DELETED = "FnF.FlowDeleted"
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedFlow:
+    """What :meth:`Store.delete_flow` did: the deleted flow's id, and the callback tokens of the running
+    executions it stopped that were started as child flows (their parents' tasks are still waiting)."""
+
+    id: str
+    parent_tokens: tuple[str, ...] = ()
+
+
 #: Applies an execution's due inbox items inside the caller's write transaction (the runtime's
 #: :meth:`Driver.apply_now`); None leaves them to the driver loop.
 ApplyNow = Callable[[Work], "TransitionWrite | None"]
@@ -90,12 +105,26 @@ class Store(ABC):
         """List flows by name."""
 
     @abstractmethod
-    def delete_flow(self, name: str) -> None:
-        """Delete a flow and its schedules. Raises FlowNotFound.
+    def delete_flow(self, name: str) -> DeletedFlow:
+        """Delete a flow and its schedules, stop its running executions; return the flow's id and the
+        callback tokens of the stopped executions that a parent waits on.
 
-        Its executions stay in the database (running ones may still finish) but are no longer visible
-        through the flow name, even when a new flow of the same name is created.
+        In the same transaction every running execution of the flow becomes ``Stopped`` (error
+        ``FnF.FlowDeleted``): its open tasks are cancelled, its inbox, timers and jobs deleted, and a driver
+        holding it can no longer commit. Its executions are no longer visible through the flow name, even
+        when a new flow of the same name is created; :meth:`purge_flow_executions` removes them.
+        Raises FlowNotFound.
         """
+
+    @abstractmethod
+    def purge_flow_executions(self, flow_id: str, limit: int) -> int:
+        """Remove up to ``limit`` executions of the deleted flow ``flow_id`` with their history, tasks,
+        inbox, timers and jobs, in one transaction; return how many (0: none left). Nothing is removed
+        while a flow with that id exists."""
+
+    @abstractmethod
+    def deleted_flow_ids(self, limit: int = 100) -> list[str]:
+        """Ids of deleted flows that still have executions (to purge, e.g. after a restart)."""
 
     # --- executions ------------------------------------------------------------------------------
 

@@ -225,3 +225,64 @@ LIMIT :limit;
 
 -- name: advance_schedule
 UPDATE schedules SET next_fire_ms = :next_fire_ms WHERE flow_name = :flow_name AND name = :name;
+
+-- Deleting a flow: its running executions are stopped in the DeleteFlow transaction (no task of theirs
+-- completes again, nothing of theirs is claimed or run), then every execution of the deleted flow is
+-- removed with all its rows, a bounded batch per transaction (purge_*). The batch is the oldest :limit
+-- executions of the flow, identified by the last id (executions of one flow are deleted in id order).
+
+-- name: stop_deleted_flow_tasks
+UPDATE tasks SET status = 'cancelled', closed_ms = :now
+WHERE status = 'open' AND execution_id IN (
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+
+-- name: stop_deleted_flow_inbox
+DELETE FROM inbox WHERE execution_id IN (
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+
+-- name: stop_deleted_flow_timers
+DELETE FROM timers WHERE execution_id IN (
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+
+-- name: stop_deleted_flow_jobs
+DELETE FROM jobs WHERE execution_id IN (
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+
+-- name: stop_deleted_flow_executions
+-- version + 1: a driver that holds one of them cannot commit its transition any more.
+UPDATE executions
+SET status = 'Stopped', version = version + 1, stopped_ms = :now, error = :error, cause = :cause,
+    lease_owner = NULL, lease_until_ms = NULL
+WHERE flow_id = :flow_id AND status IN ('Starting', 'Running')
+RETURNING callback_token;
+
+-- name: purge_batch
+-- Nothing while a flow with this id exists: only a deleted flow's executions are ever purged.
+SELECT MAX(id) AS max_id, COUNT(*) AS n FROM (
+    SELECT id FROM executions
+    WHERE flow_id = :flow_id AND NOT EXISTS (SELECT 1 FROM flows WHERE id = :flow_id)
+    ORDER BY id
+    LIMIT :limit) batch;
+
+-- name: purge_history
+DELETE FROM history WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
+
+-- name: purge_tasks
+DELETE FROM tasks WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
+
+-- name: purge_inbox
+DELETE FROM inbox WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
+
+-- name: purge_timers
+DELETE FROM timers WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
+
+-- name: purge_jobs
+DELETE FROM jobs WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
+
+-- name: purge_executions
+DELETE FROM executions WHERE flow_id = :flow_id AND id <= :max_id;
+
+-- name: deleted_flow_ids
+SELECT DISTINCT e.flow_id FROM executions e
+WHERE NOT EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id)
+LIMIT :limit;

@@ -7,7 +7,6 @@ layer maps to the protocol's error). Methods block (store I/O); async callers ru
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -20,6 +19,8 @@ from tidegate.clock import now_ms
 from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_event
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
+from tidegate.jsontext import check_text
+from tidegate.jsontext import parse as parse_json
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.store import (
     ApplyNow,
@@ -72,20 +73,17 @@ def check_name(kind: str, value: str) -> str:
 
 
 def check_len(kind: str, value: str, lo: int, hi: int) -> str:
-    """Return ``value`` if its length is in ``[lo, hi]``, else raise InvalidArgument."""
+    """Return ``value`` if its length is in ``[lo, hi]`` and it is storable text, else raise InvalidArgument."""
     if not lo <= len(value) <= hi:
         raise InvalidArgument(f"The {kind} must be {lo}-{hi} characters long, not {len(value)}.")
-    return value
+    return check_text(value, f"The {kind}")
 
 
 def json_object_text(kind: str, text: str) -> dict[str, Any]:
-    """Parse ``text`` as a JSON object, else raise InvalidArgument naming ``kind``."""
+    """Parse ``text`` as a strict JSON object (:func:`tidegate.jsontext.parse`), else raise InvalidArgument."""
     if len(text) > MAX_JSON_TEXT:
         raise InvalidArgument(f"The {kind} is larger than {MAX_JSON_TEXT} bytes.")
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise InvalidArgument(f"The {kind} is not valid JSON: {exc}.") from None
+    value = parse_json(text, f"The {kind}")
     if not isinstance(value, dict):
         raise InvalidArgument(f"The {kind} must be a JSON object, not {type(value).__name__}.")
     return value

@@ -167,3 +167,10 @@ def test_check_text() -> None:
     assert check_text("fine é 😀", "the cause") == "fine é 😀"
     with pytest.raises(JsonTextError, match="the cause holds a lone UTF-16 surrogate at character 3"):
         check_text("abc\ud800", "the cause")
+
+
+def test_check_text_refuses_nul() -> None:
+    with pytest.raises(JsonTextError, match="the description holds a NUL character at character 2"):
+        check_text("ab\x00", "the description")
+    assert parse('"a\\u0000b"') == "a\x00b"  # in JSON, NUL is an escape: the writer keeps it one
+    assert compact("a\x00b") == '"a\\u0000b"'

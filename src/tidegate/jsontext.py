@@ -179,9 +179,17 @@ def check_value(value: Any, what: str, *, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def check_text(value: str, what: str) -> str:
-    """Return ``value`` if it is storable Unicode text (no lone surrogate), else raise JsonTextError."""
-    found = _SURROGATE.search(value)
+    """Return ``value`` if it is storable text, else raise JsonTextError.
+
+    Refused: a lone surrogate (not Unicode: it cannot be written as UTF-8) and NUL (PostgreSQL text cannot
+    hold it). Inside JSON values both are fine once written: the writer escapes them as ``\\u0000``.
+    """
+    found = _UNSTORABLE.search(value)
     if found is not None:
-        raise JsonTextError(f"{what} holds a lone UTF-16 surrogate at character {found.start()}.")
+        kind = "a NUL character" if found.group() == "\x00" else "a lone UTF-16 surrogate"
+        raise JsonTextError(f"{what} holds {kind} at character {found.start()}.")
     return value

@@ -40,6 +40,7 @@ __all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService"]
 log = logging.getLogger("tidegate.schedules")
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+NAME_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{0,128}")
 MAX_DEFINITION = 128 * 1024
 MAX_JSON_TEXT = 1024 * 1024
 MAX_ERROR, MAX_CAUSE, MAX_DESCRIPTION = 128, 4096, 1024
@@ -97,6 +98,13 @@ def _check_definition(definition: str) -> None:
         raise InvalidArgument(f"The flow definition is not valid:\n{FlowValidationError(issues).message}")
 
 
+def _name_token(token: str | None) -> str | None:
+    """A NextToken of a listing by name: the last name of the previous page."""
+    if token and not NAME_RE.fullmatch(token):
+        raise InvalidArgument(f"The NextToken {token[:40]!r} is invalid.")
+    return token or None
+
+
 def _check_type(flow_type: str) -> str:
     if flow_type not in ("", "FDL"):
         raise InvalidArgument(f"The flow type {flow_type[:40]!r} is not supported; use FDL.")
@@ -134,6 +142,7 @@ class WorkflowService:
         """Validate and create a flow. Raises InvalidArgument, FlowAlreadyExists."""
         check_name("flow name", name)
         check_len("description", description, 0, MAX_DESCRIPTION)
+        check_text(role_arn, "The RoleArn")
         _check_definition(definition)
         now = self.clock()
         record = FlowRecord(
@@ -168,7 +177,7 @@ class WorkflowService:
         if flow_type is not None:
             changes["type"] = _check_type(flow_type)
         if role_arn is not None:
-            changes["role_arn"] = role_arn
+            changes["role_arn"] = check_text(role_arn, "The RoleArn")
         return self.store.update_flow(name, modified_ms=self.clock(), **changes)
 
     def delete_flow(self, name: str) -> None:
@@ -181,7 +190,7 @@ class WorkflowService:
 
     def list_flows(self, limit: int = 60, next_token: str | None = None) -> Page[FlowRecord]:
         """List flows by name."""
-        return self.store.list_flows(limit, next_token or None)
+        return self.store.list_flows(limit, _name_token(next_token))
 
     # --- executions ------------------------------------------------------------------------------
 
@@ -271,6 +280,10 @@ class WorkflowService:
         check_name("flow name", flow_name)
         if status and status not in STATUSES:
             raise InvalidArgument(f"The status {status[:40]!r} is not one of {', '.join(STATUSES)}.")
+        if name_prefix and not NAME_PREFIX_RE.fullmatch(name_prefix):
+            raise InvalidArgument(
+                f"The name prefix {name_prefix[:40]!r} is invalid: names use letters, digits, '_', '-'."
+            )
         return self.store.list_executions(
             flow_name,
             status=status or None,
@@ -411,7 +424,7 @@ class WorkflowService:
     def list_schedules(self, flow_name: str, limit: int = 60, next_token: str | None = None) -> Page[ScheduleRecord]:
         """List a flow's schedules by name. Raises FlowNotFound."""
         self.store.get_flow(check_name("flow name", flow_name))
-        return self.store.list_schedules(flow_name, limit, next_token or None)
+        return self.store.list_schedules(flow_name, limit, _name_token(next_token))
 
     def fire_due_schedules(self, now_ms: int | None = None, limit: int = 100) -> list[ExecutionRecord]:
         """Start one execution for every enabled schedule due at ``now_ms`` (default: the clock).

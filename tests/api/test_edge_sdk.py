@@ -69,7 +69,12 @@ out["wait"] = call("DescribeExecution", FlowName=P + "cb", ExecutionName="run", 
     assert out["listed"]["ok"].get("Executions", []) == []  # no execution was started with a bad input
     assert isinstance(out["report_ok"]["ok"]["EventId"], int)  # the task stayed open for a good report
     assert out["final"]["ok"]["Status"] == "Succeeded" and out["final"]["ok"]["Output"] == '{"done":true}'
-    for key, message in [("next_token", "NextToken"), ("limit", "Limit"), ("history_token", "NextToken"), ("wait", "WaitTimeSeconds")]:
+    for key, message in [
+        ("next_token", "NextToken"),
+        ("limit", "Limit"),
+        ("history_token", "NextToken"),
+        ("wait", "WaitTimeSeconds"),
+    ]:
         answer = out[key]
         assert (answer.get("error"), answer.get("status")) == ("InvalidArgument", 400), (key, answer)
         assert message in answer["message"], (key, answer)

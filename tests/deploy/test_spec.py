@@ -85,7 +85,7 @@ _SCHEDULE = "flows: {{f: {{definition: x, schedules: {{s: {{cron: '@every 1m', p
         ("queues: {q: {VisibilityTimeout: 1}", "while parsing"),
         (_SCHEDULE.format("'{\"a\": NaN}'"), r"f.schedules.s.payload: the payload is not valid JSON: NaN"),
         (_SCHEDULE.format("'{\"a\": 1e999}'"), "out of range"),
-        (_SCHEDULE.format("'{\"a\": \"\\ud800\"}'"), r"lone UTF-16 surrogate at \$\.a"),
+        (_SCHEDULE.format('\'{"a": "\\ud800"}\''), r"lone UTF-16 surrogate at \$\.a"),
         (_SCHEDULE.format("'" + "[" * 100 + "'"), "nested deeper than 64"),
         (_SCHEDULE.format("'{not json'"), "not valid JSON"),
         (_SCHEDULE.format("{a: [.nan]}"), r"payload: the payload holds nan at \$\.a\[0\]"),

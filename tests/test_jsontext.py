@@ -174,3 +174,30 @@ def test_check_text_refuses_nul() -> None:
         check_text("ab\x00", "the description")
     assert parse('"a\\u0000b"') == "a\x00b"  # in JSON, NUL is an escape: the writer keeps it one
     assert compact("a\x00b") == '"a\\u0000b"'
+
+
+def depth_of(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    return 0
+
+
+_tricky = st.text(alphabet=st.sampled_from(['"', "\\", "[", "]", "{", "}", "a", "é", "\n"]), max_size=12)
+tricky_data = st.recursive(
+    st.none() | st.integers() | _tricky,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_tricky, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(tricky_data, st.booleans())
+def test_the_depth_limit_is_exact_whatever_the_strings_hold(value: Any, ascii_only: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    depth = depth_of(value)
+    assert parse(text, max_depth=depth) == value
+    if depth:
+        with pytest.raises(JsonTextError, match="nested deeper"):
+            parse(text, max_depth=depth - 1)

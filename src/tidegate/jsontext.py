@@ -60,14 +60,12 @@ class _Refused(Exception):
     """Raised inside the decoder's hooks; :func:`parse` turns it into a JsonTextError naming the text."""
 
 
-# A string token, or an unterminated one to the end of the text: every opening quote matches, so the scan
-# is linear even on a text of a million quotes and backslashes.
-_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+#: Every byte but the quote and the brackets: what the depth scan deletes.
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}')
+_DELTA = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# A raw surrogate or the escape of one: only then can a decoded string hold a lone surrogate.
-_SUSPECT = re.compile(r"[\ud800-\udfff]|\\u[dD][89abcdefABCDEF]")
+# The escape of a surrogate: with a raw one, only then can a decoded string hold a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 def _constant(name: str) -> Any:
@@ -81,11 +79,22 @@ def _float(text: str) -> float:
     return value
 
 
+#: Built once (``json.loads`` with hooks builds a decoder per call).
+_DECODER = json.JSONDecoder(parse_constant=_constant, parse_float=_float)
+
+
 def _depth(text: str, max_depth: int) -> int:
-    """The deepest nesting of the brackets outside strings (an upper bound on an invalid text)."""
+    """The deepest nesting of the brackets outside strings (an upper bound on an invalid text). Linear.
+
+    Escaped backslashes and quotes are removed first (left to right, as JSON pairs them), then everything
+    but quotes and brackets; what is left between quote pairs was inside strings.
+    """
     if text.count("[") + text.count("{") <= max_depth:
         return 0  # cannot be deeper: no need to scan
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if "\\" in text:
+        text = text.replace("\\\\", "").replace('\\"', "")
+    structure = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE)
+    brackets = b"".join(structure.split(b'"')[::2])
     return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0)
 
 
@@ -116,6 +125,12 @@ def _lone_surrogate(value: Any) -> str | None:
     return None
 
 
+def _suspect(text: str) -> bool:
+    """Whether ``text`` holds a surrogate, raw or escaped (substring tests first: a regex alone is slow)."""
+    escaped = "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+    return escaped or (not text.isascii() and _SURROGATE.search(text) is not None)
+
+
 def parse(text: str | bytes, what: str = "the JSON text", *, max_depth: int = MAX_DEPTH) -> Any:
     """Read ``text`` as strict RFC 8259 JSON (see the module docstring) and return its value.
 
@@ -135,7 +150,7 @@ def parse(text: str | bytes, what: str = "the JSON text", *, max_depth: int = MA
     if _depth(text, max_depth) > max_depth:
         raise JsonTextError(f"{what} is nested deeper than {max_depth} levels of arrays and objects.")
     try:
-        value = json.loads(text, parse_constant=_constant, parse_float=_float)
+        value = _DECODER.decode(text)
     except _Refused as exc:
         raise JsonTextError(f"{what} is not valid JSON: {exc}.") from None
     except json.JSONDecodeError as exc:
@@ -144,7 +159,7 @@ def parse(text: str | bytes, what: str = "the JSON text", *, max_depth: int = MA
         raise JsonTextError(f"{what} is not valid JSON: an integer has more than 4300 digits.") from None
     except RecursionError:  # cannot happen after the depth check; a refusal all the same
         raise JsonTextError(f"{what} is nested too deeply.") from None
-    if _SUSPECT.search(text) and (where := _lone_surrogate(value)) is not None:
+    if _suspect(text) and (where := _lone_surrogate(value)) is not None:
         raise JsonTextError(f"{what} holds a lone UTF-16 surrogate at {where}; JSON text must be Unicode.")
     return value
 

@@ -120,3 +120,22 @@ def test_flow_graph_progress_and_steps(client: httpx.Client, rest: httpx.Client)
     listed = client.get("/console/api/flows/mixed/executions?status=Succeeded&prefix=ok").json()
     assert [e["name"] for e in listed["executions"]] == ["ok1"]
     assert client.get("/console/api/flows/mixed/executions?status=Bogus").status_code == 400
+
+
+def test_hostile_values_are_400_without_a_traceback(
+    client: httpx.Client, rest: httpx.Client, server: ServerProcess
+) -> None:
+    log_start = len(server.log())
+    csrf = signed_in(client)
+    create_flow(rest, "mixed", MIXED)
+    huge = "99999999999999999999999"
+    for query in (f"from={huge}", f"to={huge}", "from=%C2%B2", f"limit={huge}", f"next_token={huge}.1"):
+        r = client.get(f"/console/api/flows/mixed/executions?{query}")
+        assert (r.status_code, r.json()["code"]) == (400, "InvalidArgument"), (query, r.text)
+    path = "/console/api/flows/mixed/executions"
+    for body in ('{"input":{"a":"\\ud800"}}', '{"input":{"a":NaN}}', '{"input":' + "[" * 5000 + "]" * 5000 + "}"):
+        r = client.post(path, content=body, headers={"x-csrf-token": csrf, "content-type": "application/json"})
+        assert (r.status_code, r.json()["code"]) == (400, "InvalidArgument"), (body[:40], r.text)
+    assert client.get("/console/api/flows/mixed/executions").status_code == 200
+    log = server.log()[log_start:]
+    assert "Traceback" not in log and "internal error" not in log, log[-3000:]

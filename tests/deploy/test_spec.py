@@ -67,6 +67,9 @@ flows:
     assert tick.payload == {"a": 1} and tick.enable is False
 
 
+_SCHEDULE = "flows: {{f: {{definition: x, schedules: {{s: {{cron: '@every 1m', payload: {}}}}}}}}}"
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
@@ -80,6 +83,13 @@ flows:
         ("topics: {t: {subscriptions: {s: {endpoint: {function: nope}}}}}", "endpoint"),
         ("queues: [a, b]", "expected a mapping"),
         ("queues: {q: {VisibilityTimeout: 1}", "while parsing"),
+        (_SCHEDULE.format("'{\"a\": NaN}'"), r"f.schedules.s.payload: the payload is not valid JSON: NaN"),
+        (_SCHEDULE.format("'{\"a\": 1e999}'"), "out of range"),
+        (_SCHEDULE.format('\'{"a": "\\ud800"}\''), r"lone UTF-16 surrogate at \$\.a"),
+        (_SCHEDULE.format("'" + "[" * 100 + "'"), "nested deeper than 64"),
+        (_SCHEDULE.format("'{not json'"), "not valid JSON"),
+        (_SCHEDULE.format("{a: [.nan]}"), r"payload: the payload holds nan at \$\.a\[0\]"),
+        (_SCHEDULE.format('{a: "\\ud800"}'), "lone UTF-16 surrogate"),
     ],
 )
 def test_errors_name_the_place(tmp_path: Path, text: str, needle: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -32,7 +31,8 @@ from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedul
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
 from tidegate.errors import AuthError
-from tidegate.jsontext import compact
+from tidegate.jsontext import MAX_DEPTH, compact
+from tidegate.jsontext import parse as parse_json
 from tidegate.runtime.service import InvalidArgument, WorkflowService
 
 __all__ = ["PREFIX", "Unauthorized", "error_response", "method_dispatch", "respond", "rest_routes"]
@@ -84,10 +84,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise EntityTooLarge(MAX_BODY)
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidArgument(f"The body is not valid JSON: {exc}.") from None
+    # Values nested in the body (an execution's input) keep MAX_DEPTH levels of their own.
+    body = parse_json(raw, "The body", max_depth=MAX_DEPTH + 1)
     if not isinstance(body, dict):
         raise InvalidArgument("The body must be a JSON object.")
     return body

@@ -73,13 +73,17 @@ def record_from_body(service: str, name: str, body: dict[str, Any]) -> FunctionR
     methods = _typed(trigger, "methods", list, []) if isinstance(trigger, dict) else []
     env = _typed(body, "env", dict, {})
     requirements = _typed(body, "requirements", list, [])
+    try:
+        timeout_s = float(_typed(body, "timeout", (int, float), 60))
+    except OverflowError:  # an integer beyond a double; the registry checks the range of the others
+        raise InvalidFunction("timeout must be between 1 and 86400 seconds.") from None
     return FunctionRecord(
         service=check_function_name(service, "service"),
         name=check_function_name(name),
         code_dir=code_dir,
         handler=_typed(body, "handler", str, "index.handler"),
         kind=_typed(body, "kind", str, "event"),
-        timeout_s=float(_typed(body, "timeout", (int, float), 60)),
+        timeout_s=timeout_s,
         memory_mb=_typed(body, "memory", int, 128),
         env={str(k): v if isinstance(v, str) else str(v) for k, v in env.items()},
         initializer=_typed(body, "initializer", str, None),

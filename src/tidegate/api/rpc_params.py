@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 
 from tidegate.api.rpc_errors import MissingRequiredParams
@@ -10,6 +11,10 @@ from tidegate.engine import parse_rfc3339_ms
 from tidegate.runtime.service import InvalidArgument
 
 __all__ = ["Params"]
+
+#: An integer parameter as the SDKs send it: ASCII digits with an optional sign (``int()`` would also take
+#: spaces, underscores and other scripts' digits).
+_INT = re.compile(r"[+-]?[0-9]{1,40}")
 
 
 class Params:
@@ -39,12 +44,11 @@ class Params:
         value = self.values.get(name)
         if value is None or value == "":
             return default
-        try:
-            n = builtins.int(value)
-        except ValueError:
-            raise InvalidArgument(f"The parameter {name} must be an integer, not {value[:40]!r}.") from None
+        if not _INT.fullmatch(value):
+            raise InvalidArgument(f"The parameter {name} must be an integer, not {value[:40]!r}.")
+        n = builtins.int(value)
         if not lo <= n <= hi:
-            raise InvalidArgument(f"The parameter {name} must be between {lo} and {hi}, not {n}.")
+            raise InvalidArgument(f"The parameter {name} must be between {lo} and {hi}, not {value[:40]}.")
         return n
 
     def bool(self, name: str) -> builtins.bool | None:
@@ -64,5 +68,5 @@ class Params:
             return None
         try:
             return parse_rfc3339_ms(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise InvalidArgument(f"The parameter {name} must be an RFC 3339 time, not {value[:40]!r}.") from None

@@ -22,7 +22,8 @@ from tidegate.clock import now_ms
 from tidegate.errors import FlowError, FlowValidationError
 from tidegate.flow import load_flow_file
 from tidegate.flow.model import Flow
-from tidegate.jsontext import compact
+from tidegate.jsontext import JsonTextError, compact
+from tidegate.jsontext import parse as parse_json
 from tidegate.runtime import START, Runtime, load_signer
 from tidegate.store import (
     ExecutionAlreadyExists,
@@ -127,9 +128,9 @@ def run_command(
         click.echo(f"{flow_file}: {exc}", err=True)
         sys.exit(2)
     try:
-        data = json.loads(input_text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from None
+        data = parse_json(input_text, "the input")
+    except JsonTextError as exc:
+        raise click.BadParameter(exc.message, param_hint="--input") from None
     if not isinstance(data, dict):
         raise click.BadParameter("the input must be a JSON object", param_hint="--input")
 

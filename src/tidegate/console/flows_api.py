@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 
 from tidegate.api.rest_render import event_doc, execution_doc, flow_doc
+from tidegate.api.rpc_params import Params
 from tidegate.console.graph import flow_graph
 from tidegate.console.projection import project
 from tidegate.console.web import ConsoleServices, Invalid
@@ -24,27 +24,25 @@ EVENTS_PER_POLL = 1000
 RUNS_PER_STEP = 50
 #: Flows scanned by the search box (names and descriptions).
 SEARCH_SCAN = 5000
+#: 9999-12-31T23:59:59.999Z: the latest time a time filter takes.
+MAX_TIME_MS = 253_402_300_799_999
 
 
 def _int(req: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = req.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.lstrip("-").isdigit() or not lo <= int(raw) <= hi:
-        raise Invalid(f"The parameter {name!r} must be an integer in {lo}..{hi}.")
-    return int(raw)
+    return Params(req.query_params).int(name, default, lo, hi)
 
 
 def _time_ms(req: Request, name: str) -> int | None:
+    """Epoch milliseconds (up to the end of year 9999) or an RFC 3339 time (UTC when it has no offset)."""
     raw = req.query_params.get(name)
     if not raw:
         return None
-    try:
-        if raw.isdigit():
-            return int(raw)
-        return round(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        raise Invalid(f"The parameter {name!r} is not a time.") from None
+    if raw.isascii() and raw.isdigit():
+        return _int(req, name, 0, 0, MAX_TIME_MS)
+    time_ms = Params(req.query_params).time_ms(name)
+    if time_ms is None or not -MAX_TIME_MS <= time_ms <= MAX_TIME_MS:
+        raise Invalid(f"The parameter {name!r} is not a time.")
+    return time_ms
 
 
 def _load(definition: str) -> Flow | None:

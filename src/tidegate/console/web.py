@@ -7,7 +7,6 @@ also needs the session's CSRF token in ``X-CSRF-Token`` and a JSON body. Handler
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from tidegate.console.session import (
     SessionSigner,
 )
 from tidegate.errors import QueueError, TidegateError
+from tidegate.jsontext import MAX_DEPTH
+from tidegate.jsontext import parse as parse_json
 from tidegate.mq import QueueService, TopicService, database_of
 from tidegate.mq.wire_xml import MNS_ERRORS
 
@@ -99,10 +100,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     raw = await read_body(request, MAX_BODY)
     if raw is None:
         raise Invalid(f"The body is larger than {MAX_BODY} bytes.")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise Invalid("The body is not valid JSON.") from None
+    body = parse_json(raw or b"{}", "The body", max_depth=MAX_DEPTH + 1)  # an input keeps MAX_DEPTH levels
     if not isinstance(body, dict):
         raise Invalid("The body must be a JSON object.")
     return body

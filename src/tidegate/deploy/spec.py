@@ -7,7 +7,6 @@ own spellings and YAML-style ones both work. Paths are relative to the deploy fi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any
 import yaml
 
 from tidegate.deploy.errors import DeployFileError
+from tidegate.jsontext import JsonTextError, check_value
+from tidegate.jsontext import parse as parse_json
 
 __all__ = [
     "DeployFile",
@@ -243,8 +244,12 @@ def _flow(name: str, raw: dict[str, Any], base: Path, where: str) -> FlowDecl:
         if not isinstance(s.get("cron"), str):
             raise DeployFileError(f"{where}.schedules.{sname}: 'cron' is required")
         payload = s.get("payload")
-        if isinstance(payload, str):
-            payload = json.loads(payload)
+        try:  # a JSON text, or a YAML mapping that must be what a JSON text could carry
+            payload = (
+                parse_json(payload, "the payload") if isinstance(payload, str) else check_value(payload, "the payload")
+            )
+        except JsonTextError as exc:
+            raise DeployFileError(f"{where}.schedules.{sname}.payload: {exc.message}") from None
         if payload is not None and not isinstance(payload, dict):
             raise DeployFileError(f"{where}.schedules.{sname}.payload: expected a JSON object")
         schedules.append(

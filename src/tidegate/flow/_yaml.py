@@ -10,6 +10,8 @@ bomb expands exponentially) are limited, and every failure becomes a :class:`Flo
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import yaml
@@ -103,19 +105,26 @@ def _too_deep(line: int | None, source: str | None) -> FlowIssue:
 def _json_fallback(text: str, source: str | None, issue: FlowIssue) -> Any:
     # A few JSON texts are not YAML 1.1 (tabs as indentation, "\/" escapes): accept them, without lines.
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise ParseFailed(issue) from None
     return _wrap(value, 0, source)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _wrap(value: Any, depth: int, source: str | None) -> Any:
     if depth > MAX_DEPTH:
         raise ParseFailed(_too_deep(None, source))
+    problem = _not_json(value)
+    if problem:
+        raise ParseFailed(FlowIssue("", problem, None, source))
     if isinstance(value, dict):
         out = LDict()
         for k, v in value.items():
-            out[k] = _wrap(v, depth + 1, source)
+            out[_wrap(k, depth, source)] = _wrap(v, depth + 1, source)
             out.key_lines[k] = None
         return out
     if isinstance(value, list):
@@ -190,6 +199,22 @@ class _Converter:
         if node.tag not in _SCALAR_TAGS:
             raise self.fail(node, f'unsupported YAML tag "{node.tag}"')
         try:
-            return self.loader.construct_object(node)
+            value = self.loader.construct_object(node)
         except (yaml.YAMLError, ValueError, OverflowError):
             raise self.fail(node, f'bad value "{node.value}"') from None
+        problem = _not_json(value)
+        if problem:
+            raise self.fail(node, problem)
+        return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_json(value: Any) -> str | None:
+    """Why a scalar cannot be written as JSON text (a lone surrogate such as "\\ud800", .nan, .inf), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"the number {value} is not finite: JSON has no NaN or Infinity"
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return "a string holds a lone UTF-16 surrogate: it is not Unicode text"
+    return None

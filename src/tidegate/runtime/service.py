@@ -7,7 +7,6 @@ layer maps to the protocol's error). Methods block (store I/O); async callers ru
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -20,6 +19,8 @@ from tidegate.clock import now_ms
 from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_event
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
+from tidegate.jsontext import check_text
+from tidegate.jsontext import parse as parse_json
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.runtime.purge import FlowPurger
 from tidegate.runtime.tokens import mark_tokens_bound, token_execution
@@ -40,6 +41,7 @@ __all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService"]
 log = logging.getLogger("tidegate.schedules")
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+NAME_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{0,128}")
 MAX_DEFINITION = 128 * 1024
 MAX_JSON_TEXT = 1024 * 1024
 MAX_ERROR, MAX_CAUSE, MAX_DESCRIPTION = 128, 4096, 1024
@@ -73,20 +75,17 @@ def check_name(kind: str, value: str) -> str:
 
 
 def check_len(kind: str, value: str, lo: int, hi: int) -> str:
-    """Return ``value`` if its length is in ``[lo, hi]``, else raise InvalidArgument."""
+    """Return ``value`` if its length is in ``[lo, hi]`` and it is storable text, else raise InvalidArgument."""
     if not lo <= len(value) <= hi:
         raise InvalidArgument(f"The {kind} must be {lo}-{hi} characters long, not {len(value)}.")
-    return value
+    return check_text(value, f"The {kind}")
 
 
 def json_object_text(kind: str, text: str) -> dict[str, Any]:
-    """Parse ``text`` as a JSON object, else raise InvalidArgument naming ``kind``."""
+    """Parse ``text`` as a strict JSON object (:func:`tidegate.jsontext.parse`), else raise InvalidArgument."""
     if len(text) > MAX_JSON_TEXT:
         raise InvalidArgument(f"The {kind} is larger than {MAX_JSON_TEXT} bytes.")
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise InvalidArgument(f"The {kind} is not valid JSON: {exc}.") from None
+    value = parse_json(text, f"The {kind}")
     if not isinstance(value, dict):
         raise InvalidArgument(f"The {kind} must be a JSON object, not {type(value).__name__}.")
     return value
@@ -98,6 +97,13 @@ def _check_definition(definition: str) -> None:
     issues = validate_flow(definition, source="Definition")
     if issues:
         raise InvalidArgument(f"The flow definition is not valid:\n{FlowValidationError(issues).message}")
+
+
+def _name_token(token: str | None) -> str | None:
+    """A NextToken of a listing by name: the last name of the previous page."""
+    if token and not NAME_RE.fullmatch(token):
+        raise InvalidArgument(f"The NextToken {token[:40]!r} is invalid.")
+    return token or None
 
 
 def _check_type(flow_type: str) -> str:
@@ -140,6 +146,7 @@ class WorkflowService:
         """Validate and create a flow. Raises InvalidArgument, FlowAlreadyExists."""
         check_name("flow name", name)
         check_len("description", description, 0, MAX_DESCRIPTION)
+        check_text(role_arn, "The RoleArn")
         _check_definition(definition)
         now = self.clock()
         record = FlowRecord(
@@ -174,7 +181,7 @@ class WorkflowService:
         if flow_type is not None:
             changes["type"] = _check_type(flow_type)
         if role_arn is not None:
-            changes["role_arn"] = role_arn
+            changes["role_arn"] = check_text(role_arn, "The RoleArn")
         return self.store.update_flow(name, modified_ms=self.clock(), **changes)
 
     def delete_flow(self, name: str) -> None:
@@ -209,7 +216,7 @@ class WorkflowService:
 
     def list_flows(self, limit: int = 60, next_token: str | None = None) -> Page[FlowRecord]:
         """List flows by name."""
-        return self.store.list_flows(limit, next_token or None)
+        return self.store.list_flows(limit, _name_token(next_token))
 
     # --- executions ------------------------------------------------------------------------------
 
@@ -299,6 +306,10 @@ class WorkflowService:
         check_name("flow name", flow_name)
         if status and status not in STATUSES:
             raise InvalidArgument(f"The status {status[:40]!r} is not one of {', '.join(STATUSES)}.")
+        if name_prefix and not NAME_PREFIX_RE.fullmatch(name_prefix):
+            raise InvalidArgument(
+                f"The name prefix {name_prefix[:40]!r} is invalid: names use letters, digits, '_', '-'."
+            )
         return self.store.list_executions(
             flow_name,
             status=status or None,
@@ -439,7 +450,7 @@ class WorkflowService:
     def list_schedules(self, flow_name: str, limit: int = 60, next_token: str | None = None) -> Page[ScheduleRecord]:
         """List a flow's schedules by name. Raises FlowNotFound."""
         self.store.get_flow(check_name("flow name", flow_name))
-        return self.store.list_schedules(flow_name, limit, next_token or None)
+        return self.store.list_schedules(flow_name, limit, _name_token(next_token))
 
     def fire_due_schedules(self, now_ms: int | None = None, limit: int = 100) -> list[ExecutionRecord]:
         """Start one execution for every enabled schedule due at ``now_ms`` (default: the clock).

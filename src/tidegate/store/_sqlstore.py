@@ -361,6 +361,9 @@ def _decode_token(token: str | None) -> tuple[int | None, int | None]:
         return None, None
     try:
         ms, _, ident = token.partition(".")
-        return int(ms), int(ident)
+        after_ms, after_id = int(ms), int(ident)
     except ValueError:
-        raise InvalidPageToken(f"invalid NextToken {token!r}") from None
+        raise InvalidPageToken(f"invalid NextToken {token[:40]!r}") from None
+    if not (-(2**63) <= after_ms < 2**63 and 0 <= after_id < 2**63):  # a column holds 64 bits
+        raise InvalidPageToken(f"invalid NextToken {token[:40]!r}")
+    return after_ms, after_id

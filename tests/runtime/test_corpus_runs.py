@@ -1,6 +1,6 @@
 """Corpus flows run to completion on a real SQLite store, driven by a :class:`Runtime` in-process.
 
-Each test runs one flow of ``/work/shared/fdl-corpus`` with the stand-in functions of ``corpus_functions/``
+Each test runs one flow of ``tests/data/fdl-corpus`` with the stand-in functions of ``corpus_functions/``
 and asserts the final status, the exact output and (for most) the path taken through the steps. Flows with
 long constant waits or retry intervals run on a fast clock (see ``helpers``); the others on the real one.
 """

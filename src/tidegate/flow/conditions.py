@@ -1,4 +1,4 @@
-"""Choice conditions (spec A.7): parsed once at load time into a small AST, evaluated without ``eval``.
+"""Choice conditions (docs/flow-language.md): parsed once at load time into a small AST, evaluated without ``eval``.
 
 Grammar::
 
@@ -281,7 +281,7 @@ def _compare(op: str, left: JSON, right: JSON) -> bool:
 
 
 def _loose_equal(left: JSON, right: JSON) -> bool:
-    # The corpus compares function results like {"end": true} with the string "true" (spec A.7, E#1).
+    # The corpus compares function results like {"end": true} with the string "true" (docs/flow-language.md).
     if isinstance(left, bool) and isinstance(right, str):
         return right.lower() == ("true" if left else "false")
     if isinstance(right, bool) and isinstance(left, str):

@@ -1,4 +1,4 @@
-"""The path language of spec A.6: ``$input.a[0]``, ``$local[*].parts[*]``, ``$context.task.token``, ``$.k``.
+"""The path language (docs/flow-language.md): ``$input.a[0]``, ``$local[*].parts[*]``, ``$context.task.token``, ``$.k``.
 
 Grammar (one path, no spaces)::
 

@@ -194,7 +194,7 @@ def test_task_token_round_trip_and_url_safety() -> None:
     import base64
 
     inner = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)).decode()
-    assert inner.startswith("v1#flow_1#exec-2#17#")  # the real service's layout (spec A.8)
+    assert inner.startswith("v1#flow_1#exec-2#17#")  # the real service's layout (docs/auth.md)
     assert len(base64.b64decode(inner.rsplit("#", 1)[1])) == 20  # an HMAC-SHA1
     assert SIGNER.mint("flow_1", "exec-2", "18") != tok
 

@@ -1,4 +1,4 @@
-"""Part F conformance scenarios (the engine part), on the real corpus flows."""
+"""Conformance scenarios drawn from the real corpus flows and their READMEs (the engine part)."""
 
 from __future__ import annotations
 

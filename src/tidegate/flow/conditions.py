@@ -11,7 +11,7 @@ Grammar::
 Paths are those of :mod:`tidegate.flow.paths` rooted at ``$`` (the choice step's input). Strings are
 double- or single-quoted with JSON-style escapes.
 
-Semantics (lead decisions, ``docs/flow-language.md``): a bare value is truthy when it is ``true``, a
+Semantics (tidegate's decisions, ``docs/flow-language.md``): a bare value is truthy when it is ``true``, a
 non-zero number or a non-empty string/list/object; a missing path is falsy and makes any comparison false
 (``!=`` included); ``==`` is JSON equality except that a boolean equals the strings ``"true"``/``"false"``
 case-insensitively and numbers compare numerically; ``< <= > >=`` compare two numbers or two strings and

@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.conftest import CORPUS, CORPUS_FLOWS
+from tests.conftest import CORPUS as CORPUS  # re-exported for the tests that use the corpus
+from tests.conftest import CORPUS_FLOWS
 from tidegate.errors import FlowIssue
 from tidegate.flow import Flow, load_flow, validate_flow
 

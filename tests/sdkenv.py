@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 VENVS = REPO / ".venvs"
 
 # Pinned requirement lists. The Tea client is pinned to the tea-openapi / darabonba versions the
-# captures in shared/specs were recorded with (mns-wire.md, SDK table): newer tea-openapi moved
-# ``Config`` to ``utils_models`` and we want the exact client the spec describes.
+# captures in tests/data/captures were recorded with (tests/data/captures/README.md): newer tea-openapi
+# moved ``Config`` to ``utils_models`` and we want the exact client the captures describe.
 ENVS: dict[str, tuple[str, ...]] = {
     "mns115": ("aliyun-mns==1.1.5",),
     "mns130": ("aliyun-mns-sdk==1.3.0",),

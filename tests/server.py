@@ -25,7 +25,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: Fixed root key for tests (the values the captures in shared/specs were signed with).
+#: Fixed root key for tests (the values the captures in tests/data/captures were signed with).
 TEST_KEYS = {
     "TIDEGATE_ACCESS_KEY_ID": "testAccessKeyId",
     "TIDEGATE_ACCESS_KEY_SECRET": "testAccessKeySecret",

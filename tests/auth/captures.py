@@ -1,13 +1,12 @@
-"""Load the captured SDK requests of ``shared/specs/captures`` as test data."""
+"""Load the captured SDK requests of ``tests/data/captures`` as test data."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from tests.conftest import SHARED
+from tests.conftest import CAPTURED_REQUESTS, CAPTURES
 
-CAPTURES = SHARED / "specs" / "captures"
 SECRET = "testAccessKeySecret"
 ACCESS_KEY_ID = "testAccessKeyId"
 
@@ -41,7 +40,10 @@ class Capture:
 
 
 def load_captures() -> list[Capture]:
-    """Every capture with a complete request (the CONNECT of the HTTPS_PROXY recipe has none)."""
+    """Every capture with a complete request (the CONNECT of the HTTPS_PROXY recipe has none).
+
+    Raises when the captures are missing or incomplete, so that no parametrisation is left empty.
+    """
     out = []
     for path in sorted(CAPTURES.rglob("*.json")):
         d = json.loads(path.read_text(encoding="utf-8"))
@@ -55,6 +57,10 @@ def load_captures() -> list[Capture]:
                 headers=[(k, v) for k, v in d["headers"]],
                 body=d["body"].encode("utf-8"),
             )
+        )
+    if len(out) != CAPTURED_REQUESTS:
+        raise FileNotFoundError(
+            f"{CAPTURES}: {len(out)} captured requests, expected {CAPTURED_REQUESTS} (tests/data/README.md)"
         )
     return out
 

@@ -207,7 +207,7 @@ def test_task_token_round_trip_and_url_safety() -> None:
     assert claims == TaskTokenClaims("flow_1", "exec-2", "17.1", 7, flow_tag(FLOW_ID))
     assert claims.matches(7, FLOW_ID, "flow_1", "exec-2")
     inner = _inner(tok)
-    # the real service's five-part layout (spec A.8); the fourth part binds the execution's store id
+    # the real service's five-part layout (docs/auth.md); the fourth part binds the execution's store id
     assert inner.startswith(f"v1#flow_1#exec-2#7:{flow_tag(FLOW_ID)}:17.1#")
     assert len(base64.b64decode(inner.rsplit("#", 1)[1])) == 20  # an HMAC-SHA1
     assert _mint("flow_1", "exec-2", "18.1") != tok

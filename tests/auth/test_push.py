@@ -1,4 +1,4 @@
-"""Push signing (§3.7): our identity signs, the certificate verifies, the public vector verifies."""
+"""Push signing (docs/protocols.md): our identity signs, the certificate verifies, the public vector verifies."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tidegate.auth.push import (
 )
 
 # Public test vector (a Rust test in the public code index; Alibaba's 512-bit "notify" certificate),
-# see shared/specs/captures/push_signature_vector_check.txt.
+# see tests/data/captures/push_signature_vector_check.txt.
 VECTOR_CERT = """-----BEGIN CERTIFICATE-----
 MIICiDCCAjKgAwIBAgIJAL+acWZrTrlfMA0GCSqGSIb3DQEBBQUAMGMxCzAJBgNV
 BAYTAjg2MREwDwYDVQQIEwhaaGVqaWFuZzERMA8GA1UEBxMISGFuZ3pob3UxDzAN

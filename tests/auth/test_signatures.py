@@ -1,4 +1,4 @@
-"""Signatures against the captured requests of the official SDKs (mns-wire.md §3.2, §4.2)."""
+"""Signatures against the captured requests of the official SDKs (docs/protocols.md)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_mns_headers_any_case_and_mapping() -> None:
 
 
 def test_mns_receipt_handle_signed_raw() -> None:
-    # The SDK signs the handle unencoded (§0 gotcha 5); a decoded/re-encoded target must not verify.
+    # The SDK signs the handle unencoded (docs/protocols.md); a decoded/re-encoded target must not verify.
     c = next(c for c in MNS if c.name == "mns115-ChangeMessageVisibility")
     assert "==" in c.target and verify_mns(c.method, c.target, c.headers, SECRET)
     assert not verify_mns(c.method, c.target.replace("==", "%3D%3D"), c.headers, SECRET)

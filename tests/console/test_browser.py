@@ -1,4 +1,4 @@
-"""The console in real headless Chromium against a real server (issue 6 acceptance).
+"""The console in real headless Chromium against a real server.
 
 The two examples are deployed as a user deploys them: ``tidegate deploy examples`` against the running
 server (the function's SDK is pip-installed by the server; the first deploy takes a few seconds). The topic

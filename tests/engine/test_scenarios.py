@@ -1,4 +1,4 @@
-"""Part F conformance scenarios (the engine part), on the real corpus flows."""
+"""Conformance scenarios drawn from the real corpus flows and their READMEs (the engine part)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import itertools
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import CORPUS
 from tests.engine.harness import LATER, Harness, fail, ok
 from tidegate import engine as E
 from tidegate.engine import EventType
 from tidegate.flow import load_flow
-
-CORPUS = SHARED / "fdl-corpus"
 
 
 def corpus(name: str, scripts: dict | None = None, **kw: object) -> Harness:  # type: ignore[type-arg]

@@ -1,15 +1,14 @@
-"""Helpers for the flow tests: the shared corpus and small definitions."""
+"""Helpers for the flow tests: the vendored corpus (tests/data/fdl-corpus) and small definitions."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
 
-from tests.conftest import SHARED
+from tests.conftest import CORPUS as CORPUS  # re-exported for the tests that use the corpus
+from tests.conftest import CORPUS_FLOWS
 from tidegate.errors import FlowIssue
 from tidegate.flow import Flow, load_flow, validate_flow
-
-CORPUS = SHARED / "fdl-corpus"
 
 # INDEX.md, "Before you feed these files to an engine" item 2: the deploy-time placeholders of embedded
 # flows are replaced before the flow runs; these are the values a deployment would give them.
@@ -25,8 +24,11 @@ PLACEHOLDERS = {
 
 
 def corpus_files() -> list[Path]:
-    """Every flow definition of the shared corpus."""
-    return sorted(CORPUS.glob("*.yaml"))
+    """Every flow definition of the corpus; raises when the corpus is missing or incomplete."""
+    files = sorted(CORPUS.glob("*.yaml"))
+    if len(files) != CORPUS_FLOWS:
+        raise FileNotFoundError(f"{CORPUS}: {len(files)} flow files, expected {CORPUS_FLOWS} (tests/data/README.md)")
+    return files
 
 
 def substitute(text: str) -> str:

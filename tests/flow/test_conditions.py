@@ -1,4 +1,4 @@
-"""Conditions (spec A.7): every form parses to an AST, and evaluation follows the lead's semantics."""
+"""Conditions: every form parses to an AST, and evaluation follows docs/flow-language.md."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("!!$.a", {"a": 3}, True),
     ("true", {}, True),
     ("null", {}, False),
-    # loose bool/"true" equality (spec A.7 quirk, E#1)
+    # loose bool/"true" equality (the corpus quirk, docs/flow-language.md)
     ('$.end == "true"', {"end": True}, True),
     ('$.audited == "true"', {"audited": False}, False),
     ('$.audited == "TRUE"', {"audited": True}, True),

@@ -1,4 +1,4 @@
-"""Every flow of the shared corpus loads, after the placeholder substitution its INDEX.md describes."""
+"""Every flow of the corpus (tests/data/fdl-corpus) loads, after the placeholder substitution its INDEX.md describes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The path and mapping language of spec A.5/A.6, and the lead's decisions on missing paths and ``[*]``."""
+"""The path and mapping language, and tidegate's decisions on missing paths and ``[*]``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Table tests: each step type and field loads into the model as documented (spec A.1-A.3)."""
+"""Table tests: each step type and field loads into the model as documented (docs/flow-language.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 # mypy: ignore-errors
 """Driven inside an official MNS SDK's virtual environment (aliyun-mns 1.1.5 or aliyun-mns-sdk 1.3.0).
 
-Runs every operation of mns-wire.md §3.3 against ``MNS_URL`` and prints one line ``RESULT <json>`` with
+Runs every MNS operation (docs/protocols.md) against ``MNS_URL`` and prints one line ``RESULT <json>`` with
 what each returned (or the ``MNSServerException.type`` it raised). Both SDKs print debug output of their
 own (1.1.5 even prints secrets), hence the marker.
 """

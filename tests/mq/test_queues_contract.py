@@ -1,4 +1,4 @@
-"""Queue semantics (mns-wire.md §3.6) on every store backend."""
+"""Queue semantics (docs/protocols.md, docs/mq.md) on every store backend."""
 
 from __future__ import annotations
 

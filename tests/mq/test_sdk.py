@@ -1,4 +1,4 @@
-"""The official MNS SDKs drive every §3.3 operation against a real ``tidegate server`` process."""
+"""The official MNS SDKs drive every MNS operation (docs/protocols.md) against a real ``tidegate server`` process."""
 
 from __future__ import annotations
 

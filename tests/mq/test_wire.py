@@ -411,7 +411,7 @@ out["subs_empty"] = list(ListSubscriptionByTopicDecoder.decode(d["subs_empty"]))
 out["error"] = list(ErrorDecoder.decodeError(d["error"])[:4])
 try:
     out["account"] = GetAccountAttrDecoder.decode(d["account"])["LoggingBucket"]
-except AttributeError:  # aliyun-mns 1.1.5 calls dict.has_key (spec 3.10): broken on Python 3
+except AttributeError:  # aliyun-mns 1.1.5 calls dict.has_key: broken on Python 3
     out["account"] = "has_key"
 print(json.dumps(out))
 """

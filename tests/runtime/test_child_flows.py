@@ -106,7 +106,7 @@ def test_uncaught_child_failure_fails_the_parent_with_the_childs_error(store: St
 
 
 def test_stopping_a_sync_child_fails_the_parent_task_with_the_stop_error(store: Store) -> None:
-    """Spec F.2: StopExecution(child, Error=AnyCustomError) is caught by the parent."""
+    """post-execution-actions: StopExecution(child, Error=AnyCustomError) is caught by the parent."""
     add_flow(store, "child", CHILD_WAITS)
     add_flow(store, "main", parent("child", "sync", CATCHING))
     with Runtime(store, signer=load_signer(store)):

@@ -1,6 +1,6 @@
 """Corpus flows run to completion on a real SQLite store, driven by a :class:`Runtime` in-process.
 
-Each test runs one flow of ``/work/shared/fdl-corpus`` with the stand-in functions of ``corpus_functions/``
+Each test runs one flow of ``tests/data/fdl-corpus`` with the stand-in functions of ``corpus_functions/``
 and asserts the final status, the exact output and (for most) the path taken through the steps. Flows with
 long constant waits or retry intervals run on a fast clock (see ``helpers``); the others on the real one.
 """
@@ -47,7 +47,7 @@ def test_trip_booking_success_applies_the_flow_output_mappings(tmp_path: Path) -
 
 
 def test_trip_booking_hotel_failure_compensates_then_fails(tmp_path: Path) -> None:
-    # Spec F.4: BookHotel raises BookHotelError -> CancelFlight -> CancelTrainTicket -> OrderFailed1.
+    # BookHotel raises BookHotelError -> CancelFlight -> CancelTrainTicket -> OrderFailed1.
     with Harness(tmp_path) as h:
         run = h.run(TRIP, {**TRIP_OK, "book_hotel_result": "failed"})
     assert run.status == "Failed"
@@ -71,7 +71,7 @@ def test_trip_booking_hotel_failure_compensates_then_fails(tmp_path: Path) -> No
 
 
 def test_trip_booking_retry_then_catch_invokes_four_times(tmp_path: Path) -> None:
-    # Spec F.5: BookTrainTicketError is retried 3 times after 1 s, 2 s and 4 s, then caught -> OrderFailed.
+    # BookTrainTicketError is retried 3 times after 1 s, 2 s and 4 s, then caught -> OrderFailed.
     with Harness(tmp_path, speed=50) as h:
         run = h.run(TRIP, {**TRIP_OK, "book_train_ticket_result": "failed"})
     assert run.status == "Failed"
@@ -154,7 +154,7 @@ def test_oss_restore_poll_loop_terminates_after_running_reports(tmp_path: Path) 
 
 
 def test_oss_restore_choice_without_default_falls_through(tmp_path: Path) -> None:
-    # Spec F.7: a status that matches no choice and no default continues with the next sibling.
+    # A status that matches no choice and no default continues with the next sibling.
     with Harness(tmp_path) as h:
         run = h.run(RESTORE, {"files": [], "pollInterval": 0, "runningPolls": 1, "finalStatus": "archived"})
     assert run.status == "Succeeded"
@@ -210,7 +210,7 @@ VSCODE = "alibaba__serverless-vscode__resources__web__flow__src__mocks__mock_ts_
 
 
 def test_vscode_sample_merges_parallel_output_into_the_choice_input(tmp_path: Path) -> None:
-    # Spec F.10: parallel -> wait 10 s -> choice on the merged input -> fail.
+    # Parallel -> wait 10 s -> choice on the merged input -> fail.
     with Harness(tmp_path, speed=100) as h:
         failed = h.run(VSCODE, {"key": "process_failed"})
         passed = h.run(VSCODE, {"key": "anything"})
@@ -240,7 +240,7 @@ FORK = "awesome-fnf__fork-flows__flows__main"
 
 
 def test_fork_flows_foreach_of_callbacks_projects_local_values(tmp_path: Path) -> None:
-    # Spec F.6: three waitForCallback iterations; reported in reverse order, the values keep key order.
+    # Three waitForCallback iterations; reported in reverse order, the values keep key order.
     with Harness(tmp_path) as h:
         eid = h.start(corpus_text(FORK), {"executionName": "run1", "subflowName": "sub", "keys": ["a", "b", "c"]})
         tokens = h.submitted_tokens(eid, "startSubflow", 3)
@@ -334,7 +334,7 @@ def test_audit_waits_then_maps_output_and_catches_invalid_local(tmp_path: Path) 
 
 
 def test_wait_for_callback_output_becomes_the_flow_output(tmp_path: Path) -> None:
-    # Spec F.1: the reported Output, not the function's own result, is the task's $local.
+    # The reported Output, not the function's own result, is the task's $local.
     with Harness(tmp_path) as h:
         eid = h.start(
             corpus_text("awesome-fnf__wait-for-callback-task__wait-for-callback-task.flow"),
@@ -375,7 +375,7 @@ def test_subflow_best_practice_sync_child_output_and_custom_error(tmp_path: Path
         [child] = h.store.list_executions("audit_child").items
     assert run.status == "Succeeded"
     if audited:
-        # `$.audited == "true"` holds for the JSON boolean true (the loose comparison of spec A.7).
+        # `$.audited == "true"` holds for the JSON boolean true (the loose comparison of docs/flow-language.md).
         assert run.output == {"audited": True}
         assert run.entered() == ["triggerAudit", "check_status", "auditPassedDoJobs", "notifyDeveloper"]
         assert (child.status, json.loads(child.output or "")) == (
@@ -418,7 +418,7 @@ def test_oss_restore_main_pages_through_sync_child_restores(tmp_path: Path) -> N
 
 
 def test_post_execution_actions_parent_catches_the_stopped_childs_error(tmp_path: Path) -> None:
-    # Spec F.2: StopExecution(child, Error=AnyCustomError) -> the parent catches it -> postAction -> {}.
+    # StopExecution(child, Error=AnyCustomError) -> the parent catches it -> postAction -> {}.
     with Harness(tmp_path) as h:
         h.add_flow("post-actions-subflow", corpus_text("awesome-fnf__post-execution-actions__flows__child.flow"))
         eid = h.start(

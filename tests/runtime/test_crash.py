@@ -1,4 +1,4 @@
-"""Crash safety with real processes (issue 3): SIGKILL a runtime mid-wait, mid-parallel, mid-retry and
+"""Crash safety with real processes: SIGKILL a runtime mid-wait, mid-parallel, mid-retry and
 mid-invocation, restart it on the same store, and compare with an uninterrupted run.
 
 The runtime runs in a child process (``tests.runtime.crash.worker``, or ``tidegate run``) on a SQLite

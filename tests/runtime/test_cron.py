@@ -1,4 +1,4 @@
-"""Schedule expressions: parsing, validation and next firing times (spec C.2 schedule semantics)."""
+"""Schedule expressions: parsing, validation and next firing times (docs/api.md, Schedules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Function Compute task targets and their patterns (spec B.2, B.3) on local functions."""
+"""Function Compute task targets and their patterns (docs/flow-language.md) on local functions."""
 
 from __future__ import annotations
 

@@ -31,17 +31,17 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> FrontD
 
     Args:
         ctx: the server's store, keys and identity.
-        functions: deployed functions: adds ``/api/v1/functions`` and the HTTP triggers (issue 5).
+        functions: deployed functions: adds ``/api/v1/functions`` and the HTTP triggers.
     """
     from tidegate.console import console_routes, root_redirect  # here: the console imports tidegate.api
 
-    mns = MnsEndpoint(ctx)  # MNS protocol: /queues, /topics, /?accountmeta (issue 4)
+    mns = MnsEndpoint(ctx)  # MNS protocol: /queues, /topics, /?accountmeta
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/", root_redirect, methods=["GET"]),  # a browser's GET / → /console/
             *rest_routes(ctx),
-            *console_routes(ctx),  # the web console (issue 6)
+            *console_routes(ctx),  # the web console
             *certificate_routes(mns),
         ],
     )

@@ -1,4 +1,4 @@
-"""The classic FnF actions (spec C.1): thin, blocking functions ``(service, params) -> response dict``.
+"""The classic FnF actions (docs/api.md): thin, blocking functions ``(service, params) -> response dict``.
 
 Each validates only the wire shape (required names, integers, booleans) and calls
 :class:`~tidegate.runtime.service.WorkflowService`; the dispatcher runs them in a worker thread.

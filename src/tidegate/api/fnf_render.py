@@ -1,4 +1,4 @@
-"""Store records → the JSON objects of spec C.2 (field names exactly as the SDK models)."""
+"""Store records → the JSON objects of the API (field names exactly as the SDK models)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Serverless Workflow RPC endpoint (spec Part C, mns-wire.md §4): ``GET|POST /?Action=…``.
+"""The Serverless Workflow RPC endpoint (docs/api.md, docs/protocols.md): ``GET|POST /?Action=…``.
 
 One request: read the body (≤ 1 MiB), merge query and form parameters, check ``Action`` and ``Version``,
 authenticate (signature, timestamp, nonce), then run the action in a worker thread. Every failure goes

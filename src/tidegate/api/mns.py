@@ -1,9 +1,9 @@
-"""The MNS protocol (API 2015-06-06, mns-wire.md §3) on the server's port.
+"""The MNS protocol (API 2015-06-06, docs/protocols.md) on the server's port.
 
 Resources: ``/queues…``, ``/topics…`` and ``/?accountmeta=true``, matched by :meth:`MnsEndpoint.match`
 and :func:`is_mns_request` in :mod:`tidegate.api.front` (``/`` with ``Action`` is the FnF RPC protocol), and
 the push certificate ``/mns/certs/{name}`` that subscribers fetch to verify pushes (a Starlette route).
-Every request is authenticated (§3.2) before its handler runs; every error is an ``<Error>`` with all four
+Every request is authenticated (docs/protocols.md) before its handler runs; every error is an ``<Error>`` with all four
 elements and a lower-case ``x-mns-request-id`` (aliyun-mns-sdk 1.3.0 reads headers from a case-sensitive dict).
 """
 

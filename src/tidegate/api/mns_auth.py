@@ -1,4 +1,4 @@
-"""MNS request authentication (mns-wire.md §3.2) and the request model the MNS handlers read.
+"""MNS request authentication (docs/protocols.md, MNS: signature) and the request model the MNS handlers read.
 
 The signature covers the request-target exactly as sent (receipt handles travel unencoded), so the raw
 path and query from the ASGI scope are verified, and the query is split without form decoding

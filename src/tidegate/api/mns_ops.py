@@ -1,4 +1,4 @@
-"""The MNS operations of mns-wire.md §3.3: one function per (resource, method), request in, reply out.
+"""The MNS operations (docs/protocols.md, MNS: operations): one function per (resource, method), request in, reply out.
 
 Each handler runs in a worker thread (store calls block) and returns a :class:`Reply`; errors are raised
 as :class:`~tidegate.errors.TidegateError` subclasses and rendered by :mod:`tidegate.api.mns`.

@@ -1,7 +1,7 @@
 """Accept absolute-form request targets, as sent to an HTTP proxy (RFC 9112 §3.2.2).
 
 ``HTTP_PROXY=http://127.0.0.1:8787`` makes an unchanged aliyunsdkcore program send
-``POST http://cn-hangzhou.fnf.aliyuncs.com/?Action=… HTTP/1.1`` (mns-wire.md §4.6). uvicorn's h11 protocol
+``POST http://cn-hangzhou.fnf.aliyuncs.com/?Action=… HTTP/1.1`` (docs/protocols.md). uvicorn's h11 protocol
 splits the target at ``?`` only, so ``scope["path"]`` arrives as ``http://cn-hangzhou.fnf.aliyuncs.com/``
 (httptools already gives ``/``). Scheme and authority are dropped here: RPC signatures cover neither.
 """

@@ -1,4 +1,4 @@
-"""Authenticating an RPC request (mns-wire.md §4.2): timestamp, key, signature, then nonce."""
+"""Authenticating an RPC request (docs/protocols.md, RPC: signature): timestamp, key, signature, then nonce."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """FnF RPC errors: protocol-level error classes and the ONE mapping from tidegate errors to responses.
 
-Everything a handler raises reaches :func:`rpc_error` (spec C.5, mns-wire.md §4.4): the body is
+Everything a handler raises reaches :func:`rpc_error` (docs/api.md, Errors): the body is
 ``{"RequestId", "HostId", "Code", "Message"}`` and the status comes from :data:`STATUS_BY_CODE`.
 Unexpected exceptions become 500 ``InternalServerError`` without leaking their text.
 """

@@ -1,4 +1,4 @@
-"""ACS3-HMAC-SHA256 (Alibaba Cloud signature V3) verification, mns-wire.md §4.2.
+"""ACS3-HMAC-SHA256 (Alibaba Cloud signature V3) verification (docs/protocols.md, RPC: signature).
 
 The FnF clients do not use it (they pin RPC v1), but the Tea runtime can be forced to, so the server
 accepts it for completeness. Pure functions, no I/O.

@@ -1,6 +1,6 @@
-"""The server's push-signing identity: how topic notifications to HTTP endpoints are signed (§3.7).
+"""The server's push-signing identity: how topic notifications to HTTP endpoints are signed (docs/protocols.md).
 
-MNS signs every push with RSA-SHA1 (PKCS#1 v1.5) over the §3.2 string-to-sign and puts the base64
+MNS signs every push with RSA-SHA1 (PKCS#1 v1.5) over the MNS request string-to-sign and puts the base64
 signature, without prefix, in ``Authorization``; ``x-mns-signing-cert-url`` carries the base64 of a URL
 serving the X.509 certificate. tidegate makes its own RSA-2048 key and self-signed certificate on first
 start, keeps them in the data folder and serves the certificate itself.
@@ -48,7 +48,7 @@ def push_string_to_sign(method: str, path: str, headers: Headers) -> str:
     """Return the push StringToSign exactly as the official sample endpoint rebuilds it.
 
     ``METHOD\\ncontent-md5\\ncontent-type\\ndate\\n`` + sorted ``x-mns-name:value`` lines + ``\\n`` + path;
-    the same bytes as the §3.2 layout whenever at least one ``x-mns-`` header is present (always, for a
+    the same bytes as the request layout whenever at least one ``x-mns-`` header is present (always, for a
     push).
     """
     h = lower_headers(headers)

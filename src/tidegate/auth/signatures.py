@@ -1,6 +1,6 @@
 """Request signatures of the two protocols tidegate speaks: MNS (HMAC-SHA1) and RPC v1.0 (HMAC-SHA1).
 
-Pure functions, no I/O. The layouts are those of ``shared/specs/mns-wire.md`` §3.2 (MNS) and §4.2 (RPC),
+Pure functions, no I/O. The layouts are those of ``docs/protocols.md`` (MNS: signature, RPC: signature),
 verified against the captured requests of the official SDKs. ACS3-HMAC-SHA256 lives in
 :mod:`tidegate.auth.acs3`.
 
@@ -59,7 +59,7 @@ def canonical_mns_headers(headers: Headers) -> str:
 
 
 def mns_string_to_sign(method: str, raw_target: str, headers: Headers) -> str:
-    """Return the MNS StringToSign (§3.2).
+    """Return the MNS StringToSign (docs/protocols.md).
 
     Args:
         method: the HTTP method as on the request line.

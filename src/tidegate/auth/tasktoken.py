@@ -1,4 +1,4 @@
-"""Task tokens: signed, self-routing handles for waitForCallback steps (spec A.8, E#15).
+"""Task tokens: signed, self-routing handles for waitForCallback steps (docs/auth.md, Task tokens).
 
 Layout: ``base64url("v1#<flow>#<execution>#<binding>#" + base64(HMAC-SHA1(key, that prefix)))`` with the
 outer padding stripped. The outer alphabet is ``A-Z a-z 0-9 - _`` only, so a token survives a query string,

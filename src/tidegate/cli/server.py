@@ -48,7 +48,7 @@ def build_context(store: Store, data_dir: Path, env: Mapping[str, str]) -> tuple
 
 def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
     """Start the runtime with the function host's integration; return it."""
-    # Task steps and HTTP triggers share the function host's one runner (issue 5).
+    # Task steps and HTTP triggers share the function host's one runner.
     registry = Registry()
     registry.register(ResourceKind.FUNCTION, functions.integration())
     runtime = Runtime(

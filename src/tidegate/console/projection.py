@@ -1,7 +1,7 @@
 """An execution's history projected onto its flow: what happened to every step (the graph's colours).
 
 History events name steps, not model paths, and names may repeat in different step lists. Each
-``StepEntered`` is resolved through its ``ScheduleEventId`` (the event that opened its step list, spec C.4):
+``StepEntered`` is resolved through its ``ScheduleEventId`` (the event that opened its step list, docs/engine.md):
 ``ExecutionStarted`` opens the top level, ``BranchEntered``/``IterationEntered`` a parallel branch or a
 foreach body, and a choice's or task's own ``StepEntered`` its branches or catch handlers. The step is the
 one of that name in the opened list(s), so every run maps to exactly one graph node.

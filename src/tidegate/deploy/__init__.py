@@ -1,4 +1,4 @@
-"""Deployed functions and deploy files (issue 5): the function registry, the server's function host,
+"""Deployed functions and deploy files: the function registry, the server's function host,
 HTTP-trigger plumbing, and ``tidegate deploy`` / ``destroy``. See ``docs/deploy.md``.
 """
 

@@ -2,7 +2,7 @@
 
 ``start(flow, …)`` begins an execution and ``apply(flow, state, event, …)`` applies one runtime event;
 each returns a :class:`Transition` (new state, history events to append, commands to run). See
-``docs/engine.md`` for the semantics and every decision taken where the spec is silent.
+``docs/engine.md`` for the semantics and every decision taken where the service's documentation is silent.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Data helpers of the interpreter: step inputs/outputs (spec A.5), ``$context`` (A.8), the size limit.
+"""Data helpers of the interpreter: step inputs/outputs, ``$context``, the size limit (docs/engine.md).
 
 The mapping language itself lives in :mod:`tidegate.flow.mapping`; this module only decides *which*
 documents each mapping list reads. Data is never mutated after it is built (merges make new dicts), so
@@ -16,7 +16,7 @@ from tidegate.flow.model import Mapping, Path, Root, Source, StepBase
 from tidegate.flow.paths import resolve
 
 MAX_STEP_DATA_BYTES = 32 * 1024
-"""Spec C.6: step input + output + local must not exceed 32 KiB."""
+"""Step input + output + local must not exceed 32 KiB (docs/engine.md, Limits)."""
 
 __all__ = [
     "MAX_STEP_DATA_BYTES",

@@ -1,4 +1,4 @@
-"""Parallel and foreach (spec A.3.5, A.3.6): children run concurrently, at most 100 at a time.
+"""Parallel and foreach (docs/flow-language.md, Steps): children run concurrently, at most 100 at a time.
 
 Both are a :class:`FanRun`: parallel children are the branches (all started at once, ≤ 100 by the
 loader), foreach children the collection's elements, started in order as a sliding window: whenever one

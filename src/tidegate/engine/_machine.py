@@ -21,10 +21,10 @@ from tidegate.errors import EngineError
 from tidegate.flow.model import Flow, Step, StepType, iter_steps
 
 MAX_EVENTS = 5000
-"""Spec C.6: events per execution. The terminal event may take the 5,000th id, never a later one."""
+"""Events per execution (docs/engine.md, Limits). The terminal event may take the 5,000th id, never a later one."""
 
 FOREACH_WINDOW = 100
-"""Spec A.3.6: at most 100 iterations (and 100 branches) run at a time; the rest wait their turn."""
+"""At most 100 iterations (and 100 branches) run at a time; the rest wait their turn."""
 
 FAILED_DEFAULT = "FnF.Failed"
 RUNTIME_ERROR = "FnF.RuntimeError"
@@ -260,7 +260,7 @@ class Machine:
         return Result(False, error=error, cause=cause)
 
     def check_size(self, name: str, *docs: Any) -> None:
-        """Spec A.5: a step's input + output + local must fit in 32 KiB, else the execution fails."""
+        """A step's input + output + local must fit in 32 KiB, else the execution fails."""
         size = _data.data_size(*docs)
         if size > _data.MAX_STEP_DATA_BYTES:
             raise Fatal(
@@ -302,7 +302,7 @@ class Machine:
         if not res.ok:
             self.terminate(ExecutionStatus.FAILED, EventType.EXECUTION_FAILED, res.error, res.cause)
             return
-        # Flow outputMappings read the flow input and the flow local (spec A.5 rule 3).
+        # Flow outputMappings read the flow input and the flow local (docs/engine.md).
         output = _data.step_output(self.flow.output_mappings, "", root.input, res.output, res.output, self.ctx, 0)
         self.s.output = output
         self.terminate(ExecutionStatus.SUCCEEDED, EventType.EXECUTION_SUCCEEDED, None, None, output)
@@ -335,7 +335,7 @@ class Machine:
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-# Filled by the handler modules (dispatch on step type / run type, style.md §2.4).
+# Filled by the handler modules (dispatch on step type / run type).
 _ENTER: dict[StepType, Callable[[Machine, Frame, Any, int], Result | None]] = {}
 _CHILD_DONE: dict[type, Callable[[Machine, Any, Frame, Result], Result | None]] = {}
 

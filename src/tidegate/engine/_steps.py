@@ -1,4 +1,4 @@
-"""Handlers of the control steps: pass, wait, succeed, fail and choice (spec A.3.2 to A.3.8)."""
+"""Handlers of the control steps: pass, wait, succeed, fail and choice (docs/flow-language.md, Steps)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from tidegate.flow.model import (
 )
 
 MAX_WAIT_MS = MAX_WAIT_SECONDS * 1000
-"""Spec A.3.3: a wait lasts at most two days (the loader's bound on a literal duration)."""
+"""A wait lasts at most two days (the loader's bound on a literal duration)."""
 
 
 class _WaitError(Exception):

@@ -1,4 +1,4 @@
-"""Task steps (spec A.3.1, A.9, B.8): attempts, results, timeouts, retry and catch.
+"""Task steps (docs/flow-language.md, Task targets and patterns): attempts, results, timeouts, retry and catch.
 
 A task attempt has the key ``"{StepEntered id}.{attempt}"``; the engine asks the minter for its token once,
 before evaluating inputMappings and serviceParams (so ``$context.task.token`` is the attempt's token) and
@@ -144,7 +144,7 @@ def on_timer(m: Machine, run: TaskRun, key: str) -> None:
 
 
 def handle_error(m: Machine, run: TaskRun, step: TaskStep, error: str, cause: str) -> None:
-    """Spec A.9: the first matching retry policy (own counter), then the first matching catch."""
+    """The first matching retry policy (own counter), then the first matching catch."""
     for i, policy in enumerate(step.retry):
         if not error_matches(policy.errors, error):
             continue

@@ -1,4 +1,4 @@
-"""Statuses, history event types and the history event record (spec C.3, C.4)."""
+"""Statuses, history event types and the history event record (docs/engine.md, History)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class StaleEvent(InvalidTransition):
 
 
 class ExecutionStatus(StrEnum):
-    """Execution status values of DescribeExecution (spec C.3)."""
+    """Execution status values of DescribeExecution."""
 
     STARTING = "Starting"
     RUNNING = "Running"
@@ -41,7 +41,7 @@ TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
 
 
 class EventType(StrEnum):
-    """Every history event type of spec C.4."""
+    """Every history event type of the service (docs/engine.md, History)."""
 
     STEP_ENTERED = "StepEntered"
     STEP_STARTED = "StepStarted"

@@ -12,7 +12,7 @@ from tidegate.flow._yaml import LDict, LList
 T = TypeVar("T")
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
-"""Step names (spec C.6): 1-128 characters, a letter or "_" first, then letters, digits, "_" and "-"."""
+"""Step names: 1-128 characters, a letter or "_" first, then letters, digits, "_" and "-"."""
 
 _TYPE_NAMES = {
     "str": "a string",

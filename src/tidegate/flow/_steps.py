@@ -27,7 +27,7 @@ from tidegate.flow.paths import parse_path
 __all__ = ["MAX_BRANCHES", "build_steps"]
 
 MAX_BRANCHES = 100
-"""Parallel branches (spec C.6)."""
+"""Parallel branches (docs/engine.md, Limits)."""
 MAX_ERROR_LENGTH = 128
 MAX_CAUSE_LENGTH = 4096
 

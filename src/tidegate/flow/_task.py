@@ -1,4 +1,4 @@
-"""Build and validate ``task`` steps: target, pattern, serviceParams, retry and catch (spec A.3.1, A.9)."""
+"""Build and validate ``task`` steps: target, pattern, serviceParams, retry and catch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tidegate.flow.resources import parse_action, parse_resource_arn
 __all__ = ["MAX_RETRY_SECONDS", "build_task"]
 
 MAX_RETRY_SECONDS = 86400
-"""Retry ``intervalSeconds`` and ``maxIntervalSeconds`` are at most one day (spec A.9)."""
+"""Retry ``intervalSeconds`` and ``maxIntervalSeconds`` are at most one day."""
 MAX_ERROR_NAME_LENGTH = 128
 
 BuildSteps = Callable[..., tuple[Step, ...]]

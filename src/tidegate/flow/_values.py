@@ -13,7 +13,7 @@ from tidegate.flow.paths import parse_path
 __all__ = ["MAX_WAIT_SECONDS", "build_mappings", "check_goto", "duration_value", "timestamp_value"]
 
 MAX_WAIT_SECONDS = 172800
-"""A wait step waits at most two days (spec A.3.3)."""
+"""A wait step waits at most two days."""
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 

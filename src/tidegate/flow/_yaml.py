@@ -22,7 +22,7 @@ from tidegate.errors import FlowIssue
 __all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_TEXT_BYTES", "LDict", "LList", "ParseFailed", "parse_document"]
 
 MAX_TEXT_BYTES = 1024 * 1024
-"""The FnF request-size limit (spec C.6): a definition larger than this is refused."""
+"""The FnF request-size limit (1 MiB): a definition larger than this is refused."""
 MAX_DEPTH = 64
 MAX_NODES = 100_000
 
@@ -190,7 +190,7 @@ class _Converter:
 
     def scalar(self, node: ScalarNode) -> Any:
         if node.tag == "!Ref":
-            # Funcraft's deploy-time tag (spec A.1): !Ref S/F → the FC function ARN, !Ref S → the service.
+            # Funcraft's deploy-time tag: !Ref S/F → the FC function ARN, !Ref S → the service.
             ref = str(node.value).strip()
             service, _, function = ref.partition("/")
             return f"acs:fc:::services/{service}/functions/{function}" if function else f"acs:fc:::services/{ref}"

@@ -1,4 +1,4 @@
-"""Choice conditions (spec A.7): parsed once at load time into a small AST, evaluated without ``eval``.
+"""Choice conditions (docs/flow-language.md): parsed once at load time into a small AST, evaluated without ``eval``.
 
 Grammar::
 
@@ -11,7 +11,7 @@ Grammar::
 Paths are those of :mod:`tidegate.flow.paths` rooted at ``$`` (the choice step's input). Strings are
 double- or single-quoted with JSON-style escapes.
 
-Semantics (lead decisions, ``docs/flow-language.md``): a bare value is truthy when it is ``true``, a
+Semantics (tidegate's decisions, ``docs/flow-language.md``): a bare value is truthy when it is ``true``, a
 non-zero number or a non-empty string/list/object; a missing path is falsy and makes any comparison false
 (``!=`` included); ``==`` is JSON equality except that a boolean equals the strings ``"true"``/``"false"``
 case-insensitively and numbers compare numerically; ``< <= > >=`` compare two numbers or two strings and
@@ -281,7 +281,7 @@ def _compare(op: str, left: JSON, right: JSON) -> bool:
 
 
 def _loose_equal(left: JSON, right: JSON) -> bool:
-    # The corpus compares function results like {"end": true} with the string "true" (spec A.7, E#1).
+    # The corpus compares function results like {"end": true} with the string "true" (docs/flow-language.md).
     if isinstance(left, bool) and isinstance(right, str):
         return right.lower() == ("true" if left else "false")
     if isinstance(right, bool) and isinstance(left, str):

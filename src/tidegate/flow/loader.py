@@ -1,7 +1,7 @@
-"""Load an FDL definition (YAML or JSON text) into a validated :class:`Flow` (spec Part A).
+"""Load an FDL definition (YAML or JSON text) into a validated :class:`Flow` (docs/flow-language.md).
 
 Validation collects every issue of the document at once; each carries the document path and the source
-line. The CloudFlow syntax (``Type: StateMachine``, spec Part D) is recognised and refused.
+line. The CloudFlow syntax (``Type: StateMachine``) is recognised and refused.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from tidegate.flow.model import Flow, Step, iter_steps
 __all__ = ["MAX_FLOW_TIMEOUT", "VERSIONS", "load_flow", "load_flow_file", "validate_flow"]
 
 VERSIONS = ("v1", "v1beta1")
-"""Both FDL versions are accepted with identical semantics (spec A.1)."""
+"""Both FDL versions are accepted with identical semantics."""
 MAX_FLOW_TIMEOUT = 31_536_000
-"""An execution runs at most one year (spec A.10)."""
+"""An execution runs at most one year."""
 
 _TOP = ("version", "type", "steps", "inputMappings", "outputMappings", "timeoutSeconds", "name")
 _CLOUDFLOW = (

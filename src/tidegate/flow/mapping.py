@@ -1,4 +1,4 @@
-"""Mappings and the data model of spec A.5/A.6: build step inputs, outputs, locals and serviceParams.
+"""Mappings and the data model (docs/flow-language.md): build step inputs, outputs, locals and serviceParams.
 
 Decisions (see ``docs/flow-language.md``): a source path that names nothing omits its target key; a
 mapping source string is a path only when it starts with ``$input``, ``$local``, ``$context`` or ``$.``
@@ -41,7 +41,7 @@ class Scope:
 
 
 def is_mapping_path(value: object) -> bool:
-    """True when a mapping source value is written as a path rather than a constant (spec A.6)."""
+    """True when a mapping source value is written as a path rather than a constant."""
     return isinstance(value, str) and (value == "$" or value.startswith(_PATH_PREFIXES))
 
 

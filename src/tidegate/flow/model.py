@@ -1,4 +1,4 @@
-"""The typed, immutable model of an FDL flow (spec Part A).
+"""The typed, immutable model of an FDL flow (docs/flow-language.md).
 
 The loader (``tidegate.flow.loader``) builds these objects from YAML or JSON text and validates them; the
 engine only ever sees this model. Every object is a frozen dataclass; sequences are tuples.

@@ -1,4 +1,4 @@
-"""The path language of spec A.6: ``$input.a[0]``, ``$local[*].parts[*]``, ``$context.task.token``, ``$.k``.
+"""The path language (docs/flow-language.md): ``$input.a[0]``, ``$local[*].parts[*]``, ``$context.task.token``, ``$.k``.
 
 Grammar (one path, no spaces)::
 
@@ -8,7 +8,7 @@ Grammar (one path, no spaces)::
     key     := one or more of letters, digits, "_" and "-"
     quoted  := a single- or double-quoted key, for keys with other characters
 
-Resolution (decided by the lead, see ``docs/flow-language.md``): a path without ``[*]`` yields the value it
+Resolution (tidegate's decision, see ``docs/flow-language.md``): a path without ``[*]`` yields the value it
 names or :data:`MISSING`; a path with ``[*]`` always yields a list of every match, each further ``[*]``
 flattening one level; ``[*]`` over anything but a list contributes nothing.
 """

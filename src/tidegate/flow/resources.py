@@ -1,4 +1,4 @@
-"""Task targets (spec B.1): parse ``resourceArn`` and ``action`` into a :class:`Resource`."""
+"""Task targets (docs/flow-language.md): parse ``resourceArn`` and ``action`` into a :class:`Resource`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tidegate.flow.model import Resource, ResourceKind
 __all__ = ["ResourceError", "parse_action", "parse_resource_arn"]
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,127}"  # FC service/function and FnF flow names
-_MNS_NAME = r"[A-Za-z0-9][A-Za-z0-9-]{0,255}"  # MNS queue/topic names (mns-wire spec)
+_MNS_NAME = r"[A-Za-z0-9][A-Za-z0-9-]{0,255}"  # MNS queue/topic names (docs/protocols.md)
 _REGION = r"(?P<region>[a-z0-9-]*)"
 _ACCOUNT = r"(?P<account>[A-Za-z0-9*_-]*)"
 
@@ -39,7 +39,7 @@ def parse_resource_arn(text: str) -> Resource:
     """Parse a task ``resourceArn``.
 
     Raises:
-        ResourceError: when the ARN has none of the shapes of spec B.1.
+        ResourceError: when the ARN has none of the shapes of a task target.
     """
     if (m := _FC.fullmatch(text)) is not None:
         return Resource(

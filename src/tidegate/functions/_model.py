@@ -18,7 +18,7 @@ from typing import Any, Literal
 from tidegate.errors import FunctionError
 
 # Error names the runtime itself produces (function errors carry the exception's class name instead).
-# FC platform errors are named ``FC.<Code>`` (spec §A.9); see docs/functions.md for when each occurs.
+# FC platform errors are named ``FC.<Code>``; see docs/functions.md for when each occurs.
 FUNCTION_NOT_FOUND = "FC.FunctionNotFound"
 HANDLER_NOT_FOUND = "FC.HandlerNotFound"
 HANDLER_IMPORT_ERROR = "FC.HandlerImportError"

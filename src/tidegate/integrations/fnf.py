@@ -1,4 +1,4 @@
-"""Child flows: ``acs:fnf:::flow/NAME`` task steps and the ``fnf:StartExecution`` API action (spec B.6, B.7).
+"""Child flows: ``acs:fnf:::flow/NAME`` task steps and the ``fnf:StartExecution`` API action.
 
 * requestResponse starts the child and completes with its StartExecution result.
 * sync starts the child with the parent's task token as its callback token; the task completes when the

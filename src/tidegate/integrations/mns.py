@@ -1,4 +1,4 @@
-"""MNS queues and topics as task targets (spec B.4, B.5): ``acs:mns:::/queues/Q/messages``, ``/topics/T/messages``.
+"""MNS queues and topics as task targets: ``acs:mns:::/queues/Q/messages``, ``/topics/T/messages``.
 
 The message is written by an effect that runs inside the transaction that commits the step's transition
 (the queue lives in the same store), so the step's state change and its message are one atomic step: no

@@ -51,7 +51,7 @@ def fields(el: Element) -> dict[str, str]:
 
 
 class MnsClient:
-    """Signs and sends MNS requests (§3.2) to one endpoint.
+    """Signs and sends MNS requests (docs/protocols.md, MNS: signature) to one endpoint.
 
     Args:
         endpoint: ``http://host:port``.
@@ -87,7 +87,7 @@ class MnsClient:
         h: dict[str, str] = {"x-mns-version": "2015-06-06", "date": format_http_date(time.time())}
         if body:
             h["content-type"] = REQUEST_CONTENT_TYPE
-            # The SDKs' form: base64 of the hex digest (mns-wire.md §3.2).
+            # The SDKs' form: base64 of the hex digest (docs/protocols.md).
             h["content-md5"] = base64.b64encode(hashlib.md5(body).hexdigest().encode()).decode()
         h.update(headers or {})
         h["authorization"] = mns_authorization(self._id, self._secret, method, target, h)

@@ -1,4 +1,4 @@
-"""Push delivery: the outbox of topic notifications, delivered to HTTP and queue endpoints (§3.7, §3.8).
+"""Push delivery: the outbox of topic notifications, delivered to HTTP and queue endpoints (docs/protocols.md).
 
 A :class:`PushWorker` thread claims due ``mq_deliveries`` rows under a lease (so several server processes
 on one PostgreSQL database share the work, and a crashed process's claims come back), delivers them on a

@@ -1,4 +1,4 @@
-"""Queues on the store (mns-wire.md §3.6): attributes, send, receive with long polling, delete, visibility.
+"""Queues on the store (docs/mq.md): attributes, send, receive with long polling, delete, visibility.
 
 A message row's ``visible_ms`` is when it can next be received: the end of its delay, or of its
 invisibility after a receive. Receiving claims rows in one write transaction (``BEGIN IMMEDIATE`` on
@@ -37,7 +37,7 @@ from tidegate.mq.wire_requests import MAX_BATCH, QUEUE_RANGES, MessageRequest, Q
 from tidegate.mq.wire_xml import body_md5, xml_text_problem
 from tidegate.store._db import Tx
 
-#: Service defaults (§3.6) for attributes a CreateQueue request leaves out.
+#: Service defaults (docs/protocols.md, MNS: queue attributes) for attributes a CreateQueue request leaves out.
 QUEUE_DEFAULTS: dict[str, int] = {
     "visibility_timeout": 30,
     "maximum_message_size": 65536,

@@ -1,4 +1,4 @@
-"""Topics and subscriptions on the store (mns-wire.md §3.7, §3.8); publishing writes the push outbox.
+"""Topics and subscriptions on the store (docs/mq.md); publishing writes the push outbox.
 
 Publishing inserts one ``mq_deliveries`` row per subscription whose ``FilterTag`` matches, in the same
 transaction as nothing else: the push worker (:mod:`tidegate.mq.push`) delivers them, so an acknowledged

@@ -1,4 +1,4 @@
-"""MNS response bodies (§3.3 to §3.5) and topic notifications (§3.7).
+"""MNS response bodies and topic notifications (docs/protocols.md).
 
 Every renderer emits the elements the SDK decoders require (``mns/mns_xml_handler.py`` of aliyun-mns
 1.1.5 and aliyun-mns-sdk 1.3.0) and never an empty element: the list decoders call ``.text.strip()`` on
@@ -105,7 +105,7 @@ class SubscriptionInfo:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notification:
-    """One message pushed by a subscription (§3.7); ``message`` is the published body verbatim."""
+    """One message pushed by a subscription; ``message`` is the published body verbatim."""
 
     topic_owner: str
     topic_name: str

@@ -1,6 +1,6 @@
-"""MNS request bodies (§3.4): typed dataclasses, parsers (server side) and encoders (client side: CLI).
+"""MNS request bodies (docs/protocols.md): typed dataclasses, parsers (server side) and encoders (client side: CLI).
 
-Parsers validate element types and the ranges of §3.6 and raise :class:`MalformedXML` (not XML, wrong
+Parsers validate element types and the attribute ranges and raise :class:`MalformedXML` (not XML, wrong
 root) or :class:`InvalidXmlArgument` (a value; the message names the element). Unknown elements are
 ignored, as the service does for forward compatibility. Encoders emit what the SDKs emit: only the
 elements that are set, in the captured order.
@@ -16,7 +16,7 @@ from tidegate.mq.wire_xml import NS, Element, InvalidXmlArgument, MalformedXML, 
 
 _XML_REQ_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 
-#: Accepted ranges of numeric attributes (§3.6). MessageRetentionPeriod accepts the older docs' upper
+#: Accepted ranges of numeric attributes (docs/protocols.md). MessageRetentionPeriod accepts the older docs' upper
 #: bound (15 days) so that programs written against them keep working.
 QUEUE_RANGES: dict[str, tuple[int, int]] = {
     "VisibilityTimeout": (1, 43200),

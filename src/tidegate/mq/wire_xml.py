@@ -21,13 +21,13 @@ NS = "http://mns.aliyuncs.com/doc/v1/"
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 CONTENT_TYPE = "text/xml;charset=utf-8"
 
-#: Largest request body parsed (bytes). A batch of 16 messages of 64 KiB is ≤ 64 KiB in total (§3.6), so
+#: Largest request body parsed (bytes). A batch of 16 messages of 64 KiB is ≤ 64 KiB in total, so
 #: even fully ``&lt;``-escaped text stays well below this.
 MAX_XML_BYTES = 1 << 20
 MAX_DEPTH = 6
 MAX_ELEMENTS = 4096
 
-#: MNS error code → HTTP status (§3.5). Topic-side statuses are the docs' (status unverified).
+#: MNS error code → HTTP status (docs/protocols.md, MNS: errors). Topic-side statuses are the docs' (status unverified).
 MNS_ERRORS: dict[str, int] = {
     "AccessDenied": 403,
     "InvalidAccessKeyId": 403,

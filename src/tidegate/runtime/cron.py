@@ -1,4 +1,4 @@
-"""Schedule expressions (spec C.2 "Schedule semantics"): ``@every Nm`` and 6-field cron with ``CRON_TZ=``.
+"""Schedule expressions (docs/api.md, Schedules): ``@every Nm`` and 6-field cron with ``CRON_TZ=``.
 
 Forms accepted:
 
@@ -39,7 +39,7 @@ _TZ_PREFIX = re.compile(r"CRON_TZ=(\S+)\s+(.*)", re.S)
 class InvalidCronExpression(FlowError):
     """The cron expression is not valid."""
 
-    # The FnF API answers a bad CronExpression with InvalidArgument (spec C.5).
+    # The FnF API answers a bad CronExpression with InvalidArgument.
     code = "InvalidArgument"
 
 

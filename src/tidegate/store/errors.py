@@ -1,7 +1,7 @@
 """Errors raised by the store, each a subclass of the ``StoreError`` branch of :mod:`tidegate.errors`.
 
 The API layer maps ``code`` to the protocol's error names (``FlowNotExists`` …), so the classes carry the
-FnF codes of spec C.5 directly.
+FnF codes of docs/api.md directly.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ class Work:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryEvent:
-    """A history event to append (spec C.4). ``detail`` is a dict or JSON text."""
+    """A history event to append (docs/engine.md, History). ``detail`` is a dict or JSON text."""
 
     event_id: int
     schedule_event_id: int

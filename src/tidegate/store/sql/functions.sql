@@ -1,4 +1,4 @@
--- Named queries of the function registry (issue 5), shared by both dialects.
+-- Named queries of the function registry, shared by both dialects.
 
 -- name: get_function
 SELECT * FROM fc_functions WHERE service = :service AND name = :name;

@@ -1,4 +1,4 @@
--- Named queries of the message service (issue 4), shared by both dialects.
+-- Named queries of the message service, shared by both dialects.
 -- Parameters are written :name; sqlite/mq.sql and postgres/mq.sql override the claim queries, which need
 -- a per-row random nonce and (PostgreSQL) FOR UPDATE SKIP LOCKED.
 

@@ -1,4 +1,4 @@
--- Message service (issue 4): queues, their messages, topics, subscriptions and the push outbox.
+-- Message service: queues, their messages, topics, subscriptions and the push outbox.
 -- Times: queue/topic/subscription create/modify in epoch seconds (as the MNS wire shows them), message
 -- and delivery times in epoch milliseconds.
 

@@ -1,4 +1,4 @@
--- Deployed functions (issue 5): the registry `tidegate deploy` writes and the runtime and the HTTP
+-- Deployed functions: the registry `tidegate deploy` writes and the runtime and the HTTP
 -- triggers read. JSON values (env, methods, requirements) are text, as elsewhere in the store.
 
 CREATE TABLE fc_functions (

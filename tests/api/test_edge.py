@@ -18,9 +18,9 @@ import pytest
 
 from tests.api.scenarios import CALLBACK_FLOW, PASS_FLOW
 from tests.api.test_rpc_protocol import signed
-from tidegate.api.app import create_app
 from tidegate.api.context import AppContext
 from tidegate.api.rest_functions import record_from_body
+from tidegate.app import create_app
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
 from tidegate.deploy.errors import InvalidFunction
 from tidegate.jsontext import MAX_DEPTH, JsonTextError, compact
@@ -137,7 +137,7 @@ def assert_doc_400(answer: tuple[int, dict[str, Any]], message: str) -> None:
 def test_rpc_json_parameters_are_strict(app: AppClient, ctx: AppContext, case: str) -> None:
     text, message = BAD_OBJECTS[case]
     assert_rpc_400(rpc(app, Action="StartExecution", FlowName="f", ExecutionName="x", Input=text), message)
-    token = ctx.signer.mint("cb", "e9", "1")
+    token = ctx.signer.mint("cb", "e9", "1", execution_id=1, flow_id="f-id")
     assert_rpc_400(rpc(app, Action="ReportTaskSucceeded", TaskToken=token, Output=text), message)
     assert_rpc_400(
         rpc(app, Action="CreateSchedule", FlowName="f", ScheduleName="s", CronExpression="@every 1m", Payload=text),

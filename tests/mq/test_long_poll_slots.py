@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tidegate.api import mns as mns_api
-from tidegate.api.app import create_app
 from tidegate.api.context import AppContext
+from tidegate.app import create_app
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
 from tidegate.auth.signatures import format_http_date, mns_authorization
 from tidegate.mq import QueueService, database_of

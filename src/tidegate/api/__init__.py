@@ -1,8 +1,10 @@
-"""tidegate.api: the ASGI app of ``tidegate server`` (FnF RPC protocol; REST, MNS and console later)."""
+"""tidegate.api: the server's protocols (Serverless Workflow RPC, MNS, REST, function triggers) as ASGI handlers.
+
+The whole application, with the console mounted, is assembled by :func:`tidegate.app.create_app`.
+"""
 
 from __future__ import annotations
 
-from tidegate.api.app import create_app
 from tidegate.api.context import DEFAULT_REGION, AppContext
 
-__all__ = ["DEFAULT_REGION", "AppContext", "create_app"]
+__all__ = ["DEFAULT_REGION", "AppContext"]

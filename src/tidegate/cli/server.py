@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 import uvicorn
 
-from tidegate.api import DEFAULT_REGION, AppContext, create_app
+from tidegate.api import DEFAULT_REGION, AppContext
 from tidegate.api.http_limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, KEEP_ALIVE_S, HttpLimits, protocol_class
+from tidegate.app import create_app
 from tidegate.auth.keys import KeyRing, load_or_create_root_key
 from tidegate.cli._app import main
 from tidegate.cli.private import PRIVATE_UMASK, make_private, sqlite_files

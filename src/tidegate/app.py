@@ -1,4 +1,7 @@
-"""The ASGI application of ``tidegate server``."""
+"""The ASGI application of ``tidegate server``: the protocols of :mod:`tidegate.api` and the console, assembled.
+
+It sits above both packages (docs/architecture.md): the console is built on ``api``, and neither imports this.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from tidegate.api.fnf_rpc import RpcEndpoint
 from tidegate.api.front import FrontDoor
 from tidegate.api.mns import MnsEndpoint, certificate_routes
 from tidegate.api.rest import rest_routes
+from tidegate.console import console_routes, root_redirect
 
 if TYPE_CHECKING:
     from tidegate.deploy.host import FunctionHost
@@ -33,8 +37,6 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> FrontD
         ctx: the server's store, keys and identity.
         functions: deployed functions: adds ``/api/v1/functions`` and the HTTP triggers.
     """
-    from tidegate.console import console_routes, root_redirect  # here: the console imports tidegate.api
-
     mns = MnsEndpoint(ctx)  # MNS protocol: /queues, /topics, /?accountmeta
     app = Starlette(
         routes=[

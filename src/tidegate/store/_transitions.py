@@ -6,7 +6,7 @@ transaction, which is where throughput comes from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -78,6 +78,27 @@ class TransitionsMixin(Store):
         with self.db.write() as tx:
             tx.many("release_execution", ({"id": i, "owner": owner} for i in execution_ids))
             tx.notify(WORK)
+
+    def defer(self, execution_id: int, owner: str, until_ms: int) -> int | None:
+        """Count a failed attempt at applying and keep the execution unclaimed until ``until_ms``."""
+        with self.db.write() as tx:
+            row = tx.one("defer_execution", {"id": execution_id, "owner": owner, "until": until_ms})
+            tx.notify(WORK)  # idle drivers recompute their wake-up time (the next attempt)
+        return None if row is None else int(row["apply_failures"])
+
+    def end_execution(
+        self, execution_id: int, build: Callable[[ExecutionRecord], TransitionWrite]
+    ) -> ExecutionRecord | None:
+        """End an active execution with the terminal write ``build`` makes of its locked row."""
+        now = _now()
+        with self.db.write() as tx:
+            row = tx.one("lock_active_execution", {"id": execution_id})
+            if row is None:
+                return None
+            self._commit_in(tx, [build(ExecutionRecord.from_row(row))], now)
+            ended = tx.one("get_execution_by_id", {"id": execution_id})
+        assert ended is not None
+        return ExecutionRecord.from_row(ended)
 
     # --- commit ----------------------------------------------------------------------------------
 

@@ -81,6 +81,8 @@ class ExecutionRecord:
 
     ``state`` is the engine's opaque JSON-serialisable state (``None`` until the first transition);
     ``callback_token`` is the parent's task token to report to when this execution ends.
+    ``apply_failures`` counts failed attempts in a row at applying its events (while above zero,
+    ``lease_until_ms`` is the next attempt's time).
     """
 
     flow_name: str
@@ -101,6 +103,7 @@ class ExecutionRecord:
     callback_token: str | None = None
     lease_owner: str | None = None
     lease_until_ms: int | None = None
+    apply_failures: int = 0
 
     @property
     def ended(self) -> bool:

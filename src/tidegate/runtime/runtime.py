@@ -107,13 +107,19 @@ class Runtime:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop both loops and the function workers (the store stays open)."""
+        """Stop both loops and the function workers (the store stays open).
+
+        Running invocations are not waited for: their workers are killed, and their jobs are handed back
+        (to run again on the next start) unless their tasks closed meanwhile (a timed-out task's invocation
+        was abandoned). So ``tidegate run`` returns when its execution ends, not when a function does.
+        """
         self._stopping.set()
         self.store.notifier.notify(WORK)
         self._thread.join(timeout=10)
-        self.executor.stop()
+        self.executor.stop_claiming()
         if self.runner is not None:
             self.runner.close()
+        self.executor.stop()
 
     def __enter__(self) -> Runtime:
         self.start()

@@ -14,14 +14,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.helpers import Harness, wait_until
+from tests.runtime.helpers import FastClock, Harness, Ticker, add_flow, wait_ended, wait_until
 from tidegate import engine
 from tidegate.engine import start_event
+from tidegate.flow.model import ResourceKind
+from tidegate.integrations import Outcome, Registry, TaskJob
+from tidegate.runtime import Runtime, load_signer
 from tidegate.runtime.driver import APPLY_ATTEMPTS
-from tidegate.store import ExecutionRecord, Store
+from tidegate.runtime.executor import JOB_ATTEMPTS
+from tidegate.store import ExecutionRecord, Store, open_store
 
 PASS_FLOW = "version: v1\ntype: flow\nsteps:\n  - {type: pass, name: only}\n"
 WAIT_FLOW = "version: v1\ntype: flow\nsteps:\n  - {type: wait, name: nap, duration: 2}\n  - {type: pass, name: after}\n"
+TASK_FLOW = """version: v1
+type: flow
+steps:
+  - {type: task, name: call, resourceArn: "acs:fc:::services/svc/functions/fn"}
+"""
 POISON_INPUT = '{"a":"\\ud800"}'  # valid JSON text; the string it decodes to cannot be encoded as UTF-8
 
 
@@ -124,3 +133,42 @@ def test_stop_execution_of_a_waiting_execution_cancels_its_timer(tmp_path: Path)
         done = h.wait(eid)
         assert done.types == ["ExecutionStarted", "StepEntered", "ExecutionStopped"]
         assert h.store.next_timer_ms() is None  # its wait timer was dropped with it
+
+
+class _UnstorableResult:
+    """A task integration whose result the store cannot write (a lone surrogate): handling the job raises."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def run(self, job: TaskJob) -> Outcome:
+        self.calls += 1
+        return Outcome(event=engine.TaskFailed(job.command.task_key, "E", "\ud800").to_dict())
+
+
+def test_a_job_whose_result_handling_keeps_failing_fails_its_task_after_bounded_attempts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tidegate.runtime")
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    integration = _UnstorableResult()
+    registry = Registry()
+    registry.register(ResourceKind.FUNCTION, integration)
+    runtime = Runtime(store, signer=load_signer(store), registry=registry, clock=FastClock(20))
+    ticker = Ticker(store)
+    try:
+        with runtime:
+            ticker.start()
+            add_flow(store, "f", TASK_FLOW)
+            eid = _create(store, "f", name="task")
+            ended = wait_ended(store, eid, 30)
+    finally:
+        ticker.stop()
+        store.close()
+    assert (ended.status, ended.error) == ("Failed", "FnF.RuntimeError")
+    assert ended.cause is not None
+    assert ended.cause.startswith(f"handling the task's invocation failed {JOB_ATTEMPTS} times: UnicodeEncodeError")
+    assert integration.calls == JOB_ATTEMPTS
+    lines = [r for r in caplog.records if r.getMessage().startswith("executor: job")]
+    assert [r.levelname for r in lines] == ["WARNING"] * (JOB_ATTEMPTS - 1) + ["ERROR"]
+    assert [r.exc_info is not None for r in lines] == [True] + [False] * (JOB_ATTEMPTS - 1)

@@ -142,9 +142,10 @@ class Executor:
                 JOB_ATTEMPTS,
                 what,
             )
-            job = TaskJob.from_payload(record.payload)
             cause = f"handling the task's invocation failed {record.attempts} times: {what}"
-            self.store.finish_job(record.id, failed(job, RUNTIME_ERROR, cause).event)
+            # From the job's row, not its payload: the payload may be what fails.
+            event = TaskFailed(task_key=record.task_key or "", error=RUNTIME_ERROR, cause=cause).to_dict()
+            self.store.finish_job(record.id, event if record.task_key else None)
         except Exception as store_exc:  # its lease expires and the job is claimed again (and counted)
             log.error("executor: could not record the failure of job %s (%s)", record.id, describe_failure(store_exc))
 

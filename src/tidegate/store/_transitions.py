@@ -6,6 +6,7 @@ transaction, which is where throughput comes from.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,13 @@ _HISTORY_COLUMNS = ("execution_id", "event_id", "schedule_event_id", "type", "st
 
 
 _now = now_ms
+
+log = logging.getLogger("tidegate.schedules")
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of ``exc`` for one log line (truncated)."""
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 class TransitionsMixin(Store):
@@ -362,7 +370,15 @@ class TransitionsMixin(Store):
         fired: list[tuple[ScheduleRecord, int]] = []
         for row in tx.all("due_schedules", {"now": now_ms, "limit": limit}):
             record = ScheduleRecord.from_row(row)
-            nxt = compute_next(record, now_ms)
+            try:
+                nxt = compute_next(record, now_ms)
+            except Exception as exc:  # a stored expression that no longer parses: stop it, once, loudly
+                log.error(
+                    "schedule %s/%s: its expression %r cannot be evaluated (%s); it fires again once updated",
+                    *(record.flow_name, record.name, record.cron[:100], _describe(exc)),
+                )
+                tx.run("advance_schedule", {"flow_name": record.flow_name, "name": record.name, "next_fire_ms": None})
+                continue
             tx.run("advance_schedule", {"flow_name": record.flow_name, "name": record.name, "next_fire_ms": nxt})
             assert record.next_fire_ms is not None
             fired.append((record, record.next_fire_ms))

@@ -109,6 +109,15 @@ def test_an_engine_that_raises_later_in_the_run_ends_failed(
         assert [e.type for e in h.history(eid)][:2] == ["ExecutionStarted", "StepEntered"]
 
 
+def test_a_state_this_version_cannot_read_ends_failed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="tidegate.runtime")
+    with Harness(tmp_path, speed=20) as h:
+        eid = h.start(WAIT_FLOW, {}, name="poisoned")  # waits on a timer; its state is then garbled
+        with h.store.db.write() as tx:  # type: ignore[attr-defined]
+            tx.raw_count(f"UPDATE executions SET state = 'garbled' WHERE id = {eid}")
+        _ends_failed_after_the_attempts(h, caplog, eid, "poisoned", "UnreadableRecord: its stored state is not JSON")
+
+
 def test_stop_execution_stops_an_execution_whose_events_cannot_be_applied(tmp_path: Path) -> None:
     with Harness(tmp_path) as h:  # the real clock: the back-off is long enough to stop it mid-way
         h.add_flow("f", PASS_FLOW)

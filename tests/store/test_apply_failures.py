@@ -105,3 +105,29 @@ def test_end_execution_completes_the_parents_task(store: Store) -> None:
     assert task is not None and task.status == "done"
     (work,) = store.claim_work("w1", 10, 60_000, now_ms())
     assert work.execution.id == parent.id and [i.event for i in work.inbox] == [event]
+
+
+def _corrupt(store: Store, sql: str) -> None:
+    """Write a row this version cannot read, below every API (a hand edit, an older bug)."""
+    with store.db.write() as tx:  # type: ignore[attr-defined]
+        tx.raw_count(sql)
+
+
+def test_an_unreadable_row_is_handed_over_as_such_and_spares_its_batch(store: Store) -> None:
+    make_flow(store)
+    bad_state, bad_event, fine = start(store, "e1"), start(store, "e2"), start(store, "e3")
+    works = store.claim_work("w1", 10, 60_000, now_ms())
+    store.commit([step(w.execution, consumed_inbox=[i.id for i in w.inbox]) for w in works])
+    for ex in (bad_state, bad_event, fine):
+        store.append_inbox(ex.id, {"type": "Later"})
+    _corrupt(store, f"UPDATE executions SET state = 'not json' WHERE id = {bad_state.id}")
+    _corrupt(store, f"UPDATE inbox SET event = '{{' WHERE execution_id = {bad_event.id}")
+    works = store.claim_work("w1", 10, 60_000, now_ms())
+    by_id = {w.execution.id: w for w in works}
+    assert set(by_id) == {bad_state.id, bad_event.id, fine.id}
+    assert (by_id[bad_state.id].execution.state, by_id[fine.id].unreadable) == (None, None)
+    assert "stored state is not JSON" in (by_id[bad_state.id].unreadable or "")
+    assert "queued event" in (by_id[bad_event.id].unreadable or "")
+    assert [i.event for i in by_id[fine.id].inbox] == [{"type": "Later"}]
+    ended = store.end_execution(bad_state.id, _failed)  # ending needs nothing of what cannot be read
+    assert ended is not None and ended.status == "Failed"

@@ -41,6 +41,7 @@ from tidegate.store import (
     Store,
     TaskCompletion,
     TransitionWrite,
+    UnreadableRecord,
     VersionConflict,
     Work,
 )
@@ -217,6 +218,8 @@ class Driver:
 
     def _apply(self, work: Work, now: int) -> TransitionWrite:
         ex = work.execution
+        if work.unreadable:
+            raise UnreadableRecord(work.unreadable)
         flow = self.flows.get(ex.definition, source=ex.flow_name)
 
         def minter(task_key: str) -> str:

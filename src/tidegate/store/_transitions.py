@@ -76,10 +76,19 @@ class TransitionsMixin(Store):
             ids = sorted(r["id"] for r in rows)
             items = tx.all("claimed_inbox", {"ids": tx.array(ids), "now": now_ms})
         by_exec: dict[int, list[InboxItem]] = {i: [] for i in ids}
+        # A row that cannot be read is handed over as such (the driver's bounded retries end it): raising
+        # here would stall every execution of the batch, again and again.
+        unreadable: dict[int, str] = {}
         for item in items:
-            by_exec[item["execution_id"]].append(InboxItem.from_row(item))
-        records = sorted((ExecutionRecord.from_row(r) for r in rows), key=lambda r: r.id)
-        return [Work(execution=rec, inbox=tuple(by_exec[rec.id])) for rec in records]
+            try:
+                by_exec[item["execution_id"]].append(InboxItem.from_row(item))
+            except (ValueError, TypeError) as exc:
+                unreadable[item["execution_id"]] = f"its queued event {item['id']} is not JSON ({exc})"
+        works = []
+        for row in rows:
+            rec, why = ExecutionRecord.from_row_readable(row)
+            works.append(Work(execution=rec, inbox=tuple(by_exec[rec.id]), unreadable=why or unreadable.get(rec.id)))
+        return sorted(works, key=lambda w: w.execution.id)
 
     def release(self, execution_ids: Sequence[int], owner: str) -> None:
         """Give back leases held by ``owner``; pending work wakes the claimers again."""
@@ -149,9 +158,15 @@ class TransitionsMixin(Store):
             if row is None:
                 return False
             queued = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
-        items = [InboxItem.from_row(i) for i in queued]
+        record, unreadable = ExecutionRecord.from_row_readable(row)
+        try:
+            items = [InboxItem.from_row(i) for i in queued]
+        except (ValueError, TypeError):
+            unreadable = "a queued event is not JSON"
+        if unreadable:
+            return False  # the driver's bounded retries deal with it
         items.append(InboxItem(id=_NOT_QUEUED, execution_id=execution_id, event=dict(event)))
-        write = apply(Work(execution=ExecutionRecord.from_row(row), inbox=tuple(items)))
+        write = apply(Work(execution=record, inbox=tuple(items)))
         if write is None:
             return False
         write = replace(write, consumed_inbox=[i for i in write.consumed_inbox if i != _NOT_QUEUED])

@@ -112,8 +112,16 @@ class ExecutionRecord:
 
     @classmethod
     def from_row(cls, row: Row) -> ExecutionRecord:
-        """Build the record from an ``executions`` row."""
-        return _from_columns(cls, row, state=_json_or_none(row["state"]))
+        """Build the record from an ``executions`` row (a state that is not JSON reads as None)."""
+        return cls.from_row_readable(row)[0]
+
+    @classmethod
+    def from_row_readable(cls, row: Row) -> tuple[ExecutionRecord, str | None]:
+        """Build the record and say why its state could not be read (then it is None), if it could not."""
+        try:
+            return _from_columns(cls, row, state=_json_or_none(row["state"])), None
+        except (ValueError, TypeError) as exc:
+            return _from_columns(cls, row, state=None), f"its stored state is not JSON ({exc})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,10 +140,14 @@ class InboxItem:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Work:
-    """A leased execution and its due inbox items, oldest first."""
+    """A leased execution and its due inbox items, oldest first.
+
+    ``unreadable`` says why its row or an inbox item could not be read (then nothing can be applied).
+    """
 
     execution: ExecutionRecord
     inbox: tuple[InboxItem, ...]
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

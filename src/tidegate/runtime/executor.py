@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tidegate.engine import RUNTIME_ERROR, TaskFailed, TaskSubmitted
 from tidegate.integrations import Outcome, Registry, TaskJob, failed
+from tidegate.runtime.backoff import FailureBackoff
 from tidegate.runtime.driver import describe_failure
 from tidegate.runtime.translate import TASK_JOB
 from tidegate.store import JOBS, ApplyNow, JobRecord, Store
@@ -89,12 +90,13 @@ class Executor:
                 log.exception("executor: renewing job leases failed")
 
     def _loop(self) -> None:
+        backoff = FailureBackoff(log, "executor: claiming jobs", first_s=1.0)
         while not self._stopping.is_set():
             try:
                 self._dispatch_once()
-            except Exception:  # the store may be briefly unavailable; never let the thread die
-                log.exception("executor: claiming jobs failed")
-                self._stopping.wait(1.0)
+                backoff.succeeded()
+            except Exception as exc:  # the store may be briefly unavailable; never let the thread die
+                self._stopping.wait(backoff.failed(exc))
 
     def _dispatch_once(self) -> None:
         # Take a free slot first so that claimed jobs never sit leased while waiting for a thread.

@@ -132,6 +132,10 @@ def run_command(
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from None
     if not isinstance(data, dict):
         raise click.BadParameter("the input must be a JSON object", param_hint="--input")
+    try:
+        compact(data).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a JSON escape of a lone surrogate: no store can hold it as text
+        raise click.BadParameter(f"the input is not valid Unicode: {exc.reason}", param_hint="--input") from None
 
     tmp = None
     if store_url is None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.runtime.helpers import FastClock, Harness, Ticker, add_flow, wait_ended, wait_until
+from tests.store.conftest import PG_URL, drop_schema, require_pg
 from tidegate import engine
 from tidegate.engine import start_event
 from tidegate.flow.model import ResourceKind
@@ -32,6 +35,20 @@ steps:
   - {type: task, name: call, resourceArn: "acs:fc:::services/svc/functions/fn"}
 """
 POISON_INPUT = '{"a":"\\ud800"}'  # valid JSON text; the string it decodes to cannot be encoded as UTF-8
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store on each backend (PostgreSQL: a fresh schema, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    require_pg()
+    schema = f"poison_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{PG_URL}?schema={schema}"
+    finally:
+        drop_schema(schema)
 
 
 def _create(store: Store, flow: str, *, input: str = "{}", definition: str = "", name: str = "poisoned") -> int:
@@ -74,10 +91,10 @@ def test_an_input_the_engine_cannot_handle_ends_failed_after_bounded_attempts(
 
 
 def test_a_transition_the_store_cannot_write_ends_failed_and_spares_its_batch(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="tidegate.runtime")
-    with Harness(tmp_path, speed=20) as h:
+    with Harness(tmp_path, speed=20, url=store_url) as h:
         eid = h.start(WAIT_FLOW, {}, name="poisoned")
         # A stop whose cause the engine takes but the store cannot write (a lone surrogate in a text column).
         h.store.append_inbox(eid, engine.StopRequested("E", "\ud800").to_dict())
@@ -118,8 +135,8 @@ def test_a_state_this_version_cannot_read_ends_failed(tmp_path: Path, caplog: py
         _ends_failed_after_the_attempts(h, caplog, eid, "poisoned", "UnreadableRecord: its stored state is not JSON")
 
 
-def test_stop_execution_stops_an_execution_whose_events_cannot_be_applied(tmp_path: Path) -> None:
-    with Harness(tmp_path) as h:  # the real clock: the back-off is long enough to stop it mid-way
+def test_stop_execution_stops_an_execution_whose_events_cannot_be_applied(tmp_path: Path, store_url: str) -> None:
+    with Harness(tmp_path, url=store_url) as h:  # the real clock: the back-off is long enough to stop it mid-way
         h.add_flow("f", PASS_FLOW)
         eid = _create(h.store, "f", input=POISON_INPUT)
         wait_until(h.store, lambda: h.store.get_execution_by_id(eid).apply_failures >= 1, 20, "a failed attempt")

@@ -155,7 +155,8 @@ class Executor:
         try:
             return self.registry.get(job.command.resource.kind).run(job)
         except Exception as exc:  # an integration bug fails the task, it does not wedge it
-            log.exception("task %s of %s/%s", job.command.task_key, job.flow_name, job.execution_name)
+            if not self._stopping.is_set():  # while stopping, closed function runners raise: no traceback
+                log.exception("task %s of %s/%s", job.command.task_key, job.flow_name, job.execution_name)
             return failed(job, RUNTIME_ERROR, describe_failure(exc))
 
     def _execute(self, record: JobRecord) -> None:

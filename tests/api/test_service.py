@@ -75,11 +75,14 @@ def test_reports_need_an_open_task(svc: WorkflowService) -> None:
 def test_stop_and_history_token(svc: WorkflowService) -> None:
     svc.create_flow("f", CALLBACK_FLOW)
     svc.start_execution("f", "e1")
-    assert svc.stop_execution("f", "e1", "E", "c").name == "e1"
     with pytest.raises(InvalidArgument, match="0-128 characters"):
         svc.stop_execution("f", "e1", "E" * 129)
-    rows, token = svc.get_history("f", "e1")
-    assert rows == [] and token is None  # nothing applied without a runtime
+    stopped = svc.stop_execution("f", "e1", "E", "c")
+    assert (stopped.name, stopped.status, stopped.error, stopped.cause) == ("e1", "Stopped", "E", "c")
+    rows, token = svc.get_history("f", "e1")  # stopped without a runtime: written by the store itself
+    assert [(r.type, r.detail) for r in rows] == [("ExecutionStopped", '{"error":"E","cause":"c"}')] and token is None
+    with pytest.raises(InvalidArgument, match="not running"):
+        svc.stop_execution("f", "e1")
     with pytest.raises(InvalidArgument, match="NextToken"):
         svc.get_history("f", "e1", next_token="abc")
 

@@ -105,6 +105,7 @@ def test_exported_names_are_pinned() -> None:
         "TimerWrite",
         "TransitionWrite",
         "TxEffect",
+        "UnreadableRecord",
         "VersionConflict",
         "WORK",
         "Work",

@@ -8,7 +8,7 @@ each returns a :class:`Transition` (new state, history events to append, command
 from __future__ import annotations
 
 from tidegate.engine._api import TokenMinter, Transition, apply, start
-from tidegate.engine._machine import FOREACH_WINDOW, MAX_EVENTS
+from tidegate.engine._machine import FOREACH_WINDOW, MAX_EVENTS, RUNTIME_ERROR
 from tidegate.engine._messages import (
     START,
     CancelTask,
@@ -43,6 +43,7 @@ __all__ = [
     "ACTIVE",
     "FOREACH_WINDOW",
     "MAX_EVENTS",
+    "RUNTIME_ERROR",
     "START",
     "TERMINAL",
     "TRANSITIONS",

@@ -5,6 +5,14 @@ completes its task in the store (which queues the engine event) in one transacti
 leases of running jobs are renewed every third of the lease: a process killed mid-job leaves a lease
 that expires within ``lease_ms``, and the job runs again (at-least-once invocation;
 ``complete_task`` makes the *completion* exactly-once).
+
+A job whose running or result handling raises (a bug, or a result the store refuses) is retried after a
+growing back-off; after :data:`JOB_ATTEMPTS` claims its task fails with ``FnF.RuntimeError`` (queued, not
+applied in the job's transaction, so the driver's own bounded retries take over if applying fails too).
+
+Stopping does not wait for invocations: the runtime kills busy function workers first, and a job that
+fails while the executor stops is handed back (run again by the next runtime) unless its task has closed
+meanwhile -- a task that timed out was abandoned, and its late result is dropped.
 """
 
 from __future__ import annotations
@@ -14,12 +22,19 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from tidegate.engine import TaskSubmitted
-from tidegate.integrations import Registry, TaskJob, failed
+from tidegate.engine import RUNTIME_ERROR, TaskFailed, TaskSubmitted
+from tidegate.integrations import Outcome, Registry, TaskJob, failed
+from tidegate.runtime.backoff import FailureBackoff
+from tidegate.runtime.driver import describe_failure
 from tidegate.runtime.translate import TASK_JOB
 from tidegate.store import JOBS, ApplyNow, JobRecord, Store
 
 log = logging.getLogger("tidegate.runtime")
+
+JOB_ATTEMPTS = 5
+"""Claims of a job whose handling keeps raising before its task fails with ``FnF.RuntimeError``."""
+JOB_BACKOFF_MS = 1000
+"""The wait before a job's second claim; it doubles after each further failure (at most a minute)."""
 
 
 class Executor:
@@ -54,11 +69,15 @@ class Executor:
         self._thread.start()
         self._heart.start()
 
-    def stop(self) -> None:
-        """Stop claiming; wait for running jobs to finish."""
+    def stop_claiming(self) -> None:
+        """Stop claiming jobs; running jobs go on (see :meth:`stop`)."""
         self._stopping.set()
         self.store.notifier.notify(JOBS)
         self._thread.join(timeout=10)
+
+    def stop(self) -> None:
+        """Stop claiming; wait for the running jobs' threads (kill the invocations first to not wait on them)."""
+        self.stop_claiming()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._heart.join(timeout=10)
 
@@ -71,12 +90,13 @@ class Executor:
                 log.exception("executor: renewing job leases failed")
 
     def _loop(self) -> None:
+        backoff = FailureBackoff(log, "executor: claiming jobs", first_s=1.0)
         while not self._stopping.is_set():
             try:
                 self._dispatch_once()
-            except Exception:  # the store may be briefly unavailable; never let the thread die
-                log.exception("executor: claiming jobs failed")
-                self._stopping.wait(1.0)
+                backoff.succeeded()
+            except Exception as exc:  # the store may be briefly unavailable; never let the thread die
+                self._stopping.wait(backoff.failed(exc))
 
     def _dispatch_once(self) -> None:
         # Take a free slot first so that claimed jobs never sit leased while waiting for a thread.
@@ -99,22 +119,58 @@ class Executor:
     def _run(self, record: JobRecord) -> None:
         try:
             self._execute(record)
-        except Exception:
-            log.exception("executor: job %s failed unexpectedly; it will be retried", record.id)
-            try:
-                self.store.retry_job(record.id, self.clock() + 1000, "internal error")
-            except Exception:
-                log.exception("executor: could not release job %s", record.id)
+        except Exception as exc:
+            self._job_failed(record, exc)
         finally:
             self._busy.release()
 
+    def _job_failed(self, record: JobRecord, exc: Exception) -> None:
+        """One line per failed claim; a back-off, or after the last claim the task fails (queued)."""
+        what = describe_failure(exc)
+        try:
+            if record.attempts < JOB_ATTEMPTS:
+                delay_ms = min(60_000, JOB_BACKOFF_MS << (record.attempts - 1))
+                log.warning(
+                    "executor: job %s failed (attempt %d of %d, %s); next attempt in %g s",
+                    *(record.id, record.attempts, JOB_ATTEMPTS, what, delay_ms / 1000),
+                    exc_info=exc if record.attempts == 1 else None,
+                )
+                self.store.retry_job(record.id, self.clock() + delay_ms, what)
+                return
+            log.error(
+                "executor: job %s failed (attempt %d of %d, %s); its task fails",
+                record.id,
+                record.attempts,
+                JOB_ATTEMPTS,
+                what,
+            )
+            cause = f"handling the task's invocation failed {record.attempts} times: {what}"
+            # From the job's row, not its payload: the payload may be what fails.
+            event = TaskFailed(task_key=record.task_key or "", error=RUNTIME_ERROR, cause=cause).to_dict()
+            self.store.finish_job(record.id, event if record.task_key else None)
+        except Exception as store_exc:  # its lease expires and the job is claimed again (and counted)
+            log.error("executor: could not record the failure of job %s (%s)", record.id, describe_failure(store_exc))
+
+    def _invoke(self, job: TaskJob) -> Outcome:
+        try:
+            return self.registry.get(job.command.resource.kind).run(job)
+        except Exception as exc:  # an integration bug fails the task, it does not wedge it
+            if not self._stopping.is_set():  # while stopping, closed function runners raise: no traceback
+                log.exception("task %s of %s/%s", job.command.task_key, job.flow_name, job.execution_name)
+            return failed(job, RUNTIME_ERROR, describe_failure(exc))
+
     def _execute(self, record: JobRecord) -> None:
         job = TaskJob.from_payload(record.payload)
-        try:
-            outcome = self.registry.get(job.command.resource.kind).run(job)
-        except Exception as exc:  # an integration bug fails the task, it does not wedge it
-            log.exception("task %s of %s/%s", job.command.task_key, job.flow_name, job.execution_name)
-            outcome = failed(job, "FnF.RuntimeError", f"{type(exc).__name__}: {exc}")
+        outcome = self._invoke(job)
+        if self._stopping.is_set() and _failed(outcome):
+            # It may have failed because stopping killed its worker: not a result. Hand it back, unless its
+            # task has closed meanwhile (timed out, or the execution ended): nobody waits for it any more.
+            task = self.store.get_task(job.execution_id, job.command.task_key)
+            if task is None or task.status != "open":
+                self.store.finish_job(record.id, None)
+            else:
+                self.store.retry_job(record.id, self.clock(), "the runtime stopped during the invocation")
+            return
         if outcome.submitted:
             # Inbox first: a kill between the two re-runs the job (a second TaskSubmitted is stale and
             # dropped), whereas finishing first could lose the TaskSubmitted event for good.
@@ -122,3 +178,7 @@ class Executor:
             self.store.finish_job(record.id, None)
         else:
             self.store.finish_job(record.id, outcome.event, self.apply_now)
+
+
+def _failed(outcome: Outcome) -> bool:
+    return outcome.event is not None and outcome.event.get("type") == TaskFailed.TYPE

@@ -18,6 +18,7 @@ from tidegate.functions import Credentials, FunctionRunner
 from tidegate.integrations import Registry
 from tidegate.integrations.fc import FunctionIntegration, SpecResolver, directory_resolver
 from tidegate.integrations.fnf import ChildFlowIntegration, FnfActionIntegration
+from tidegate.runtime.backoff import FailureBackoff
 from tidegate.runtime.cron import compute_next, scheduled_execution_name
 from tidegate.runtime.driver import Driver
 from tidegate.runtime.executor import Executor
@@ -107,13 +108,19 @@ class Runtime:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop both loops and the function workers (the store stays open)."""
+        """Stop both loops and the function workers (the store stays open).
+
+        Running invocations are not waited for: their workers are killed, and their jobs are handed back
+        (to run again on the next start) unless their tasks closed meanwhile (a timed-out task's invocation
+        was abandoned). So ``tidegate run`` returns when its execution ends, not when a function does.
+        """
         self._stopping.set()
         self.store.notifier.notify(WORK)
         self._thread.join(timeout=10)
-        self.executor.stop()
+        self.executor.stop_claiming()
         if self.runner is not None:
             self.runner.close()
+        self.executor.stop()
 
     def __enter__(self) -> Runtime:
         self.start()
@@ -124,19 +131,26 @@ class Runtime:
 
     def _loop(self) -> None:
         next_schedules = 0
+        loop = FailureBackoff(log, "runtime: the driver loop")
+        schedules = FailureBackoff(log, "runtime: firing schedules", first_s=1.0, max_s=60.0)
         while not self._stopping.is_set():
             try:
                 seq = self.store.notifier.seq()
                 if self.clock() >= next_schedules:
                     # Cron has one-second resolution: look for due schedules once a second.
                     next_schedules = self.clock() + 1000
-                    self.fire_schedules()
+                    try:
+                        self.fire_schedules()
+                        schedules.succeeded()
+                    except Exception as exc:  # the executions go on; schedules are tried again later
+                        next_schedules = self.clock() + int(schedules.failed(exc) * 1000)
                 if self.driver.run_once():
+                    loop.succeeded()
                     continue
                 self._idle(seq)
-            except Exception:
-                log.exception("runtime: the driver loop failed; retrying")
-                self._stopping.wait(0.5)
+                loop.succeeded()
+            except Exception as exc:  # the store may be briefly unavailable: pause, growing, never spin
+                self._stopping.wait(loop.failed(exc))
 
     def fire_schedules(self) -> int:
         """Start the executions of every due schedule (exactly once per tick); return how many."""

@@ -16,12 +16,13 @@ from typing import Any
 
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
-from tidegate.engine import StopRequested, TaskFailed, TaskSucceeded, start_event
+from tidegate.engine import ExecutionStatus, TaskFailed, TaskSucceeded, start_event
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.jsontext import check_text
 from tidegate.jsontext import parse as parse_json
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
+from tidegate.runtime.driver import end_without_engine
 from tidegate.runtime.purge import FlowPurger
 from tidegate.runtime.tokens import mark_tokens_bound, token_execution
 from tidegate.store import (
@@ -250,7 +251,11 @@ class WorkflowService:
         return self.store.create_execution(record, start_event(), self.apply_now)
 
     def stop_execution(self, flow_name: str, execution_name: str, error: str = "", cause: str = "") -> ExecutionRecord:
-        """Ask a running execution to stop; return it as of the call (still Running until applied).
+        """Stop a running execution at once and return it ``Stopped``.
+
+        The stop is written in one store transaction without the engine (an ``ExecutionStopped`` event;
+        open tasks, timers and queued events are dropped; a parent waiting on it is told), so it works
+        whatever state the execution's events are in and whoever holds its lease.
 
         Raises:
             InvalidArgument: the execution has ended, or Error/Cause are too long.
@@ -259,9 +264,14 @@ class WorkflowService:
         check_len("error", error, 0, MAX_ERROR)
         check_len("cause", cause, 0, MAX_CAUSE)
         record = self.describe_execution(flow_name, execution_name)
-        if record.ended or not self.store.append_inbox(record.id, StopRequested(error, cause).to_dict()):
+        stopped = None
+        if not record.ended:
+            stopped = end_without_engine(
+                self.store, self.signer, record, ExecutionStatus.STOPPED, error, cause, self.clock
+            )
+        if stopped is None:
             raise InvalidArgument(f"Execution {execution_name} for flow {flow_name} is not running.")
-        return record
+        return stopped
 
     def describe_execution(
         self, flow_name: str, execution_name: str, wait_s: float = 0, deadline: float | None = None

@@ -16,7 +16,9 @@ from tidegate.engine import (
     CancelTask,
     CancelTimer,
     Command,
+    EventType,
     ExecutionState,
+    ExecutionStatus,
     HistoryEvent,
     InvokeTask,
     StartTimer,
@@ -24,7 +26,7 @@ from tidegate.engine import (
 )
 from tidegate.flow.model import ResourceKind
 from tidegate.jsontext import compact
-from tidegate.store import ExecutionRecord, JobWrite, TimerWrite, TransitionWrite, TxEffect
+from tidegate.store import ExecutionRecord, JobWrite, TaskCompletion, TimerWrite, TransitionWrite, TxEffect
 from tidegate.store import HistoryEvent as StoredEvent
 
 TASK_JOB = "task"
@@ -146,4 +148,58 @@ def to_write(p: Pending, now_ms: int, transactional: Transactional | None = None
         tasks_cancel=rows.tasks_cancel,
         jobs=rows.jobs,
         effects=rows.effects,
+    )
+
+
+_END_EVENTS = {ExecutionStatus.FAILED: EventType.EXECUTION_FAILED, ExecutionStatus.STOPPED: EventType.EXECUTION_STOPPED}
+
+
+def ended_write(
+    ex: ExecutionRecord,
+    status: ExecutionStatus,
+    error: str,
+    cause: str,
+    now_ms: int,
+    completions: Sequence[TaskCompletion] = (),
+) -> TransitionWrite:
+    """The terminal write of an execution ended without the engine (stopped, or its events cannot be applied).
+
+    It writes what the engine's own ending writes: the status, error and cause, the ``Execution{Failed,
+    Stopped}`` history event and the parent's completion; the store cancels open tasks, timers and queued
+    events of every ended execution. The engine state is not parsed (it may be what fails): its status
+    fields are set in the stored dict and nothing else of it is read again.
+    """
+    event_id = ex.event_count + 1
+    state = ex.state
+    if state is not None:
+        state = state | {
+            "status": str(status),
+            "next_event_id": event_id + 1,
+            "frames": [],
+            "runs": [],
+            "tasks": {},
+            "timers": {},
+            "error": error,
+            "cause": cause,
+            "stopped_ms": now_ms,
+        }
+    event = StoredEvent(
+        event_id=event_id,
+        schedule_event_id=min(ex.event_count, 1),
+        type=str(_END_EVENTS[status]),
+        step_name="",
+        time_ms=now_ms,
+        detail={"error": error, "cause": cause},
+    )
+    return TransitionWrite(
+        execution_id=ex.id,
+        expected_version=ex.version,
+        state=state,
+        status=str(status),
+        output="",
+        error=error,
+        cause=cause,
+        stopped_ms=now_ms,
+        events=[event],
+        task_completions=list(completions),
     )

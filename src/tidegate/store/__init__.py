@@ -17,6 +17,7 @@ from tidegate.store.errors import (
     InvalidPageToken,
     ScheduleAlreadyExists,
     ScheduleNotFound,
+    UnreadableRecord,
     VersionConflict,
 )
 from tidegate.store.notify import JOBS, WORK, LocalNotifier, Notifier, execution_channel
@@ -78,6 +79,7 @@ __all__ = [
     "TimerWrite",
     "TransitionWrite",
     "TxEffect",
+    "UnreadableRecord",
     "VersionConflict",
     "Work",
     "execution_channel",

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tidegate.store._db import Database, Tx, applied_versions, migrate
-from tidegate.store._transitions import TransitionsMixin, _now
+from tidegate.store._transitions import TransitionsMixin, _describe, _now, log
 from tidegate.store.base import FLOW_DELETED, ApplyNow, ComputeNext, DeletedFlow
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
@@ -217,17 +217,28 @@ class SqlStore(TransitionsMixin):
         started: list[ExecutionRecord] = []
         with self.db.write() as tx:
             for schedule, due in self._advance_due_schedules(tx, now_ms, compute_next, limit):
-                record = ExecutionRecord(
-                    flow_name=schedule.flow_name,
-                    name=name_of(schedule, due),
-                    definition="",
-                    input=schedule.payload or "{}",
-                    started_ms=now_ms,
-                )
+                # A savepoint per schedule: one whose execution cannot be created (a failing write leaves a
+                # PostgreSQL transaction aborted) must not undo the others' ticks or block them for ever.
+                tx.raw_count("SAVEPOINT fire_schedule")
                 try:
+                    record = ExecutionRecord(
+                        flow_name=schedule.flow_name,
+                        name=name_of(schedule, due),
+                        definition="",
+                        input=schedule.payload or "{}",
+                        started_ms=now_ms,
+                    )
                     created, new = self._insert_execution(tx, record, start_event)
                 except (ExecutionAlreadyExists, FlowNotFound):
-                    continue
+                    new = False
+                except Exception as exc:  # skipped for this tick, which is spent: it fires at its next one
+                    tx.raw_count("ROLLBACK TO SAVEPOINT fire_schedule")
+                    log.error(
+                        "schedule %s/%s: its execution for the tick at %d could not start (%s); skipped",
+                        *(schedule.flow_name, schedule.name, due, _describe(exc)),
+                    )
+                    new = False
+                tx.raw_count("RELEASE SAVEPOINT fire_schedule")
                 if new:
                     started.append(created)
         return started

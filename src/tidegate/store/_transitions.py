@@ -6,7 +6,8 @@ transaction, which is where throughput comes from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +35,13 @@ _HISTORY_COLUMNS = ("execution_id", "event_id", "schedule_event_id", "type", "st
 
 
 _now = now_ms
+
+log = logging.getLogger("tidegate.schedules")
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of ``exc`` for one log line (truncated)."""
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 class TransitionsMixin(Store):
@@ -68,16 +76,46 @@ class TransitionsMixin(Store):
             ids = sorted(r["id"] for r in rows)
             items = tx.all("claimed_inbox", {"ids": tx.array(ids), "now": now_ms})
         by_exec: dict[int, list[InboxItem]] = {i: [] for i in ids}
+        # A row that cannot be read is handed over as such (the driver's bounded retries end it): raising
+        # here would stall every execution of the batch, again and again.
+        unreadable: dict[int, str] = {}
         for item in items:
-            by_exec[item["execution_id"]].append(InboxItem.from_row(item))
-        records = sorted((ExecutionRecord.from_row(r) for r in rows), key=lambda r: r.id)
-        return [Work(execution=rec, inbox=tuple(by_exec[rec.id])) for rec in records]
+            try:
+                by_exec[item["execution_id"]].append(InboxItem.from_row(item))
+            except (ValueError, TypeError) as exc:
+                unreadable[item["execution_id"]] = f"its queued event {item['id']} is not JSON ({exc})"
+        works = []
+        for row in rows:
+            rec, why = ExecutionRecord.from_row_readable(row)
+            works.append(Work(execution=rec, inbox=tuple(by_exec[rec.id]), unreadable=why or unreadable.get(rec.id)))
+        return sorted(works, key=lambda w: w.execution.id)
 
     def release(self, execution_ids: Sequence[int], owner: str) -> None:
         """Give back leases held by ``owner``; pending work wakes the claimers again."""
         with self.db.write() as tx:
             tx.many("release_execution", ({"id": i, "owner": owner} for i in execution_ids))
             tx.notify(WORK)
+
+    def defer(self, execution_id: int, owner: str, until_ms: int) -> int | None:
+        """Count a failed attempt at applying and keep the execution unclaimed until ``until_ms``."""
+        with self.db.write() as tx:
+            row = tx.one("defer_execution", {"id": execution_id, "owner": owner, "until": until_ms})
+            tx.notify(WORK)  # idle drivers recompute their wake-up time (the next attempt)
+        return None if row is None else int(row["apply_failures"])
+
+    def end_execution(
+        self, execution_id: int, build: Callable[[ExecutionRecord], TransitionWrite]
+    ) -> ExecutionRecord | None:
+        """End an active execution with the terminal write ``build`` makes of its locked row."""
+        now = _now()
+        with self.db.write() as tx:
+            row = tx.one("lock_active_execution", {"id": execution_id})
+            if row is None:
+                return None
+            self._commit_in(tx, [build(ExecutionRecord.from_row(row))], now)
+            ended = tx.one("get_execution_by_id", {"id": execution_id})
+        assert ended is not None
+        return ExecutionRecord.from_row(ended)
 
     # --- commit ----------------------------------------------------------------------------------
 
@@ -120,9 +158,15 @@ class TransitionsMixin(Store):
             if row is None:
                 return False
             queued = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
-        items = [InboxItem.from_row(i) for i in queued]
+        record, unreadable = ExecutionRecord.from_row_readable(row)
+        try:
+            items = [InboxItem.from_row(i) for i in queued]
+        except (ValueError, TypeError):
+            unreadable = "a queued event is not JSON"
+        if unreadable:
+            return False  # the driver's bounded retries deal with it
         items.append(InboxItem(id=_NOT_QUEUED, execution_id=execution_id, event=dict(event)))
-        write = apply(Work(execution=ExecutionRecord.from_row(row), inbox=tuple(items)))
+        write = apply(Work(execution=record, inbox=tuple(items)))
         if write is None:
             return False
         write = replace(write, consumed_inbox=[i for i in write.consumed_inbox if i != _NOT_QUEUED])
@@ -341,7 +385,15 @@ class TransitionsMixin(Store):
         fired: list[tuple[ScheduleRecord, int]] = []
         for row in tx.all("due_schedules", {"now": now_ms, "limit": limit}):
             record = ScheduleRecord.from_row(row)
-            nxt = compute_next(record, now_ms)
+            try:
+                nxt = compute_next(record, now_ms)
+            except Exception as exc:  # a stored expression that no longer parses: stop it, once, loudly
+                log.error(
+                    "schedule %s/%s: its expression %r cannot be evaluated (%s); it fires again once updated",
+                    *(record.flow_name, record.name, record.cron[:100], _describe(exc)),
+                )
+                tx.run("advance_schedule", {"flow_name": record.flow_name, "name": record.name, "next_fire_ms": None})
+                continue
             tx.run("advance_schedule", {"flow_name": record.flow_name, "name": record.name, "next_fire_ms": nxt})
             assert record.next_fire_ms is not None
             fired.append((record, record.next_fire_ms))

@@ -184,6 +184,23 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def defer(self, execution_id: int, owner: str, until_ms: int) -> int | None:
+        """Applying failed: count the failure and keep the execution unclaimed until ``until_ms``.
+
+        Only the lease holder ``owner`` defers. Returns the failures in a row, or None (not held, ended).
+        """
+
+    @abstractmethod
+    def end_execution(
+        self, execution_id: int, build: Callable[[ExecutionRecord], TransitionWrite]
+    ) -> ExecutionRecord | None:
+        """End an active execution without the engine, whoever holds its lease, in one transaction.
+
+        ``build`` gets the locked row and returns its terminal write (status, history event, completions).
+        Returns the ended record, or None when it had ended already (nothing written).
+        """
+
+    @abstractmethod
     def get_history(self, execution_id: int, after_event_id: int = 0, limit: int = 1000) -> list[HistoryRow]:
         """Return history events with ids greater than ``after_event_id``, ascending."""
 

@@ -58,6 +58,10 @@ class HistoryGap(StoreError):
     """History event ids must continue the execution's dense sequence."""
 
 
+class UnreadableRecord(StoreError):
+    """A stored row (an execution's state, a queued event) is not what this version can read."""
+
+
 class InvalidPageToken(StoreError):
     """The page token is not valid."""
 
@@ -73,5 +77,6 @@ __all__ = [
     "InvalidPageToken",
     "ScheduleAlreadyExists",
     "ScheduleNotFound",
+    "UnreadableRecord",
     "VersionConflict",
 ]

@@ -81,6 +81,8 @@ class ExecutionRecord:
 
     ``state`` is the engine's opaque JSON-serialisable state (``None`` until the first transition);
     ``callback_token`` is the parent's task token to report to when this execution ends.
+    ``apply_failures`` counts failed attempts in a row at applying its events (while above zero,
+    ``lease_until_ms`` is the next attempt's time).
     """
 
     flow_name: str
@@ -101,6 +103,7 @@ class ExecutionRecord:
     callback_token: str | None = None
     lease_owner: str | None = None
     lease_until_ms: int | None = None
+    apply_failures: int = 0
 
     @property
     def ended(self) -> bool:
@@ -109,8 +112,16 @@ class ExecutionRecord:
 
     @classmethod
     def from_row(cls, row: Row) -> ExecutionRecord:
-        """Build the record from an ``executions`` row."""
-        return _from_columns(cls, row, state=_json_or_none(row["state"]))
+        """Build the record from an ``executions`` row (a state that is not JSON reads as None)."""
+        return cls.from_row_readable(row)[0]
+
+    @classmethod
+    def from_row_readable(cls, row: Row) -> tuple[ExecutionRecord, str | None]:
+        """Build the record and say why its state could not be read (then it is None), if it could not."""
+        try:
+            return _from_columns(cls, row, state=_json_or_none(row["state"])), None
+        except (ValueError, TypeError) as exc:
+            return _from_columns(cls, row, state=None), f"its stored state is not JSON ({exc})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,10 +140,14 @@ class InboxItem:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Work:
-    """A leased execution and its due inbox items, oldest first."""
+    """A leased execution and its due inbox items, oldest first.
+
+    ``unreadable`` says why its row or an inbox item could not be read (then nothing can be applied).
+    """
 
     execution: ExecutionRecord
     inbox: tuple[InboxItem, ...]
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,11 @@ WHERE id = :id AND status IN ('Starting', 'Running')
   AND (lease_until_ms IS NULL OR lease_until_ms <= :now)
 FOR UPDATE SKIP LOCKED;
 
+-- name: lock_active_execution
+-- Waits for a driver's commit of the row, then sees whether it is still active.
+SELECT * FROM executions WHERE id = :id AND status IN ('Starting', 'Running')
+FOR UPDATE;
+
 -- name: claim_executions
 UPDATE executions
 SET lease_owner = :owner, lease_until_ms = :until

@@ -102,10 +102,22 @@ WHERE id = :id AND lease_owner = :owner;
 UPDATE executions
 SET state = :state, status = :status, version = version + 1,
     output = :output, error = :error, cause = :cause, stopped_ms = :stopped_ms,
-    event_count = event_count + :n_events,
+    event_count = event_count + :n_events, apply_failures = 0,
     lease_owner = NULL, lease_until_ms = NULL
 WHERE id = :id AND version = :expected_version
 RETURNING event_count;
+
+-- name: defer_execution
+-- Applying failed: count it and keep the execution unclaimable until :until (its next attempt). No owner
+-- holds it meanwhile, and the time is in the row, so a restart keeps the back-off.
+UPDATE executions
+SET apply_failures = apply_failures + 1, lease_owner = NULL, lease_until_ms = :until
+WHERE id = :id AND lease_owner = :owner AND status IN ('Starting', 'Running')
+RETURNING apply_failures;
+
+-- name: lock_active_execution
+-- An active execution, whoever holds its lease, to end it without the engine (postgres/workflow.sql locks it).
+SELECT * FROM executions WHERE id = :id AND status IN ('Starting', 'Running');
 
 -- name: insert_history
 INSERT INTO history (execution_id, event_id, schedule_event_id, type, step_name, time_ms, detail)

@@ -63,7 +63,7 @@ def test_data_folder_and_every_file_are_private(tmp_path: Path, umask_022: None)
     assert f"made {data} private: mode 0755 -> 0700" in log
 
 
-def test_a_refused_key_is_one_line_and_exit_1(tmp_path: Path, umask_022: None) -> None:
+def test_a_refused_key_is_one_line_and_exit_2(tmp_path: Path, umask_022: None) -> None:
     data = tmp_path / "data"
     data.mkdir()
     key = data / "root-key.json"
@@ -72,7 +72,7 @@ def test_a_refused_key_is_one_line_and_exit_1(tmp_path: Path, umask_022: None) -
     only_id = _server(data, {"TIDEGATE_ACCESS_KEY_ID": "LTAIonlytheid"})
     readable = _server(data, {})
     for proc in (only_id, readable):
-        assert proc.returncode == 1, proc.stderr
+        assert proc.returncode == 2, proc.stderr  # a configuration error, like every command's (docs/cli.md)
         assert "Traceback" not in proc.stderr + proc.stdout
         errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
         assert len(errors) == 1, proc.stderr

@@ -26,7 +26,9 @@ from tests.server import ServerProcess
 SKIP = {
     "make run": "starts a server with the examples; the test starts its own",
     "make test": "runs the whole test suite",
-    "make lint": "a development tool, not the command line",
+    "make lint": "a development tool, not the command line (CI runs it)",
+    "make typecheck": "a development tool, not the command line (part of make lint)",
+    "make fmt": "a development tool that rewrites the sources",
     "make bench": "a development tool, not the command line",
     "tidegate run flow.yaml": "runs a flow file of the reader's own, locally (no server)",
     "tidegate server": "starts a server; the test starts its own on a free port",

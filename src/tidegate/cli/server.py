@@ -17,6 +17,7 @@ from tidegate.api.http_limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, KEEP_ALIV
 from tidegate.app import create_app
 from tidegate.auth.keys import KeyRing, load_or_create_root_key
 from tidegate.cli._app import main
+from tidegate.cli._client import cli_error
 from tidegate.cli.private import PRIVATE_UMASK, make_private, sqlite_files
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.serve import build_function_host, deploy_on_start
@@ -163,7 +164,7 @@ def server_command(
     try:
         store = open_store(url)
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise cli_error(exc) from None
     runtime: Runtime | None = None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
@@ -171,8 +172,8 @@ def server_command(
     try:
         try:
             ctx, created = build_context(store, data_dir, os.environ)
-        except ConfigurationError as exc:  # a refusal to start is one line, not a traceback
-            raise click.ClickException(str(exc)) from None
+        except ConfigurationError as exc:  # a refusal to start is one line (exit 2), not a traceback
+            raise cli_error(exc) from None
         if created:
             _print_key(click.echo, ctx, data_dir)
         make_private(data_dir, sqlite_files(url))  # after the key check: a readable key file is refused

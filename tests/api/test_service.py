@@ -115,3 +115,17 @@ def test_due_schedules_fire_once_per_tick(svc: WorkflowService) -> None:
     assert len(svc.fire_due_schedules(NOW + 6_000)) == 1
     names = [e.name for e in svc.list_executions("f").items]
     assert names == [f"every_second-{first_due}", f"every_second-{NOW + 6_000}"]
+
+
+def test_generated_execution_names_can_be_read_back(svc: WorkflowService) -> None:
+    """Names the server generates are UUIDs (as the service's), so some start with a digit: reads take them."""
+    svc.create_flow("f", PASS_FLOW)
+    names = [svc.start_execution("f", None, "{}")[0].name for _ in range(40)]
+    assert any(name[0].isdigit() for name in names)  # (10/16)**40 odds that none does
+    for name in names:
+        assert svc.describe_execution("f", name).name == name
+        svc.get_history("f", name)  # no InvalidArgument either
+    with pytest.raises(InvalidArgument, match="starting with a letter"):
+        svc.start_execution("f", "1chosen", "{}")
+    with pytest.raises(InvalidArgument):
+        svc.describe_execution("f", "bad name")

@@ -43,6 +43,9 @@ log = logging.getLogger("tidegate.schedules")
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
 NAME_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{0,128}")
+#: An execution name as it may already exist: the names the server generates (UUID v4, as the service does)
+#: may start with a digit, which a name a client chooses may not.
+EXISTING_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 MAX_DEFINITION = 128 * 1024
 MAX_JSON_TEXT = 1024 * 1024
 MAX_ERROR, MAX_CAUSE, MAX_DESCRIPTION = 128, 4096, 1024
@@ -288,7 +291,8 @@ class WorkflowService:
             InvalidArgument, FlowNotFound, ExecutionNotFound.
         """
         check_name("flow name", flow_name)
-        check_name("execution name", execution_name)
+        if not EXISTING_NAME_RE.fullmatch(execution_name):
+            check_name("execution name", execution_name)  # raises, with the rule for names
         if not 0 <= wait_s <= MAX_WAIT_S:
             raise InvalidArgument(f"WaitTimeSeconds must be 0-{MAX_WAIT_S}.")
         end = deadline if deadline is not None else time.monotonic() + wait_s

@@ -104,7 +104,7 @@ def test_compose_nodes_share_one_store_key_region_and_account() -> None:
     data = specs.compose()
     nodes = specs.tidegate_services(data)
     assert len(nodes) == 2, sorted(nodes)
-    (name1, node1), (name2, node2) = sorted(nodes.items())
+    node1, node2 = (nodes[name] for name in sorted(nodes))
     # One definition for both (the YAML anchor): the same command and the same environment.
     assert node1["command"] == node2["command"]
     assert node1["environment"] == node2["environment"]

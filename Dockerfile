@@ -16,7 +16,8 @@ RUN python3 -m venv /opt/build \
     && /opt/build/bin/python -m build --wheel --outdir /dist .
 
 FROM ${PYTHON_IMAGE}
-# The dependencies at the versions the test suite ran with (requirements.lock used as constraints).
+# The dependencies at the versions the test suite ran with (requirements.lock used as constraints). pip stays
+# in the venv: the server installs the `requirements` of deployed functions with it.
 COPY requirements.lock /tmp/requirements.lock
 COPY --from=build /dist/ /tmp/dist/
 RUN python3 -m venv /opt/tidegate \

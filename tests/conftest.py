@@ -19,6 +19,7 @@ CAPTURES = DATA / "captures"
 CORPUS_FLOWS = 37
 CAPTURED_REQUESTS = 120
 
-# The official-SDK environments (session fixtures mns115_env, mns130_env, fnfcore_env, fnftea_env,
-# worker_env) are available to every test without importing them.
-pytest_plugins = ["tests.sdkenv"]
+# Fixtures available to every test without importing them: the official-SDK environments (session
+# fixtures mns115_env, mns130_env, fnfcore_env, fnftea_env, worker_env) and the stores of both backends
+# (store_url, open_url, store: tests/stores.py).
+pytest_plugins = ["tests.sdkenv", "tests.stores"]

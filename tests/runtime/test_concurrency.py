@@ -12,7 +12,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.store.conftest import store_url  # noqa: F401  (fixture: an empty store of each backend)
 from tidegate.clock import now_ms
 from tidegate.runtime import START, Runtime, load_signer
 from tidegate.store import ExecutionRecord, FlowRecord, Store, execution_channel, open_store
@@ -74,7 +73,7 @@ def _wait_all_ended(store: Store, deadline: float) -> None:
         store.notifier.wait(execution_channel(running.id), min(remaining, 0.5), since=seq)
 
 
-def test_a_thousand_one_second_waits_finish_in_seconds(store_url: str) -> None:  # noqa: F811
+def test_a_thousand_one_second_waits_finish_in_seconds(store_url: str) -> None:
     store = open_store(store_url)
     try:
         now = now_ms()

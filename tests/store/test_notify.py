@@ -6,8 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from tests.store.conftest import OpenUrl
 from tests.store.helpers import make_flow, start, step
+from tests.stores import OpenUrl
 from tidegate.store import JOBS, WORK, JobWrite, LocalNotifier, Store, execution_channel
 
 
@@ -93,7 +93,7 @@ def test_postgres_listener_survives_a_dropped_connection(store: Store) -> None:
         return
     import psycopg
 
-    from tests.store.conftest import PG_URL
+    from tests.stores import PG_URL
 
     channel = store.db.channel  # type: ignore[attr-defined]
     since = store.notifier.seq()

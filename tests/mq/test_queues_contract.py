@@ -10,6 +10,7 @@ import pytest
 
 from tests.mq.helpers import FakeClock
 from tests.waiting import wait_until
+from tidegate.mq import queues
 from tidegate.mq._common import database_of
 from tidegate.mq.errors import (
     InvalidArgument,
@@ -19,7 +20,6 @@ from tidegate.mq.errors import (
     QueueNotExist,
     ReceiptHandleError,
 )
-from tidegate.mq import queues
 from tidegate.mq.queues import QueueService
 from tidegate.mq.wire_render import EntryError, SendResult
 from tidegate.mq.wire_requests import MessageRequest, QueueAttributes

@@ -12,7 +12,6 @@ from tests.stores import OpenUrl
 from tests.waiting import wait_until
 from tidegate.store import JOBS, WORK, JobWrite, LocalNotifier, Notifier, Store, execution_channel
 
-
 #: A waiter's timeout, far above how long a wake-up takes even on a loaded machine ...
 WAIT_S = 30.0
 #: ... and the bound a woken waiter returns within: far below the timeout, so it was woken by the

@@ -28,7 +28,7 @@ INTERVAL_S = 0.02
 
 
 def wait_until(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     *,
     timeout: float = TIMEOUT_S,
     interval: float = INTERVAL_S,
@@ -36,7 +36,7 @@ def wait_until(
     notifier: Notifier | None = None,
     channel: str = WORK,
 ) -> T:
-    """Call ``predicate`` until it returns a truthy value, and return that value.
+    """Call ``predicate`` until it returns a truthy value, and return that value (never None).
 
     Exceptions of ``predicate`` propagate (a predicate may raise to give up early, e.g. when the process it
     waits on exited).

@@ -98,7 +98,7 @@ def test_wait_for_callback_discards_the_result_and_waits_for_the_token(store: St
     tokens = functions / "svc" / "tokens.py.tokens"
     with rt:
         ex = start(store, "f")
-        token = wait_until(lambda: tokens.exists() and tokens.read_text().strip(), message="the token file")
+        token = wait_until(lambda: tokens.read_text().strip() if tokens.exists() else "", message="the token file")
         _, _, key = rt.signer.parse(token)
         wait_until(lambda: any(h.type == "TaskSubmitted" for h in store.get_history(ex.id)), message="TaskSubmitted")
         assert store.get_execution_by_id(ex.id).status == "Running"  # the function's return value is ignored

@@ -24,9 +24,9 @@ import pytest
 
 from tests.conftest import REPO
 from tests.packaging import specs
-from tests.runtime.helpers import wait_for
 from tests.server import free_port
-from tests.store.conftest import PG_URL, drop_schema, require_pg
+from tests.stores import PG_URL, drop_schema, require_pg
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +133,7 @@ def _wait_healthy(node: Node, url: str) -> None:
         assert node.proc.poll() is None, f"the server exited with {node.proc.returncode}:\n{node.log()}"
         return True if _healthy(url) else None
 
-    wait_for(up, timeout_s=60)
+    wait_until(up, timeout=60, message="the image command serving /healthz")
 
 
 def _basic(key_id: str, secret: str) -> dict[str, str]:
@@ -175,7 +175,7 @@ def test_the_image_command_serves_and_passes_its_healthcheck(installed: Installe
     assert healthcheck() != 0  # nothing listens yet: the check must be able to fail
     node = Node(argv, _env(installed), tmp_path / "server.log")
     try:
-        wait_for(lambda: True if node.proc.poll() is None and healthcheck() == 0 else None, timeout_s=60)
+        wait_until(lambda: node.proc.poll() is None and healthcheck() == 0, timeout=60, message="the node healthy")
         url = f"http://127.0.0.1:{port}"
         console = httpx.get(f"{url}/console/", timeout=10)  # the console's files are in the wheel
         assert console.status_code == 200 and "<html" in console.text.lower()

@@ -69,9 +69,10 @@ def _target(request: Request) -> str:
     return path + (f"?{query}" if query else "")
 
 
-#: On SQLite the hot, short actions (one or two local transactions, no waiting) run on the event loop: a
-#: hand-off to a worker thread and back costs more than they do. Listings, definitions, long polls and every
-#: action on PostgreSQL (network round trips) get a thread.
+#: On SQLite with synchronous=normal the hot, short actions (one or two local transactions, no waiting) run on
+#: the event loop: a hand-off to a worker thread and back costs more than they do. Listings, definitions, long
+#: polls and every action on PostgreSQL (network round trips) or on SQLite with synchronous=full (each commit
+#: waits for its fsync; waiting threads share one) get a thread.
 _INLINE = frozenset({"StartExecution", "StopExecution", "DescribeExecution", "ReportTaskSucceeded", "ReportTaskFailed"})
 
 
@@ -81,7 +82,7 @@ class RpcEndpoint:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.nonces = NonceCache()
-        self._inline = _INLINE if database_of(ctx.store).dialect == "sqlite" else frozenset()
+        self._inline = _INLINE if database_of(ctx.store).fast_commit else frozenset()
 
     async def handle(self, request: Request) -> Response:
         """Handle one request; never raises."""

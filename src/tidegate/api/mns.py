@@ -68,9 +68,11 @@ class MnsEndpoint:
             topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
         )
         self._poll_limiter: anyio.CapacityLimiter | None = None
-        # On SQLite an operation is a local file transaction that waits on nothing: cheaper on the event loop
-        # than handed to a thread. On PostgreSQL it waits on network round trips, which must not stall the loop.
-        self._inline = db.dialect == "sqlite"
+        # On SQLite with synchronous=normal an operation is a local file transaction that waits on nothing:
+        # cheaper on the event loop than handed to a thread. Otherwise it waits on network round trips
+        # (PostgreSQL) or on its commit's fsync (SQLite, synchronous=full), which must not stall the loop, and
+        # threads that wait together share one commit (group commit).
+        self._inline = db.fast_commit
 
     @property
     def host_id(self) -> str:

@@ -9,6 +9,7 @@ the same ``Database``.
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 from abc import ABC, abstractmethod
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from tidegate.errors import StoreError
+from tidegate.errors import ConfigurationError, StoreError
 from tidegate.store.notify import Notifier
 
 Params = Mapping[str, Any]
@@ -152,11 +153,45 @@ class Tx(ABC):
         """Serialise migration runs across processes for the rest of this transaction."""
 
 
+class Synchronous(enum.StrEnum):
+    """When a write transaction is acknowledged (the ``synchronous`` store URL parameter).
+
+    ``FULL`` (the default): after the commit reached the disk (fsync), so it survives a power loss or an OS
+    crash. ``NORMAL`` (SQLite only): after the commit reached the operating system, so it survives the
+    process being killed but not a power loss or an OS crash.
+    """
+
+    FULL = "full"
+    NORMAL = "normal"
+
+    @classmethod
+    def parse(cls, value: str) -> Synchronous:
+        """Read the URL parameter's value (case-insensitive).
+
+        Raises:
+            ConfigurationError: any other value.
+        """
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            choices = " or ".join(repr(m.value) for m in cls)
+            raise ConfigurationError(f"synchronous={value!r}: use {choices}") from None
+
+
 class Database(ABC):
     """Connections, transactions and notifications of one backend."""
 
     dialect: str
     notifier: Notifier
+    #: How commits are acknowledged (see :class:`Synchronous`).
+    synchronous: Synchronous = Synchronous.FULL
+
+    @property
+    def fast_commit(self) -> bool:
+        """True when a write transaction waits on nothing (no network, no fsync): cheap enough to run on an
+        event loop. Otherwise a caller must run writes in a thread, where concurrent writers can share one
+        commit (group commit) while it waits."""
+        return False
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Tx]:

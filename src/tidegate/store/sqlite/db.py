@@ -1,11 +1,24 @@
 """SQLite connections and transactions.
 
-Durability: WAL with ``synchronous=NORMAL`` means a committed transaction survives the process being
-killed (the WAL is in the OS page cache); only a power loss or OS crash can lose the last commits.
+Durability: WAL with ``synchronous=FULL`` (the default) syncs the WAL to disk at every commit, so an
+acknowledged write survives a power loss or an OS crash. ``synchronous=NORMAL`` (the store URL parameter
+``?synchronous=normal``) leaves the commit in the OS page cache: it survives the process being killed, not a
+power loss or an OS crash.
 
 Concurrency: one write connection behind a process-wide lock (so threads of this process never spin on
 ``SQLITE_BUSY``) and ``BEGIN IMMEDIATE`` (so writers of *other* processes queue on ``busy_timeout`` instead
-of failing at commit). Reads use one connection per thread; WAL lets them run beside the writer.
+of failing at commit). Reads use one connection per thread; WAL lets them run beside the writer and they
+see only committed data.
+
+Group commit (``FULL`` only; a ``NORMAL`` commit costs no fsync to share): writers that arrive while the
+connection is busy share one transaction and one fsync. Each writer's block runs in a ``SAVEPOINT`` of the
+shared transaction; an exception rolls back that savepoint only and reaches that writer alone. A writer that
+finishes its block while others wait for the connection hands the open transaction on to the next one and
+waits for the commit; the last writer of a group (no one waiting, or the group reached
+:data:`GROUP_MAX_MEMBERS` writers or :data:`GROUP_MAX_S` seconds) commits and wakes every member, so each
+``write()`` returns only after the commit that includes it. A failed COMMIT is raised to every member.
+Notifications are sent after the commit that covers them.
+
 Notifications are in-process only: another process on the same file is woken by its own timeouts.
 """
 
@@ -14,17 +27,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tidegate.errors import StoreError
-from tidegate.store._db import Database, Params, Tx, iter_statements
+from tidegate.store._db import Database, Params, Synchronous, Tx, iter_statements
 from tidegate.store.notify import LocalNotifier
 
 BUSY_TIMEOUT_MS = 30_000
 CACHE_KIB = 64 << 10
+#: A group commits once it holds this many writers, even if more are waiting (bounds the first one's wait).
+GROUP_MAX_MEMBERS = 64
+#: ... or once its transaction has been open this long.
+GROUP_MAX_S = 0.005
 
 
 def _dict_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -63,23 +81,49 @@ class SqliteTx(Tx):
         """``BEGIN IMMEDIATE`` already holds the database write lock."""
 
 
+class _Group:
+    """The writers sharing one open transaction, and the outcome of its commit."""
+
+    __slots__ = ("channels", "committed", "done", "error", "members", "opened")
+
+    def __init__(self) -> None:
+        self.opened = time.monotonic()
+        self.members = 0  # writers that joined, whether their block succeeded or not
+        self.committed = 0  # writers whose block succeeded: the commit acknowledges them
+        self.channels: set[str] = set()
+        self.done = threading.Event()
+        self.error: StoreError | None = None
+
+
 class SqliteDatabase(Database):
     """One SQLite file opened in WAL mode."""
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, queries: dict[str, str]) -> None:
+    def __init__(self, path: str | Path, queries: dict[str, str], synchronous: Synchronous = Synchronous.FULL) -> None:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.queries = queries
+        self.synchronous = Synchronous(synchronous)
         self.notifier: LocalNotifier = LocalNotifier()
-        self._write_lock = threading.Lock()
+        # The write connection is owned by one writer at a time: ``_busy`` under ``_cond``; ``_want`` counts
+        # the writers waiting for it, ``_group`` is the transaction open on it (None between groups).
+        self._cond = threading.Condition()
+        self._busy = False
+        self._want = 0
+        self._group: _Group | None = None
+        self._group_commit = self.synchronous is Synchronous.FULL
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
+
+    @property
+    def fast_commit(self) -> bool:
+        """A ``NORMAL`` commit waits on no disk; a ``FULL`` one waits for its fsync."""
+        return self.synchronous is Synchronous.NORMAL
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
@@ -89,33 +133,141 @@ class SqliteDatabase(Database):
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.row_factory = _dict_factory
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous.name}")
         # A page cache of 64 MiB rather than 2 MiB: a busy server's working set stays in it.
         conn.execute(f"PRAGMA cache_size={-CACHE_KIB}")
         with self._all_lock:
             self._all.append(conn)
         return conn
 
+    # --- the write connection -------------------------------------------------------------------------
+
+    def _take(self) -> None:
+        """Wait for the write connection and own it."""
+        with self._cond:
+            self._want += 1
+            try:
+                while self._busy:
+                    self._cond.wait()
+            finally:
+                self._want -= 1
+            if self._closed:
+                self._cond.notify()
+                raise StoreError("the store is closed")
+            self._busy = True
+
+    def _give(self) -> None:
+        """Give the write connection to the next waiting writer (call with ``_cond`` held)."""
+        self._busy = False
+        self._cond.notify()
+
+    def _hand_over(self, group: _Group) -> bool:
+        """Leave ``group`` open for a waiting writer if there is one and the group may grow; True if so."""
+        if not self._group_commit:
+            return False
+        with self._cond:
+            if (
+                self._want
+                and group.members < GROUP_MAX_MEMBERS
+                and time.monotonic() - group.opened < GROUP_MAX_S
+                and not self._closed
+            ):
+                self._give()
+                return True
+        return False
+
+    def _finish(self, group: _Group) -> None:
+        """Commit ``group`` (or roll it back when no member succeeded), release the connection, wake all."""
+        conn = self._writer
+        error: StoreError | None = None
+        try:
+            conn.execute("COMMIT" if group.committed else "ROLLBACK")
+        except sqlite3.Error as exc:
+            error = StoreError(f"SQLite: commit failed: {exc}")
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the connection reports the first error; nothing more to undo
+        self._end(group, error)
+
+    def _end(self, group: _Group, error: StoreError | None) -> None:
+        """Close ``group`` with its outcome, release the connection, notify and wake its members."""
+        with self._cond:
+            self._group = None
+            self._give()
+        group.error = error
+        if error is None and group.channels:
+            self.notifier.notify_many(group.channels)
+        group.done.set()
+
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """Run a ``BEGIN IMMEDIATE`` transaction on the write connection; notify after commit."""
-        with self._write_lock:
-            if self._closed:
-                raise StoreError("the store is closed")
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            tx = SqliteTx(conn, self.queries)
+        """Run the block in the shared write transaction; return once a commit including it is durable.
+
+        Raises:
+            StoreError: the store is closed, SQLite failed, or the commit failed.
+        """
+        self._take()
+        conn = self._writer
+        group = self._group
+        try:
+            if group is None:
+                conn.execute("BEGIN IMMEDIATE")
+                group = self._group = _Group()
+            if self._group_commit:  # without group commit the transaction is this writer's alone
+                conn.execute("SAVEPOINT w")
+        except sqlite3.Error as exc:
+            lost = StoreError(f"SQLite: {exc}")
+            if group is not None:  # the open transaction is unusable: its members fail with this error
+                self._abandon(group, lost)
+            else:
+                with self._cond:
+                    self._give()
+            raise lost from exc
+        group.members += 1
+        tx = SqliteTx(conn, self.queries)
+        try:
+            yield tx
+            if self._group_commit:
+                conn.execute("RELEASE w")
+        except BaseException as exc:
+            self._drop_member(group, exc)
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"SQLite: {exc}") from exc
+            raise
+        group.committed += 1
+        group.channels |= tx.channels
+        if not self._hand_over(group):
+            self._finish(group)
+        group.done.wait()
+        if group.error is not None:
+            raise group.error
+
+    def _drop_member(self, group: _Group, exc: BaseException) -> None:
+        """Undo a failed block's savepoint; the group goes on (handed over or committed) without it."""
+        conn = self._writer
+        try:
+            if conn.in_transaction and self._group_commit:
+                conn.execute("ROLLBACK TO w")
+                conn.execute("RELEASE w")
+        except sqlite3.Error:
+            pass  # checked below: the transaction is gone or unusable
+        if not conn.in_transaction:
+            # SQLite rolled the whole transaction back (e.g. disk full): the other members lose their work.
+            self._abandon(group, StoreError(f"SQLite: the shared transaction was rolled back: {exc}"))
+        elif not self._hand_over(group):
+            self._finish(group)
+
+    def _abandon(self, group: _Group, error: StoreError) -> None:
+        """Roll back what is left of ``group`` and fail every member that is waiting for its commit."""
+        conn = self._writer
+        if conn.in_transaction:
             try:
-                yield tx
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"SQLite: {exc}") from exc
-                raise
-        if tx.channels:
-            self.notifier.notify_many(tx.channels)
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # nothing more to undo
+        self._end(group, error)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
@@ -141,10 +293,19 @@ class SqliteDatabase(Database):
         return "\n".join(f"{r['type']} {r['name']}: {' '.join(r['sql'].split())}" for r in rows)
 
     def close(self) -> None:
-        """Close every connection this database opened."""
-        with self._write_lock:
+        """Commit a group still open, then close every connection this database opened."""
+        try:
+            self._take()
+        except StoreError:
+            return  # closed already
+        group = self._group
+        if group is not None:  # a group is open only while its last writer still holds the connection
+            self._finish(group)
+            self._take()
+        with self._cond:
             self._closed = True
             with self._all_lock:
                 conns, self._all = self._all, []
+            self._give()
         for conn in conns:
             conn.close()

@@ -100,7 +100,15 @@ class SqliteDatabase(Database):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, queries: dict[str, str], synchronous: Synchronous = Synchronous.FULL) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        queries: dict[str, str],
+        synchronous: Synchronous = Synchronous.FULL,
+        *,
+        group_max_members: int = GROUP_MAX_MEMBERS,
+        group_max_s: float = GROUP_MAX_S,
+    ) -> None:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.queries = queries
@@ -113,6 +121,11 @@ class SqliteDatabase(Database):
         self._want = 0
         self._group: _Group | None = None
         self._group_commit = self.synchronous is Synchronous.FULL
+        self._group_max_members = group_max_members
+        self._group_max_s = group_max_s
+        #: Write transactions committed, and ``write()`` blocks they acknowledged (for operators and tests).
+        self.commits = 0
+        self.acknowledged = 0
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -168,8 +181,8 @@ class SqliteDatabase(Database):
         with self._cond:
             if (
                 self._want
-                and group.members < GROUP_MAX_MEMBERS
-                and time.monotonic() - group.opened < GROUP_MAX_S
+                and group.members < self._group_max_members
+                and time.monotonic() - group.opened < self._group_max_s
                 and not self._closed
             ):
                 self._give()
@@ -195,6 +208,9 @@ class SqliteDatabase(Database):
         """Close ``group`` with its outcome, release the connection, notify and wake its members."""
         with self._cond:
             self._group = None
+            if error is None and group.committed:
+                self.commits += 1
+                self.acknowledged += group.committed
             self._give()
         group.error = error
         if error is None and group.channels:

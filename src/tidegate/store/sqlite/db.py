@@ -315,7 +315,7 @@ class SqliteDatabase(Database):
         except StoreError:
             return  # closed already
         group = self._group
-        if group is not None:  # a group is open only while its last writer still holds the connection
+        if group is not None:  # a writer handed its open group on to this close(): commit it
             self._finish(group)
             self._take()
         with self._cond:

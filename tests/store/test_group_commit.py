@@ -1,13 +1,13 @@
-"""Acknowledged means durable: SQLite synchronous=FULL with group commit, NORMAL as an option, PostgreSQL on.
+"""Acknowledged means durable: SQLite synchronous=full with group commit, normal as an option, PostgreSQL on.
 
-The group-commit cases drive a real SQLite database from several threads. A writer that holds the write
-connection inside its block (waiting on an event the test controls) makes the others queue, so which writers
-share a transaction is decided by the test, not by timing; a second, independent SQLite connection shows what
-is committed.
+The group-commit cases drive a real SQLite database from several threads. The test holds the WAL flusher's
+gate (it is taken around every sync), so which commits share a sync is decided by the test, not by timing; a
+second, independent SQLite connection shows what is committed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import uuid
@@ -29,21 +29,19 @@ WAIT_S = 30.0  # margins for a loaded 2-core machine: every wait ends as soon as
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    """A FULL database whose groups close only when no writer waits (no time cap to race with)."""
-    d = SqliteDatabase(tmp_path / "g.db", load_queries("sqlite", "workflow"), group_max_s=3600)
+    """A database with synchronous=full and the tables the cases write."""
+    d = SqliteDatabase(tmp_path / "g.db", load_queries("sqlite", "workflow"))
     with d.write() as tx:
         tx.raw("CREATE TABLE t (v INTEGER NOT NULL)")
-        tx.raw("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        tx.raw("CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
     yield d
     d.close()
 
 
-def committed(d: SqliteDatabase, table: str = "t") -> list[int]:
-    """The values committed in ``table``, read through a connection of its own (sees only commits)."""
+def committed(d: SqliteDatabase) -> list[int]:
+    """The values committed in ``t``, read through a connection of its own (sees only commits)."""
     conn = sqlite3.connect(d.path)
     try:
-        return sorted(r[0] for r in conn.execute(f"SELECT * FROM {table}"))
+        return sorted(r[0] for r in conn.execute("SELECT v FROM t"))
     finally:
         conn.close()
 
@@ -54,43 +52,31 @@ class Writer(threading.Thread):
     def __init__(self, d: SqliteDatabase, body: Callable[[Tx], object]) -> None:
         super().__init__(daemon=True)
         self.d, self.body = d, body
-        self.entered = threading.Event()
         self.returned = threading.Event()
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             with self.d.write() as tx:
-                self.entered.set()
                 self.body(tx)
         except BaseException as exc:
             self.error = exc
         self.returned.set()
 
 
-def insert(v: int, then: Callable[[], object] | None = None, notify: str | None = None) -> Callable[[Tx], object]:
+def insert(v: int, notify: str | None = None) -> Callable[[Tx], object]:
     def body(tx: Tx) -> None:
         tx.raw("INSERT INTO t (v) VALUES (:v)", {"v": v})
         if notify is not None:
             tx.notify(notify)
-        if then is not None:
-            then()
 
     return body
 
 
-def hold(d: SqliteDatabase, v: int) -> tuple[Writer, threading.Event]:
-    """Start a writer that inserts ``v`` and keeps the write connection until the returned event is set."""
-    go = threading.Event()
-    w = Writer(d, insert(v, then=lambda: go.wait(WAIT_S)))
-    w.start()
-    assert w.entered.wait(WAIT_S)
-    return w, go
-
-
-def queued(d: SqliteDatabase, n: int) -> None:
-    """Wait until ``n`` writers wait for the write connection."""
-    assert wait_until(lambda: d._want == n, WAIT_S), f"{d._want} writers waiting, expected {n}"
+def gate(d: SqliteDatabase) -> threading.Lock:
+    flusher = d._flusher
+    assert flusher is not None
+    return flusher.gate
 
 
 def finish(*writers: Writer) -> None:
@@ -102,28 +88,25 @@ def finish(*writers: Writer) -> None:
 # --- the setting ---------------------------------------------------------------------------------------
 
 
-def synchronous_of(store: Store) -> tuple[int, int]:
-    """PRAGMA synchronous of the write connection and of this thread's read connection."""
+def synchronous_of(store: Store) -> tuple[Synchronous, int]:
+    """The store's setting, and how many WAL syncs one write caused."""
     d = database_of(store)
-    with d.write() as tx:
-        w = tx.raw("PRAGMA synchronous")[0]["synchronous"]
-    with d.read() as tx:
-        r = tx.raw("PRAGMA synchronous")[0]["synchronous"]
-    return w, r
+    assert isinstance(d, SqliteDatabase)
+    before = d.syncs
+    store.put_setting_if_absent("k", "v")
+    return d.synchronous, d.syncs - before
 
 
 def test_sqlite_is_full_by_default_and_normal_on_request(tmp_path: Path) -> None:
     with open_store(f"sqlite:///{tmp_path / 'a.db'}") as s:
-        assert synchronous_of(s) == (2, 2)  # FULL
-        assert database_of(s).synchronous is Synchronous.FULL and not database_of(s).fast_commit
+        assert synchronous_of(s) == (Synchronous.FULL, 1)  # the write waited for one WAL sync
     with open_store(f"sqlite:///{tmp_path / 'b.db'}?synchronous=normal") as s:
-        assert synchronous_of(s) == (1, 1)  # NORMAL
-        assert database_of(s).fast_commit
+        assert synchronous_of(s) == (Synchronous.NORMAL, 0)
         assert (tmp_path / "b.db").exists()  # the parameter is not part of the file name
     with open_store(f"sqlite:///{tmp_path / 'c.db'}?synchronous=FULL") as s:
-        assert synchronous_of(s) == (2, 2)
+        assert synchronous_of(s) == (Synchronous.FULL, 1)
     with open_store(f"sqlite:///{tmp_path / 'd.db'}", synchronous="normal") as s:
-        assert synchronous_of(s) == (1, 1)
+        assert synchronous_of(s) == (Synchronous.NORMAL, 0)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +136,7 @@ def test_postgres_commits_synchronously_and_refuses_weaker() -> None:
     try:
         with open_store(f"{PG_URL}?schema={schema}&synchronous=full") as s:
             d = database_of(s)
-            assert d.synchronous is Synchronous.FULL and not d.fast_commit
+            assert d.synchronous is Synchronous.FULL
             with d.write() as tx:
                 assert tx.raw("SHOW synchronous_commit")[0]["synchronous_commit"] == "on"
             with d.read() as tx:
@@ -192,39 +175,36 @@ def test_concurrent_writers_all_commit(store: Store) -> None:
     assert all(store.get_setting(f"w{k}-{i}") == str(i) for k in range(12) for i in range(10))
 
 
-def test_writers_that_queue_share_one_commit(db: SqliteDatabase) -> None:
-    commits = db.commits
-    first, go = hold(db, 0)
-    others = [Writer(db, insert(v)) for v in range(1, 9)]
-    for w in others:
-        w.start()
-    queued(db, len(others))
-    go.set()
-    finish(first, *others)
-    assert [w.error for w in (first, *others)] == [None] * 9
-    assert committed(db) == list(range(9))
-    assert db.commits == commits + 1  # nine acknowledged writes, one commit (one fsync)
-
-
-def test_a_writer_returns_only_after_the_commit_that_includes_it(db: SqliteDatabase) -> None:
+def test_commits_waiting_for_the_disk_share_one_sync(db: SqliteDatabase) -> None:
     seq = db.notifier.seq()
-    first, go_first = hold(db, 1)
-    go_second = threading.Event()
-    second = Writer(db, insert(2, then=lambda: go_second.wait(WAIT_S), notify="c"))
-    second.start()
-    queued(db, 1)
-    go_first.set()
-    # The first writer's block has ended and handed the open transaction to the second, which now holds it:
-    # the first is not acknowledged yet, its row is not committed, no notification was sent.
-    assert second.entered.wait(WAIT_S)
-    assert not first.returned.is_set()
-    assert committed(db) == []
-    assert not db.notifier.wait("c", 0, since=seq)
-    go_second.set()
-    finish(first, second)
-    assert (first.error, second.error) == (None, None)
-    assert committed(db) == [1, 2]
-    assert db.notifier.wait("c", 0, since=seq)  # sent once the commit covered it
+    syncs = db.syncs
+    with gate(db):  # no sync can start: every commit below waits for the same next one
+        writers = [Writer(db, insert(v, notify="c")) for v in range(8)]
+        for w in writers:
+            w.start()
+        assert wait_until(lambda: committed(db) == list(range(8)), WAIT_S)
+        # Committed (another connection sees the rows) but not on disk yet: nobody is acknowledged, and the
+        # notification is not sent.
+        assert not any(w.returned.is_set() for w in writers)
+        assert not db.notifier.wait("c", 0, since=seq)
+    finish(*writers)
+    assert [w.error for w in writers] == [None] * 8
+    assert db.syncs == syncs + 1  # eight acknowledged writes, one fsync
+    assert db.notifier.wait("c", 0, since=seq)
+
+
+def test_a_write_returns_only_after_a_sync_that_began_after_its_commit(db: SqliteDatabase) -> None:
+    syncs = db.syncs
+    with gate(db):
+        first = Writer(db, insert(1))
+        first.start()
+        assert wait_until(lambda: committed(db) == [1], WAIT_S)
+        assert not first.returned.is_set()
+    finish(first)
+    assert first.error is None and db.syncs == syncs + 1
+    with db.write() as tx:  # a lone writer: its own sync
+        tx.raw("INSERT INTO t (v) VALUES (2)")
+    assert db.syncs == syncs + 2 and committed(db) == [1, 2]
 
 
 def test_an_exception_rolls_back_only_its_writer(db: SqliteDatabase) -> None:
@@ -232,94 +212,100 @@ def test_an_exception_rolls_back_only_its_writer(db: SqliteDatabase) -> None:
         tx.raw("INSERT INTO t (v) VALUES (99)")
         raise ValueError("this writer's own mistake")
 
-    commits = db.commits
-    first, go = hold(db, 1)
-    bad, good = Writer(db, fail), Writer(db, insert(2))
-    bad.start()
-    good.start()
-    queued(db, 2)
-    go.set()
-    finish(first, bad, good)
-    assert isinstance(bad.error, ValueError) and str(bad.error) == "this writer's own mistake"
-    assert (first.error, good.error) == (None, None)
+    with gate(db):
+        writers = [Writer(db, insert(1)), Writer(db, fail), Writer(db, insert(2))]
+        for w in writers:
+            w.start()
+        assert wait_until(lambda: committed(db) == [1, 2] and writers[1].returned.is_set(), WAIT_S)
+    finish(*writers)
+    assert isinstance(writers[1].error, ValueError) and str(writers[1].error) == "this writer's own mistake"
+    assert (writers[0].error, writers[2].error) == (None, None)
     assert committed(db) == [1, 2]
-    assert db.commits == commits + 1
 
 
-def test_a_lone_failing_writer_leaves_nothing(db: SqliteDatabase) -> None:
+def test_a_failing_writer_leaves_nothing_and_the_connection_usable(db: SqliteDatabase) -> None:
     with pytest.raises(StoreError, match="SQLite: NOT NULL constraint failed"), db.write() as tx:
         tx.raw("INSERT INTO t (v) VALUES (5)")
         tx.raw("INSERT INTO t (v) VALUES (NULL)")
     assert committed(db) == []
-    with db.write() as tx:  # the connection is usable again
+    with db.write() as tx:
         tx.raw("INSERT INTO t (v) VALUES (6)")
     assert committed(db) == [6]
 
 
-def test_a_failed_commit_reaches_every_member(db: SqliteDatabase) -> None:
-    db._writer.execute("PRAGMA foreign_keys=ON")  # checked at COMMIT for the deferred reference
-    first, go = hold(db, 1)
-    orphan = Writer(db, lambda tx: tx.raw("INSERT INTO child (p) VALUES (42)"))
-    orphan.start()
-    queued(db, 1)
-    go.set()
-    finish(first, orphan)
-    for w in (first, orphan):
-        assert isinstance(w.error, StoreError) and "commit failed: FOREIGN KEY constraint failed" in str(w.error)
-    assert committed(db) == [] and committed(db, "child") == []
-    with db.write() as tx:  # the next group starts afresh
-        tx.raw("INSERT INTO t (v) VALUES (3)")
-    assert committed(db) == [3]
+def test_a_read_waits_for_the_commits_it_may_have_seen(db: SqliteDatabase) -> None:
+    with gate(db):
+        w = Writer(db, insert(3))
+        w.start()
+        assert wait_until(lambda: committed(db) == [3], WAIT_S)
+        seen: list[int] = []
+        done = threading.Event()
+
+        def reader() -> None:
+            with db.read() as tx:
+                seen.extend(r["v"] for r in tx.raw("SELECT v FROM t"))
+            done.set()
+
+        r = threading.Thread(target=reader, daemon=True)
+        r.start()
+        assert wait_until(lambda: seen == [3], WAIT_S)  # it read the commit ...
+        assert not done.is_set()  # ... and does not return before the commit is on disk
+        with db.acknowledge_later(), db.read() as tx:  # an event loop's read does not block
+            assert [x["v"] for x in tx.raw("SELECT v FROM t")] == [3]
+    finish(w)
+    r.join(WAIT_S)
+    assert done.is_set()
 
 
-def test_a_group_closes_at_its_member_cap(tmp_path: Path) -> None:
-    d = SqliteDatabase(tmp_path / "cap.db", load_queries("sqlite", "workflow"), group_max_members=3, group_max_s=3600)
-    try:
-        with d.write() as tx:
-            tx.raw("CREATE TABLE t (v INTEGER NOT NULL)")
-        commits = d.commits
-        first, go = hold(d, 0)
-        others = [Writer(d, insert(v)) for v in range(1, 6)]
-        for w in others:
-            w.start()
-        queued(d, 5)
-        go.set()
-        finish(first, *others)
-        assert committed(d) == list(range(6))
-        assert d.commits == commits + 2  # six writers, at most three per commit
-    finally:
-        d.close()
+def test_acknowledge_later_returns_at_commit_and_durable_waits(db: SqliteDatabase) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        loop = asyncio.get_running_loop()
+        with gate(db):
+            with db.acknowledge_later(), db.write() as tx:  # returns although the gate blocks every sync
+                tx.raw("INSERT INTO t (v) VALUES (4)")
+            waiting = loop.create_task(db.durable())
+            pending = not waiting.done()  # it cannot be done while the gate blocks every sync
+        await asyncio.wait_for(waiting, WAIT_S)
+        return pending, waiting.done()
+
+    assert asyncio.run(scenario()) == (True, True)
+    assert committed(db) == [4]
 
 
-def test_normal_commits_each_writer_alone(tmp_path: Path) -> None:
+def test_a_failed_sync_fails_its_writers_and_every_later_write(db: SqliteDatabase) -> None:
+    flusher = db._flusher
+    assert flusher is not None
+    with gate(db):
+        w = Writer(db, insert(1))
+        w.start()
+        assert wait_until(lambda: committed(db) == [1], WAIT_S)
+        flusher.wal_path = str(Path(db.path).parent / "missing" / "x-wal")  # the next sync cannot open it
+        flusher._fd = None
+    finish(w)
+    assert isinstance(w.error, StoreError) and "commits since are not durable" in str(w.error)
+    with pytest.raises(StoreError, match="not durable"), db.write():
+        pass
+
+
+def test_normal_does_not_sync(tmp_path: Path) -> None:
     d = SqliteDatabase(tmp_path / "n.db", load_queries("sqlite", "workflow"), Synchronous.NORMAL)
     try:
+        seq = d.notifier.seq()
         with d.write() as tx:
             tx.raw("CREATE TABLE t (v INTEGER NOT NULL)")
-        commits = d.commits
-        first, go = hold(d, 0)
-        others = [Writer(d, insert(v)) for v in range(1, 4)]
-        for w in others:
-            w.start()
-        queued(d, 3)
-        go.set()
-        finish(first, *others)
-        assert committed(d) == list(range(4))
-        assert d.commits == commits + 4  # no fsync to share
+            tx.notify("c")
+        assert d.notifier.wait("c", 0, since=seq)  # notified at commit
+        assert d.syncs == 0 and d._flusher is None
     finally:
         d.close()
 
 
-def test_close_commits_a_group_handed_to_it(db: SqliteDatabase) -> None:
-    first, go = hold(db, 7)
-    closer = threading.Thread(target=db.close)
-    closer.start()
-    queued(db, 1)
-    go.set()
-    finish(first)
-    closer.join(WAIT_S)
-    assert not closer.is_alive()
-    assert first.error is None
+def test_close_syncs_what_is_committed(db: SqliteDatabase) -> None:
+    with db.acknowledge_later(), db.write() as tx:
+        tx.raw("INSERT INTO t (v) VALUES (7)")
+    syncs = db.syncs
+    db.close()
+    assert db.syncs == syncs + 1
     assert committed(db) == [7]
     with pytest.raises(StoreError, match="closed"), db.write():
         pass

@@ -68,11 +68,10 @@ class MnsEndpoint:
             topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
         )
         self._poll_limiter: anyio.CapacityLimiter | None = None
-        # On SQLite with synchronous=normal an operation is a local file transaction that waits on nothing:
-        # cheaper on the event loop than handed to a thread. Otherwise it waits on network round trips
-        # (PostgreSQL) or on its commit's fsync (SQLite, synchronous=full), which must not stall the loop, and
-        # threads that wait together share one commit (group commit).
-        self._inline = db.fast_commit
+        # On SQLite an operation is a local file transaction that waits on nothing: cheaper on the event loop
+        # than handed to a thread. On PostgreSQL it waits on network round trips, which must not stall the loop.
+        self._inline = db.dialect == "sqlite"
+        self._db = db
 
     @property
     def host_id(self) -> str:
@@ -111,14 +110,19 @@ class MnsEndpoint:
             req = await self._request(request)
             call = partial(handler, self.services, req, *args)
             if handler is ops.receive_messages:
-                reply = self._receive_now(req, *args) if self._inline else None
+                reply = await self._receive_now(req, *args) if self._inline else None
                 if reply is None:  # nothing available yet: long-poll in a thread of its own
                     reply = await anyio.to_thread.run_sync(call, limiter=self._limiter())
             elif self._inline:
                 # Short operations on SQLite run on the event loop: handing them to a worker thread and back
                 # cost more than the operation itself (GIL hand-offs were ~40 % of the server's time under
-                # load; bench/README.md). Long polls, which wait, always get a thread.
-                reply = call()
+                # load; bench/README.md). Long polls, which wait, always get a thread. The reply waits,
+                # without blocking the loop, until what the operation committed is on disk.
+                try:
+                    with self._db.acknowledge_later():
+                        reply = call()
+                finally:
+                    await self._db.durable()
             else:
                 reply = await run_in_threadpool(call)
         except TidegateError as exc:
@@ -128,12 +132,15 @@ class MnsEndpoint:
             return self.error(TidegateError("The service is temporarily unavailable."), request_id)
         return self._reply(reply.status, reply.body, request_id, reply.headers)
 
-    def _receive_now(self, req: MnsRequest, *args: str) -> ops.Reply | None:
+    async def _receive_now(self, req: MnsRequest, *args: str) -> ops.Reply | None:
         """A receive that finds messages at once is answered on the event loop (no thread hand-off)."""
         try:
-            return ops.receive_messages(self.services, req, *args, immediate=True)
+            with self._db.acknowledge_later():
+                return ops.receive_messages(self.services, req, *args, immediate=True)
         except MessageNotExist:
             return None
+        finally:
+            await self._db.durable()
 
     async def _request(self, request: Request) -> MnsRequest:
         scope = request.scope

@@ -14,7 +14,7 @@ import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -186,12 +186,22 @@ class Database(ABC):
     #: How commits are acknowledged (see :class:`Synchronous`).
     synchronous: Synchronous = Synchronous.FULL
 
-    @property
-    def fast_commit(self) -> bool:
-        """True when a write transaction waits on nothing (no network, no fsync): cheap enough to run on an
-        event loop. Otherwise a caller must run writes in a thread, where concurrent writers can share one
-        commit (group commit) while it waits."""
-        return False
+    def acknowledge_later(self) -> AbstractContextManager[None]:
+        """Within this block, on this thread, ``write()`` returns once its transaction has committed without
+        waiting for the commit to reach the disk, and reads do not wait for the commits they may see either.
+
+        For an event loop, which must not block: it runs a request's store calls in this block, then awaits
+        :meth:`durable` before it replies. Backends whose commit is durable when it returns ignore it.
+        """
+        return nullcontext()
+
+    async def durable(self) -> None:
+        """Return once every commit made so far is durable (at once where every commit already is).
+
+        Raises:
+            StoreError: the disk failed to sync; nothing committed since can be acknowledged.
+        """
+        return None
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Tx]:

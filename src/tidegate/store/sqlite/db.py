@@ -1,33 +1,39 @@
 """SQLite connections and transactions.
 
-Durability: WAL with ``synchronous=FULL`` (the default) syncs the WAL to disk at every commit, so an
-acknowledged write survives a power loss or an OS crash. ``synchronous=NORMAL`` (the store URL parameter
-``?synchronous=normal``) leaves the commit in the OS page cache: it survives the process being killed, not a
-power loss or an OS crash.
+Durability: WAL mode. With ``synchronous=full`` (the default) a write is acknowledged only once its commit
+is on disk, so it survives a power loss or an OS crash; with ``synchronous=normal`` (the store URL parameter
+``?synchronous=normal``) once the OS has it: it survives the process being killed, not a power loss.
+
+Group commit: SQLite's own ``PRAGMA synchronous=FULL`` is ``NORMAL`` plus one fsync of the WAL file after
+each commit, made while the writer still holds the database's write lock, so every writer would wait for
+every other writer's fsync. Here the connections run ``NORMAL`` (checkpoints and WAL restarts are synced by
+SQLite) and a flusher thread makes that WAL fsync itself, after the commit and outside the write lock: the
+next writers commit while it runs, and one fsync covers every commit made before it started. A writer's
+``write()`` returns once a sync that began after its COMMIT has completed. Its notifications are sent then
+too, so a woken waiter never acts on data a power loss could still take back. Each writer keeps its own
+transaction: an exception rolls back that writer's work only.
+
+An event loop must not block on the sync: it runs a request's store calls inside
+:meth:`SqliteDatabase.acknowledge_later` (``write()`` returns at COMMIT) and awaits
+:meth:`SqliteDatabase.durable` before it replies.
+
+Reads see committed data, which may be a few milliseconds ahead of the disk: a thread's ``read()`` block
+therefore waits on exit, like a write, for the commits that existed when it began (a read inside a write
+block, or inside ``acknowledge_later``, does not: its caller waits anyway).
 
 Concurrency: one write connection behind a process-wide lock (so threads of this process never spin on
 ``SQLITE_BUSY``) and ``BEGIN IMMEDIATE`` (so writers of *other* processes queue on ``busy_timeout`` instead
-of failing at commit). Reads use one connection per thread; WAL lets them run beside the writer and they
-see only committed data.
-
-Group commit (``FULL`` only; a ``NORMAL`` commit costs no fsync to share): writers that arrive while the
-connection is busy share one transaction and one fsync. Each writer's block runs in a ``SAVEPOINT`` of the
-shared transaction; an exception rolls back that savepoint only and reaches that writer alone. A writer that
-finishes its block while others wait for the connection hands the open transaction on to the next one and
-waits for the commit; the last writer of a group (no one waiting, or the group reached
-:data:`GROUP_MAX_MEMBERS` writers or :data:`GROUP_MAX_S` seconds) commits and wakes every member, so each
-``write()`` returns only after the commit that includes it. A failed COMMIT is raised to every member.
-Notifications are sent after the commit that covers them.
-
+of failing at commit). Reads use one connection per thread; WAL lets them run beside the writer.
 Notifications are in-process only: another process on the same file is woken by its own timeouts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,10 +45,6 @@ from tidegate.store.notify import LocalNotifier
 
 BUSY_TIMEOUT_MS = 30_000
 CACHE_KIB = 64 << 10
-#: A group commits once it holds this many writers, even if more are waiting (bounds the first one's wait).
-GROUP_MAX_MEMBERS = 64
-#: ... or once its transaction has been open this long.
-GROUP_MAX_S = 0.005
 
 
 def _dict_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -81,62 +83,25 @@ class SqliteTx(Tx):
         """``BEGIN IMMEDIATE`` already holds the database write lock."""
 
 
-class _Group:
-    """The writers sharing one open transaction, and the outcome of its commit."""
-
-    __slots__ = ("channels", "committed", "done", "error", "members", "opened")
-
-    def __init__(self) -> None:
-        self.opened = time.monotonic()
-        self.members = 0  # writers that joined, whether their block succeeded or not
-        self.committed = 0  # writers whose block succeeded: the commit acknowledges them
-        self.channels: set[str] = set()
-        self.done = threading.Event()
-        self.error: StoreError | None = None
-
-
 class SqliteDatabase(Database):
     """One SQLite file opened in WAL mode."""
 
     dialect = "sqlite"
 
-    def __init__(
-        self,
-        path: str | Path,
-        queries: dict[str, str],
-        synchronous: Synchronous = Synchronous.FULL,
-        *,
-        group_max_members: int = GROUP_MAX_MEMBERS,
-        group_max_s: float = GROUP_MAX_S,
-    ) -> None:
+    def __init__(self, path: str | Path, queries: dict[str, str], synchronous: Synchronous = Synchronous.FULL) -> None:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.queries = queries
         self.synchronous = Synchronous(synchronous)
         self.notifier: LocalNotifier = LocalNotifier()
-        # The write connection is owned by one writer at a time: ``_busy`` under ``_cond``; ``_want`` counts
-        # the writers waiting for it, ``_group`` is the transaction open on it (None between groups).
-        self._cond = threading.Condition()
-        self._busy = False
-        self._want = 0
-        self._group: _Group | None = None
-        self._group_commit = self.synchronous is Synchronous.FULL
-        self._group_max_members = group_max_members
-        self._group_max_s = group_max_s
-        #: Write transactions committed, and ``write()`` blocks they acknowledged (for operators and tests).
-        self.commits = 0
-        self.acknowledged = 0
+        self._write_lock = threading.Lock()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
-
-    @property
-    def fast_commit(self) -> bool:
-        """A ``NORMAL`` commit waits on no disk; a ``FULL`` one waits for its fsync."""
-        return self.synchronous is Synchronous.NORMAL
+        self._flusher = _Flusher(self.path + "-wal", self.notifier) if self.synchronous is Synchronous.FULL else None
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
@@ -146,158 +111,97 @@ class SqliteDatabase(Database):
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.row_factory = _dict_factory
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute(f"PRAGMA synchronous={self.synchronous.name}")
+        # NORMAL in both settings: with ``full`` the flusher adds the WAL sync after each commit (module doc).
+        conn.execute("PRAGMA synchronous=NORMAL")
         # A page cache of 64 MiB rather than 2 MiB: a busy server's working set stays in it.
         conn.execute(f"PRAGMA cache_size={-CACHE_KIB}")
         with self._all_lock:
             self._all.append(conn)
         return conn
 
-    # --- the write connection -------------------------------------------------------------------------
+    @property
+    def commits(self) -> int:
+        """Write transactions committed since the store was opened."""
+        return self._flusher.committed if self._flusher is not None else 0
 
-    def _take(self) -> None:
-        """Wait for the write connection and own it."""
-        with self._cond:
-            self._want += 1
-            try:
-                while self._busy:
-                    self._cond.wait()
-            finally:
-                self._want -= 1
-            if self._closed:
-                self._cond.notify()
-                raise StoreError("the store is closed")
-            self._busy = True
+    @property
+    def syncs(self) -> int:
+        """WAL syncs the flusher made (each covers every commit before it); 0 with ``synchronous=normal``."""
+        return self._flusher.syncs if self._flusher is not None else 0
 
-    def _give(self) -> None:
-        """Give the write connection to the next waiting writer (call with ``_cond`` held)."""
-        self._busy = False
-        self._cond.notify()
+    def _later(self) -> bool:
+        return getattr(self._local, "later", 0) > 0
 
-    def _hand_over(self, group: _Group) -> bool:
-        """Leave ``group`` open for a waiting writer if there is one and the group may grow; True if so."""
-        if not self._group_commit:
-            return False
-        with self._cond:
-            if (
-                self._want
-                and group.members < self._group_max_members
-                and time.monotonic() - group.opened < self._group_max_s
-                and not self._closed
-            ):
-                self._give()
-                return True
-        return False
-
-    def _finish(self, group: _Group) -> None:
-        """Commit ``group`` (or roll it back when no member succeeded), release the connection, wake all."""
-        conn = self._writer
-        error: StoreError | None = None
+    @contextmanager
+    def acknowledge_later(self) -> Iterator[None]:
+        """Writes and reads of this thread do not wait for the disk here; the caller awaits :meth:`durable`."""
+        self._local.later = getattr(self._local, "later", 0) + 1
         try:
-            conn.execute("COMMIT" if group.committed else "ROLLBACK")
-        except sqlite3.Error as exc:
-            error = StoreError(f"SQLite: commit failed: {exc}")
-            if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the connection reports the first error; nothing more to undo
-        self._end(group, error)
+            yield
+        finally:
+            self._local.later -= 1
 
-    def _end(self, group: _Group, error: StoreError | None) -> None:
-        """Close ``group`` with its outcome, release the connection, notify and wake its members."""
-        with self._cond:
-            self._group = None
-            if error is None and group.committed:
-                self.commits += 1
-                self.acknowledged += group.committed
-            self._give()
-        group.error = error
-        if error is None and group.channels:
-            self.notifier.notify_many(group.channels)
-        group.done.set()
+    async def durable(self) -> None:
+        """Return once every commit made so far is on disk (at once with ``synchronous=normal``)."""
+        if self._flusher is not None:
+            await self._flusher.wait_async(self._flusher.committed)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """Run the block in the shared write transaction; return once a commit including it is durable.
+        """Run a ``BEGIN IMMEDIATE`` transaction on the write connection; return once its commit is on disk.
 
         Raises:
-            StoreError: the store is closed, SQLite failed, or the commit failed.
+            StoreError: the store is closed, SQLite failed, or the disk failed to sync the commit.
         """
-        self._take()
-        conn = self._writer
-        group = self._group
-        try:
-            if group is None:
-                conn.execute("BEGIN IMMEDIATE")
-                group = self._group = _Group()
-            if self._group_commit:  # without group commit the transaction is this writer's alone
-                conn.execute("SAVEPOINT w")
-        except sqlite3.Error as exc:
-            lost = StoreError(f"SQLite: {exc}")
-            if group is not None:  # the open transaction is unusable: its members fail with this error
-                self._abandon(group, lost)
-            else:
-                with self._cond:
-                    self._give()
-            raise lost from exc
-        group.members += 1
-        tx = SqliteTx(conn, self.queries)
-        try:
-            yield tx
-            if self._group_commit:
-                conn.execute("RELEASE w")
-        except BaseException as exc:
-            self._drop_member(group, exc)
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"SQLite: {exc}") from exc
-            raise
-        group.committed += 1
-        group.channels |= tx.channels
-        if not self._hand_over(group):
-            self._finish(group)
-        group.done.wait()
-        if group.error is not None:
-            raise group.error
-
-    def _drop_member(self, group: _Group, exc: BaseException) -> None:
-        """Undo a failed block's savepoint; the group goes on (handed over or committed) without it."""
-        conn = self._writer
-        try:
-            if conn.in_transaction and self._group_commit:
-                conn.execute("ROLLBACK TO w")
-                conn.execute("RELEASE w")
-        except sqlite3.Error:
-            pass  # checked below: the transaction is gone or unusable
-        if not conn.in_transaction:
-            # SQLite rolled the whole transaction back (e.g. disk full): the other members lose their work.
-            self._abandon(group, StoreError(f"SQLite: the shared transaction was rolled back: {exc}"))
-        elif not self._hand_over(group):
-            self._finish(group)
-
-    def _abandon(self, group: _Group, error: StoreError) -> None:
-        """Roll back what is left of ``group`` and fail every member that is waiting for its commit."""
-        conn = self._writer
-        if conn.in_transaction:
+        flusher = self._flusher
+        with self._write_lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            if flusher is not None:
+                flusher.check()
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            tx = SqliteTx(conn, self.queries)
+            self._local.writing = True
             try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # nothing more to undo
-        self._end(group, error)
+                yield tx
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"SQLite: {exc}") from exc
+                raise
+            finally:
+                self._local.writing = False
+            if flusher is not None:
+                seq = flusher.committed_one(tx.channels)  # under the write lock: sequence = commit order
+        if flusher is None:
+            if tx.channels:
+                self.notifier.notify_many(tx.channels)
+        elif not self._later():
+            flusher.wait(seq)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        """Use this thread's read connection (each statement sees the latest commit)."""
+        """Use this thread's read connection (each statement sees the latest commit).
+
+        With ``synchronous=full`` the block waits on exit until the commits that existed when it began are on
+        disk (not inside a write block or :meth:`acknowledge_later`, whose callers wait anyway).
+        """
         if self._closed:
             raise StoreError("the store is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+        seen = self._flusher.committed if self._flusher is not None else 0
         try:
             yield SqliteTx(conn, self.queries)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite: {exc}") from exc
+        if self._flusher is not None and not self._later() and not getattr(self._local, "writing", False):
+            self._flusher.wait(seen)
 
     def dump_schema(self) -> str:
         """Return every table, index and its SQL, sorted by name."""
@@ -309,19 +213,155 @@ class SqliteDatabase(Database):
         return "\n".join(f"{r['type']} {r['name']}: {' '.join(r['sql'].split())}" for r in rows)
 
     def close(self) -> None:
-        """Commit a group still open, then close every connection this database opened."""
-        try:
-            self._take()
-        except StoreError:
-            return  # closed already
-        group = self._group
-        if group is not None:  # a writer handed its open group on to this close(): commit it
-            self._finish(group)
-            self._take()
-        with self._cond:
+        """Sync what is committed, stop the flusher and close every connection this database opened."""
+        with self._write_lock:
+            if self._closed:
+                return
             self._closed = True
             with self._all_lock:
                 conns, self._all = self._all, []
-            self._give()
+        if self._flusher is not None:
+            self._flusher.close()
         for conn in conns:
             conn.close()
+
+
+class _Flusher:
+    """The thread that syncs the WAL file after commits and acknowledges the commits each sync covered.
+
+    Commits are numbered in commit order (:meth:`committed_one`, called under the write lock). The thread
+    waits until ``committed`` is ahead of ``synced``, notes ``committed``, syncs the WAL file and then marks
+    every commit up to the noted number as durable: waiting threads wake, asyncio waiters' futures resolve on
+    their loops, and the commits' notification channels are notified. A failed sync is permanent (the state
+    of the file is then unknown): every waiter and every later write gets the error.
+    """
+
+    def __init__(self, wal_path: str, notifier: LocalNotifier) -> None:
+        self.wal_path = wal_path
+        self.notifier = notifier
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # the thread waits here for commits
+        self._done = threading.Condition(self._lock)  # writers wait here for syncs
+        self.committed = 0
+        self.synced = 0
+        self.syncs = 0
+        self._channels: list[tuple[int, set[str]]] = []
+        self._async: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._error: StoreError | None = None
+        self._closing = False
+        self._fd: int | None = None
+        #: Held around each sync; tests hold it to make several commits share the next sync.
+        self.gate = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="tidegate-wal-sync", daemon=True)
+        self._thread.start()
+
+    def check(self) -> None:
+        """Raise the sync error, if a sync ever failed."""
+        if self._error is not None:
+            raise self._error
+
+    def committed_one(self, channels: set[str]) -> int:
+        """Count a commit (its notifications wait for its sync); return its number."""
+        with self._lock:
+            self.committed += 1
+            if channels:
+                self._channels.append((self.committed, channels))
+            self._work.notify()
+            return self.committed
+
+    def wait(self, seq: int) -> None:
+        """Block until commit ``seq`` is on disk."""
+        with self._lock:
+            while self.synced < seq and self._error is None:
+                self._done.wait()
+            if self.synced < seq and self._error is not None:
+                raise self._error
+
+    async def wait_async(self, seq: int) -> None:
+        """Wait on the running event loop until commit ``seq`` is on disk."""
+        with self._lock:
+            if self.synced >= seq:
+                return
+            if self._error is not None:
+                raise self._error
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[None] = loop.create_future()
+            self._async.append((seq, loop, fut))
+        await fut
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self.committed == self.synced and not self._closing:
+                    self._work.wait()
+                if self.committed == self.synced:
+                    return  # closing, and everything committed is on disk
+            with self.gate:
+                with self._lock:
+                    target = self.committed
+                error: StoreError | None = None
+                try:
+                    self._sync()
+                except OSError as exc:
+                    error = StoreError(f"SQLite: syncing {self.wal_path} failed, commits since are not durable: {exc}")
+            self._settle(target, error)
+            if error is not None:
+                return
+
+    def _sync(self) -> None:
+        # The WAL file exists once something was committed, and keeps its inode while the database is open
+        # (SQLite removes it only when the last connection closes).
+        if self._fd is None:
+            self._fd = os.open(self.wal_path, os.O_RDONLY)
+            # Its directory entry, once: the file may have been created since the directory was last synced.
+            dir_fd = os.open(os.path.dirname(os.path.abspath(self.wal_path)), os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        os.fdatasync(self._fd)
+
+    def _settle(self, target: int, error: StoreError | None) -> None:
+        """Mark commits up to ``target`` durable (or failed) and wake everyone waiting for them."""
+        with self._lock:
+            if error is None:
+                self.synced = target
+                self.syncs += 1
+                channels: set[str] = set()
+                while self._channels and self._channels[0][0] <= target:
+                    channels |= self._channels.pop(0)[1]
+                ready = [w for w in self._async if w[0] <= target]
+                self._async = [w for w in self._async if w[0] > target]
+            else:
+                self._error = error
+                channels, ready, self._async = set(), self._async, []
+            self._done.notify_all()
+        if channels:
+            self.notifier.notify_many(channels)
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for _, loop, fut in ready:
+            by_loop.setdefault(loop, []).append(fut)
+        for loop, futs in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, futs, error)
+            except RuntimeError:
+                pass  # that loop is closed: nobody awaits its futures any more
+
+    def close(self) -> None:
+        """Sync what is committed, then stop the thread and close the file."""
+        with self._lock:
+            self._closing = True
+            self._work.notify()
+        self._thread.join()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _resolve(futures: list[asyncio.Future[None]], error: StoreError | None) -> None:
+    for fut in futures:
+        if not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)

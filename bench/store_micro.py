@@ -3,8 +3,8 @@
 Prints commits/s and transitions/s for batches of 1 and 50 transitions of 5 history events each (plus a
 state write, the consumed-inbox delete and the lease release that every transition does), on SQLite with
 ``synchronous=full`` (the default) and ``normal`` and, when reachable, PostgreSQL; then the same batches of 1
-from 8 threads at once, where SQLite's group commit lets concurrent writers share a commit (the line shows
-how many write transactions each commit acknowledged). Usage::
+from 8 threads at once, where SQLite's group commit lets concurrent writers share an fsync (the line shows
+how many commits each WAL sync covered). Usage::
 
     .venv/bin/python bench/store_micro.py [--transitions 5000] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
@@ -84,14 +84,14 @@ def run(url: str, batch: int, total: int) -> tuple[float, float]:
 
 
 def run_threads(url: str, threads: int, total: int) -> tuple[float, float]:
-    """Return (transitions/s, writes per commit) for ``total`` single-transition commits from ``threads`` threads."""
+    """Return (transitions/s, commits per WAL sync) for ``total`` single-transition commits from ``threads`` threads."""
     from tidegate.mq._common import database_of
 
     store = open_store(url)
     try:
         records = _prepare(store, threads)
         db = database_of(store)
-        commits0, acked0 = getattr(db, "commits", 0), getattr(db, "acknowledged", 0)
+        commits0, syncs0 = getattr(db, "commits", 0), getattr(db, "syncs", 0)
 
         def work(rec: ExecutionRecord) -> None:
             for version in range(total // threads):
@@ -104,11 +104,11 @@ def run_threads(url: str, threads: int, total: int) -> tuple[float, float]:
         for w in workers:
             w.join()
         elapsed = time.perf_counter() - t0
-        commits = getattr(db, "commits", 0) - commits0
-        per_commit = (getattr(db, "acknowledged", 0) - acked0) / commits if commits else 1.0
+        syncs = getattr(db, "syncs", 0) - syncs0
+        per_sync = (getattr(db, "commits", 0) - commits0) / syncs if syncs else 0.0
     finally:
         store.close()
-    return (total // threads) * threads / elapsed, per_commit
+    return (total // threads) * threads / elapsed, per_sync
 
 
 def main() -> None:
@@ -142,11 +142,9 @@ def main() -> None:
                 _drop(name, url, args.pg)
             if name.startswith("sqlite"):
                 url = make_url("t8")
-                transitions, per_commit = run_threads(url, 8, args.transitions)
-                print(
-                    f"{name:13s} 8 threads, batch=1: {transitions:8.0f} transitions/s "
-                    f"({per_commit:.1f} write transactions per commit)"
-                )
+                transitions, per_sync = run_threads(url, 8, args.transitions)
+                synced = f"{per_sync:.1f} commits per WAL sync" if per_sync else "no syncs"
+                print(f"{name:13s} 8 threads, batch=1: {transitions:8.0f} transitions/s ({synced})")
 
 
 def _drop(name: str, url: str, pg: str) -> None:

@@ -18,8 +18,8 @@ An event loop must not block on the sync: it runs a request's store calls inside
 :meth:`SqliteDatabase.durable` before it replies.
 
 Reads see committed data, which may be a few milliseconds ahead of the disk: a thread's ``read()`` block
-therefore waits on exit, like a write, for the commits that existed when it began (a read inside a write
-block, or inside ``acknowledge_later``, does not: its caller waits anyway).
+therefore waits on exit, like a write, for every commit it can have seen (a read inside a write block, or
+inside ``acknowledge_later``, does not: its caller waits anyway).
 
 Concurrency: one write connection behind a process-wide lock (so threads of this process never spin on
 ``SQLITE_BUSY``) and ``BEGIN IMMEDIATE`` (so writers of *other* processes queue on ``busy_timeout`` instead
@@ -144,7 +144,7 @@ class SqliteDatabase(Database):
     async def durable(self) -> None:
         """Return once every commit made so far is on disk (at once with ``synchronous=normal``)."""
         if self._flusher is not None:
-            await self._flusher.wait_async(self._flusher.committed)
+            await self._flusher.wait_async(self._flusher.committing)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -163,9 +163,20 @@ class SqliteDatabase(Database):
             conn.execute("BEGIN IMMEDIATE")
             tx = SqliteTx(conn, self.queries)
             self._local.writing = True
+            seq = 0
             try:
                 yield tx
-                conn.execute("COMMIT")
+                if flusher is None:
+                    conn.execute("COMMIT")
+                else:
+                    # Readers may see this commit as soon as COMMIT writes it: from here they wait for it.
+                    flusher.committing += 1
+                    ok = False
+                    try:
+                        conn.execute("COMMIT")
+                        ok = True
+                    finally:  # a failed COMMIT is counted too (its sync is harmless): no reader waits in vain
+                        seq = flusher.committed_one(tx.channels if ok else set())  # under the lock: commit order
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -174,8 +185,6 @@ class SqliteDatabase(Database):
                 raise
             finally:
                 self._local.writing = False
-            if flusher is not None:
-                seq = flusher.committed_one(tx.channels)  # under the write lock: sequence = commit order
         if flusher is None:
             if tx.channels:
                 self.notifier.notify_many(tx.channels)
@@ -186,8 +195,8 @@ class SqliteDatabase(Database):
     def read(self) -> Iterator[Tx]:
         """Use this thread's read connection (each statement sees the latest commit).
 
-        With ``synchronous=full`` the block waits on exit until the commits that existed when it began are on
-        disk (not inside a write block or :meth:`acknowledge_later`, whose callers wait anyway).
+        With ``synchronous=full`` the block waits on exit until every commit it can have seen is on disk (not
+        inside a write block or :meth:`acknowledge_later`, whose callers wait anyway).
         """
         if self._closed:
             raise StoreError("the store is closed")
@@ -195,13 +204,12 @@ class SqliteDatabase(Database):
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
-        seen = self._flusher.committed if self._flusher is not None else 0
         try:
             yield SqliteTx(conn, self.queries)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite: {exc}") from exc
         if self._flusher is not None and not self._later() and not getattr(self._local, "writing", False):
-            self._flusher.wait(seen)
+            self._flusher.wait(self._flusher.committing)  # every commit this block can have seen
 
     def dump_schema(self) -> str:
         """Return every table, index and its SQL, sorted by name."""
@@ -242,6 +250,7 @@ class _Flusher:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # the thread waits here for commits
         self._done = threading.Condition(self._lock)  # writers wait here for syncs
+        self.committing = 0  # commits that readers may see (bumped under the write lock just before COMMIT)
         self.committed = 0
         self.synced = 0
         self.syncs = 0

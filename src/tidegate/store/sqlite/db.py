@@ -121,7 +121,7 @@ class SqliteDatabase(Database):
 
     @property
     def commits(self) -> int:
-        """Write transactions committed since the store was opened."""
+        """Write transactions committed since the store was opened (counted with ``synchronous=full`` only)."""
         return self._flusher.committed if self._flusher is not None else 0
 
     @property

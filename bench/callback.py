@@ -24,6 +24,7 @@ import json
 import os
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -100,37 +101,44 @@ def _round(
 
 
 def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
-    """Run the callback benchmarks on each backend URL template; returns the figures by backend."""
+    """Run the callback benchmarks on each backend URL template; returns the figures by backend.
+
+    Every backend's server runs for the whole suite and the throughput rounds alternate between backends,
+    so that they are compared in the same period of this machine (its speed drifts by ±25 %).
+    """
     n_latency = 30 if quick else 300
     n_throughput = 100 if quick else 2000
-    results: dict[str, Any] = {}
-    for label, template in backends.items():
-        res: dict[str, Any] = {"load_avg_1m_before": round(os.getloadavg()[0], 2)}
-        with bench_server(template) as (srv, url), tempfile.TemporaryDirectory(prefix="tidegate-cb-") as tmp:
-            env = driver_env(srv)
-            run_drivers([driver_cmd("worker", "callback_client.py", "setup", FLOW_FILE, FLOW, QUEUE)], env, 60)
-            times, _ = _round(srv, url, Path(tmp), "lat", n_latency, 1, "seq")
+    results: dict[str, Any] = {label: {"load_avg_1m_before": round(os.getloadavg()[0], 2)} for label in backends}
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tidegate-cb-")))
+        servers = {label: stack.enter_context(bench_server(template)) for label, template in backends.items()}
+        for label, (srv, url) in servers.items():
+            run_drivers(
+                [driver_cmd("worker", "callback_client.py", "setup", FLOW_FILE, FLOW, QUEUE)], driver_env(srv), 60
+            )
+            times, _ = _round(srv, url, tmp, f"{label}-lat", n_latency, 1, "seq")
             send_to_stop = [stop - sub for _, sub, stop in times]
             start_to_stop = [stop - start for start, _, stop in times]
-            res["latency_1_worker"] = {
+            res = results[label]["latency_1_worker"] = {
                 "samples": len(times),
                 "p50_ms": pct(send_to_stop, 50),
                 "p99_ms": pct(send_to_stop, 99),
                 "start_to_stop_p50_ms": pct(start_to_stop, 50),
                 "start_to_stop_p99_ms": pct(start_to_stop, 99),
             }
-            print(f"  {label:8} latency    {json.dumps(res['latency_1_worker'])}", flush=True)
-            rounds = []
-            for i in range(ROUNDS):
-                rounds.append(_throughput(srv, url, Path(tmp), f"tp{i}", n_throughput))
-                print(f"  {label:8} throughput {json.dumps(rounds[-1])}", flush=True)
-            rates = sorted(r["executions_per_s"] for r in rounds)
-            res["throughput_8_workers"] = {
-                "rounds": rounds,
+            print(f"  {label:13} latency    {json.dumps(res)}", flush=True)
+        rounds: dict[str, list[dict[str, Any]]] = {label: [] for label in backends}
+        for i in range(ROUNDS):
+            for label, (srv, url) in servers.items():
+                rounds[label].append(_throughput(srv, url, tmp, f"{label}-tp{i}", n_throughput))
+                print(f"  {label:13} throughput {json.dumps(rounds[label][-1])}", flush=True)
+        for label, done in rounds.items():
+            rates = sorted(r["executions_per_s"] for r in done)
+            results[label]["throughput_8_workers"] = {
+                "rounds": done,
                 "executions_per_s_median": rates[len(rates) // 2],
                 "executions_per_s_range": [rates[0], rates[-1]],
             }
-        results[label] = res
     return results
 
 

@@ -1,8 +1,10 @@
 """Micro-benchmark of the store's group commit (not a test).
 
 Prints commits/s and transitions/s for batches of 1 and 50 transitions of 5 history events each (plus a
-state write, the consumed-inbox delete and the lease release that every transition does), on SQLite and,
-when reachable, PostgreSQL. Usage::
+state write, the consumed-inbox delete and the lease release that every transition does), on SQLite with
+``synchronous=full`` (the default) and ``normal`` and, when reachable, PostgreSQL; then the same batches of 1
+from 8 threads at once, where SQLite's group commit lets concurrent writers share an fsync (the line shows
+how many commits each WAL sync covered). Usage::
 
     .venv/bin/python bench/store_micro.py [--transitions 5000] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -80,6 +83,34 @@ def run(url: str, batch: int, total: int) -> tuple[float, float]:
     return commits / elapsed, commits * batch / elapsed
 
 
+def run_threads(url: str, threads: int, total: int) -> tuple[float, float]:
+    """Return (transitions/s, commits per WAL sync) for ``total`` single-transition commits from ``threads`` threads."""
+    from tidegate.mq._common import database_of
+
+    store = open_store(url)
+    try:
+        records = _prepare(store, threads)
+        db = database_of(store)
+        commits0, syncs0 = getattr(db, "commits", 0), getattr(db, "syncs", 0)
+
+        def work(rec: ExecutionRecord) -> None:
+            for version in range(total // threads):
+                store.commit([_transition(rec, version)])
+
+        workers = [threading.Thread(target=work, args=(r,)) for r in records]
+        t0 = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        elapsed = time.perf_counter() - t0
+        syncs = getattr(db, "syncs", 0) - syncs0
+        per_sync = (getattr(db, "commits", 0) - commits0) / syncs if syncs else 0.0
+    finally:
+        store.close()
+    return (total // threads) * threads / elapsed, per_sync
+
+
 def main() -> None:
     """Run the benchmark on each reachable backend and print one line per case."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -89,7 +120,8 @@ def main() -> None:
     print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
         targets: list[tuple[str, Callable[[str], str]]] = [
-            ("sqlite", lambda case: f"sqlite:///{Path(tmp) / f'{case}.db'}")
+            ("sqlite", lambda case: f"sqlite:///{Path(tmp) / f'{case}.db'}"),
+            ("sqlite-normal", lambda case: f"sqlite:///{Path(tmp) / f'{case}-n.db'}?synchronous=normal"),
         ]
         try:
             import psycopg
@@ -104,14 +136,23 @@ def main() -> None:
                 url = make_url(f"b{batch}")
                 commits, transitions = run(url, batch, args.transitions)
                 print(
-                    f"{name:8s} batch={batch:3d}: {commits:8.0f} commits/s  {transitions:8.0f} transitions/s "
+                    f"{name:13s} batch={batch:3d}: {commits:8.0f} commits/s  {transitions:8.0f} transitions/s "
                     f"({EVENTS_PER_TRANSITION} events each)"
                 )
-                if name == "postgres":
-                    import psycopg
+                _drop(name, url, args.pg)
+            if name.startswith("sqlite"):
+                url = make_url("t8")
+                transitions, per_sync = run_threads(url, 8, args.transitions)
+                synced = f"{per_sync:.1f} commits per WAL sync" if per_sync else "no syncs"
+                print(f"{name:13s} 8 threads, batch=1: {transitions:8.0f} transitions/s ({synced})")
 
-                    with psycopg.connect(args.pg, autocommit=True) as conn:
-                        conn.execute(f'DROP SCHEMA "{url.rsplit("=", 1)[1]}" CASCADE')
+
+def _drop(name: str, url: str, pg: str) -> None:
+    if name == "postgres":
+        import psycopg
+
+        with psycopg.connect(pg, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{url.rsplit("=", 1)[1]}" CASCADE')
 
 
 if __name__ == "__main__":

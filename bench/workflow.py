@@ -230,6 +230,6 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
                     store.close()
                     if store_url.startswith("postgres"):
                         drop_schema(store_url)
-                print(f"  {label:8} {name:9} {json.dumps(res[name])}", flush=True)
+                print(f"  {label:13} {name:9} {json.dumps(res[name])}", flush=True)
             results[label] = res
     return results

@@ -81,7 +81,8 @@ class RpcEndpoint:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.nonces = NonceCache()
-        self._inline = _INLINE if database_of(ctx.store).dialect == "sqlite" else frozenset()
+        self._db = database_of(ctx.store)
+        self._inline = _INLINE if self._db.dialect == "sqlite" else frozenset()
 
     async def handle(self, request: Request) -> Response:
         """Handle one request; never raises."""
@@ -147,5 +148,9 @@ class RpcEndpoint:
             call = partial(describe_execution, svc, p, deadline)
             return await anyio.to_thread.run_sync(call, limiter=self.ctx.long_poll_limiter())
         if action in self._inline:
-            return ACTIONS[action](svc, p)
+            try:
+                with self._db.acknowledge_later():
+                    return ACTIONS[action](svc, p)
+            finally:
+                await self._db.durable()  # the reply waits, without blocking the loop, until it is on disk
         return await run_in_threadpool(ACTIONS[action], svc, p)

@@ -71,6 +71,7 @@ class MnsEndpoint:
         # On SQLite an operation is a local file transaction that waits on nothing: cheaper on the event loop
         # than handed to a thread. On PostgreSQL it waits on network round trips, which must not stall the loop.
         self._inline = db.dialect == "sqlite"
+        self._db = db
 
     @property
     def host_id(self) -> str:
@@ -110,7 +111,7 @@ class MnsEndpoint:
             req = await self._request(request)
             call = partial(handler, self.services, req, *args)
             if handler is ops.receive_messages:
-                reply = self._receive_now(req, *args) if self._inline else None
+                reply = await self._receive_now(req, *args) if self._inline else None
                 if reply is None:  # nothing available yet: long-poll in a thread of its own
                     # The wait counts from the request's arrival: time queued for a slot is part of it.
                     call = partial(ops.receive_messages, self.services, req, *args, started=started)
@@ -118,8 +119,13 @@ class MnsEndpoint:
             elif self._inline:
                 # Short operations on SQLite run on the event loop: handing them to a worker thread and back
                 # cost more than the operation itself (GIL hand-offs were ~40 % of the server's time under
-                # load; bench/README.md). Long polls, which wait, always get a thread.
-                reply = call()
+                # load; bench/README.md). Long polls, which wait, always get a thread. The reply waits,
+                # without blocking the loop, until what the operation committed is on disk.
+                try:
+                    with self._db.acknowledge_later():
+                        reply = call()
+                finally:
+                    await self._db.durable()
             else:
                 reply = await run_in_threadpool(call)
         except TidegateError as exc:
@@ -129,12 +135,15 @@ class MnsEndpoint:
             return self.error(TidegateError("The service is temporarily unavailable."), request_id)
         return self._reply(reply.status, reply.body, request_id, reply.headers)
 
-    def _receive_now(self, req: MnsRequest, *args: str) -> ops.Reply | None:
+    async def _receive_now(self, req: MnsRequest, *args: str) -> ops.Reply | None:
         """A receive that finds messages at once is answered on the event loop (no thread hand-off)."""
         try:
-            return ops.receive_messages(self.services, req, *args, immediate=True)
+            with self._db.acknowledge_later():
+                return ops.receive_messages(self.services, req, *args, immediate=True)
         except MessageNotExist:
             return None
+        finally:
+            await self._db.durable()
 
     async def _request(self, request: Request) -> MnsRequest:
         scope = request.scope

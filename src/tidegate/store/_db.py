@@ -9,16 +9,17 @@ the same ``Database``.
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from tidegate.errors import StoreError
+from tidegate.errors import ConfigurationError, StoreError
 from tidegate.store.notify import Notifier
 
 Params = Mapping[str, Any]
@@ -152,11 +153,55 @@ class Tx(ABC):
         """Serialise migration runs across processes for the rest of this transaction."""
 
 
+class Synchronous(enum.StrEnum):
+    """When a write transaction is acknowledged (the ``synchronous`` store URL parameter).
+
+    ``FULL`` (the default): after the commit reached the disk (fsync), so it survives a power loss or an OS
+    crash. ``NORMAL`` (SQLite only): after the commit reached the operating system, so it survives the
+    process being killed but not a power loss or an OS crash.
+    """
+
+    FULL = "full"
+    NORMAL = "normal"
+
+    @classmethod
+    def parse(cls, value: str) -> Synchronous:
+        """Read the URL parameter's value (case-insensitive).
+
+        Raises:
+            ConfigurationError: any other value.
+        """
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            choices = " or ".join(repr(m.value) for m in cls)
+            raise ConfigurationError(f"synchronous={value!r}: use {choices}") from None
+
+
 class Database(ABC):
     """Connections, transactions and notifications of one backend."""
 
     dialect: str
     notifier: Notifier
+    #: How commits are acknowledged (see :class:`Synchronous`).
+    synchronous: Synchronous = Synchronous.FULL
+
+    def acknowledge_later(self) -> AbstractContextManager[None]:
+        """Within this block, on this thread, ``write()`` returns once its transaction has committed without
+        waiting for the commit to reach the disk, and reads do not wait for the commits they may see either.
+
+        For an event loop, which must not block: it runs a request's store calls in this block, then awaits
+        :meth:`durable` before it replies. Backends whose commit is durable when it returns ignore it.
+        """
+        return nullcontext()
+
+    async def durable(self) -> None:
+        """Return once every commit made so far is durable (at once where every commit already is).
+
+        Raises:
+            StoreError: the disk failed to sync; nothing committed since can be acknowledged.
+        """
+        return None
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Tx]:

@@ -6,13 +6,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tidegate.errors import ConfigurationError
-from tidegate.store._db import Database, load_queries
+from tidegate.store._db import Database, Synchronous, load_queries
 from tidegate.store._sqlstore import SqlStore
 from tidegate.store.base import Store
 
 
 class SqliteStore(SqlStore):
     """The embedded store: one SQLite file in WAL mode."""
+
+
+#: The parameters a store URL may carry, per scheme (PostgreSQL passes its others on to libpq).
+_SQLITE_PARAMS = frozenset({"synchronous"})
 
 
 class PostgresStore(SqlStore):
@@ -25,7 +29,12 @@ def open_database(url: str, **options: Any) -> Database:
     if scheme == "sqlite":
         from tidegate.store.sqlite import SqliteDatabase
 
-        path = url[len("sqlite://") :]
+        path, _, url_query = url[len("sqlite://") :].partition("?")
+        params = _sqlite_params(url_query)
+        unknown = sorted(set(options) - _SQLITE_PARAMS)
+        if unknown:
+            raise ConfigurationError(f"the SQLite store takes no option {', '.join(map(repr, unknown))}")
+        synchronous = Synchronous.parse(params.get("synchronous", options.get("synchronous", "full")))
         if path.startswith("//"):
             path = path[1:]  # sqlite:////abs/path → /abs/path
         elif path.startswith("/"):
@@ -33,7 +42,7 @@ def open_database(url: str, **options: Any) -> Database:
         if not path or path == ":memory:":
             # Each thread has its own connection, and each would see its own empty in-memory database.
             raise ConfigurationError("the SQLite store needs a file path: sqlite:///path/to/file.db")
-        return SqliteDatabase(path, load_queries("sqlite", "workflow"))
+        return SqliteDatabase(path, load_queries("sqlite", "workflow"), synchronous)
     if scheme in ("postgresql", "postgres"):
         from tidegate.store.postgres import PostgresDatabase
 
@@ -41,9 +50,27 @@ def open_database(url: str, **options: Any) -> Database:
         query = parse_qsl(parts.query)
         schema = options.pop("schema", None)
         schema = next((v for k, v in query if k == "schema"), schema)
-        clean = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "schema"])))
+        sync = Synchronous.parse(next((v for k, v in query if k == "synchronous"), options.pop("synchronous", "full")))
+        if sync is not Synchronous.FULL:
+            raise ConfigurationError(
+                "synchronous=normal is for SQLite only: PostgreSQL always commits with synchronous_commit=on"
+            )
+        ours = ("schema", "synchronous")
+        clean = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k not in ours])))
         return PostgresDatabase(clean, load_queries("postgres", "workflow"), schema=schema, **options)
     raise ConfigurationError(f"unknown store URL scheme {scheme!r}: use sqlite:///path or postgresql://…")
+
+
+def _sqlite_params(query: str) -> dict[str, str]:
+    """The parameters of a SQLite URL; an unknown or repeated one is refused rather than ignored."""
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key not in _SQLITE_PARAMS:
+            raise ConfigurationError(f"unknown SQLite store URL parameter {key!r}: the only one is 'synchronous'")
+        if key in params:
+            raise ConfigurationError(f"the SQLite store URL parameter {key!r} is given twice")
+        params[key] = value
+    return params
 
 
 def open_store(url: str, **options: Any) -> Store:
@@ -53,11 +80,14 @@ def open_store(url: str, **options: Any) -> Store:
         url: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` (SQLAlchemy's
             convention), or ``postgresql://user@host:port/db``. A PostgreSQL URL may carry
             ``?schema=name`` (our parameter, removed before connecting) to keep the store in its own
-            schema, created on open.
-        **options: ``schema=`` and ``pool_size=`` for PostgreSQL.
+            schema, created on open. Either may carry ``?synchronous=full`` (the default: a write is
+            acknowledged once it is on disk); a SQLite URL may carry ``?synchronous=normal`` instead
+            (acknowledged once the OS has it: survives a process crash, not a power loss).
+        **options: ``synchronous=`` for both; ``schema=`` and ``pool_size=`` for PostgreSQL.
 
     Raises:
-        ConfigurationError: an unknown scheme, or psycopg missing for a PostgreSQL URL.
+        ConfigurationError: an unknown scheme, URL parameter or ``synchronous`` value, or psycopg missing
+            for a PostgreSQL URL.
     """
     db = open_database(url, **options)
     return SqliteStore(db) if db.dialect == "sqlite" else PostgresStore(db)

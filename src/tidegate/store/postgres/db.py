@@ -4,6 +4,11 @@ A small thread-safe pool (a LIFO queue of autocommit connections; each write ope
 transaction) avoids a psycopg_pool dependency. ``schema`` isolates a store inside one database (tests use
 a fresh schema each): every connection sets ``search_path`` to it, and the schema is created on open.
 
+Durability: every connection sets ``synchronous_commit = on`` whatever the server's or role's default, so a
+write is acknowledged only once its commit is flushed to the WAL on disk (and, with synchronous replicas
+configured, once they have it). A connection URL that tries to weaken it (``options=-c
+synchronous_commit=...``) is refused.
+
 Notifications travel on one PostgreSQL channel per schema with the logical channel name as payload;
 ``pg_notify`` runs inside the committing transaction, so a waiter can only be woken after the data it
 waits for is visible, and every process sharing the database is woken.
@@ -25,6 +30,7 @@ from tidegate.store.postgres.listen import PgNotifier
 try:  # psycopg is optional: only the PostgreSQL backend needs it.
     import psycopg
     from psycopg import sql as pgsql
+    from psycopg.conninfo import conninfo_to_dict
     from psycopg.rows import dict_row
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
     raise ConfigurationError(
@@ -107,6 +113,15 @@ class PostgresDatabase(Database):
             raise ConfigurationError(f"invalid PostgreSQL schema name {schema!r}")
         self.channel = f"tidegate:{schema or 'public'}"
         try:
+            given = str(conninfo_to_dict(url).get("options") or "")
+        except psycopg.Error as exc:
+            raise ConfigurationError(f"invalid PostgreSQL URL {_redact(url)}: {exc}") from exc
+        if "synchronous_commit" in given:
+            raise ConfigurationError(
+                "the store sets synchronous_commit=on itself (an acknowledged write is on disk): "
+                "remove synchronous_commit from the URL's options"
+            )
+        try:
             if schema is not None:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(schema)))
@@ -116,9 +131,17 @@ class PostgresDatabase(Database):
 
     def _connect(self) -> Any:
         if self.schema is None:
-            return psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
-        options = f"-c search_path={self.schema}"
-        return psycopg.connect(self.url, autocommit=True, row_factory=dict_row, options=options)
+            conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
+        else:
+            options = f"-c search_path={self.schema}"
+            conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, options=options)
+        try:
+            # Whatever the server's default: a commit returns only once it is on disk.
+            conn.execute("SET synchronous_commit = on")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _acquire(self) -> Any:
         with self._lock:

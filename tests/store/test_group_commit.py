@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import PG_URL, drop_schema, require_pg
-from tests.store.helpers import wait_until
+from tests.stores import PG_URL, drop_schema, require_pg
+from tests.waiting import wait_until
 from tidegate.errors import ConfigurationError, StoreError
 from tidegate.mq._common import database_of
 from tidegate.store import Store, open_store
@@ -182,7 +182,7 @@ def test_commits_waiting_for_the_disk_share_one_sync(db: SqliteDatabase) -> None
         writers = [Writer(db, insert(v, notify="c")) for v in range(8)]
         for w in writers:
             w.start()
-        assert wait_until(lambda: committed(db) == list(range(8)), WAIT_S)
+        wait_until(lambda: committed(db) == list(range(8)), timeout=WAIT_S)
         # Committed (another connection sees the rows) but not on disk yet: nobody is acknowledged, and the
         # notification is not sent.
         assert not any(w.returned.is_set() for w in writers)
@@ -198,7 +198,7 @@ def test_a_write_returns_only_after_a_sync_that_began_after_its_commit(db: Sqlit
     with gate(db):
         first = Writer(db, insert(1))
         first.start()
-        assert wait_until(lambda: committed(db) == [1], WAIT_S)
+        wait_until(lambda: committed(db) == [1], timeout=WAIT_S)
         assert not first.returned.is_set()
     finish(first)
     assert first.error is None and db.syncs == syncs + 1
@@ -216,7 +216,7 @@ def test_an_exception_rolls_back_only_its_writer(db: SqliteDatabase) -> None:
         writers = [Writer(db, insert(1)), Writer(db, fail), Writer(db, insert(2))]
         for w in writers:
             w.start()
-        assert wait_until(lambda: committed(db) == [1, 2] and writers[1].returned.is_set(), WAIT_S)
+        wait_until(lambda: committed(db) == [1, 2] and writers[1].returned.is_set(), timeout=WAIT_S)
     finish(*writers)
     assert isinstance(writers[1].error, ValueError) and str(writers[1].error) == "this writer's own mistake"
     assert (writers[0].error, writers[2].error) == (None, None)
@@ -237,7 +237,7 @@ def test_a_read_waits_for_the_commits_it_may_have_seen(db: SqliteDatabase) -> No
     with gate(db):
         w = Writer(db, insert(3))
         w.start()
-        assert wait_until(lambda: committed(db) == [3], WAIT_S)
+        wait_until(lambda: committed(db) == [3], timeout=WAIT_S)
         seen: list[int] = []
         done = threading.Event()
 
@@ -248,7 +248,7 @@ def test_a_read_waits_for_the_commits_it_may_have_seen(db: SqliteDatabase) -> No
 
         r = threading.Thread(target=reader, daemon=True)
         r.start()
-        assert wait_until(lambda: seen == [3], WAIT_S)  # it read the commit ...
+        wait_until(lambda: seen == [3], timeout=WAIT_S)  # it read the commit ...
         assert not done.is_set()  # ... and does not return before the commit is on disk
         with db.acknowledge_later(), db.read() as tx:  # an event loop's read does not block
             assert [x["v"] for x in tx.raw("SELECT v FROM t")] == [3]
@@ -278,7 +278,7 @@ def test_a_failed_sync_fails_its_writers_and_every_later_write(db: SqliteDatabas
     with gate(db):
         w = Writer(db, insert(1))
         w.start()
-        assert wait_until(lambda: committed(db) == [1], WAIT_S)
+        wait_until(lambda: committed(db) == [1], timeout=WAIT_S)
         flusher.wal_path = str(Path(db.path).parent / "missing" / "x-wal")  # the next sync cannot open it
         flusher._fd = None
     finish(w)

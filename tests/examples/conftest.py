@@ -22,10 +22,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     )
     srv.start()
     deadline = time.monotonic() + 300  # the first deploy pip-installs the function's SDK
-    while "tidegate: deployed" not in srv.log() and time.monotonic() < deadline:
+    while "tidegate.deploy: deployed" not in srv.log() and time.monotonic() < deadline:
         assert "tidegate.deploy: deploying" not in srv.log(), srv.log()  # the deploy failed
         time.sleep(0.2)  # polling a condition (the deploy finished) within a deadline
-    assert "tidegate: deployed" in srv.log(), srv.log()
+    assert "tidegate.deploy: deployed" in srv.log(), srv.log()
     yield srv
     srv.stop()
 

@@ -152,14 +152,17 @@ def _store_file(url: str) -> Path | None:
     return files[0] if files else None
 
 
-def _store_problem(url: str) -> str | None:
-    """For a SQLite store: why its file cannot be created or written (None for other stores)."""
+def _folder_problems(data: Path, url: str) -> list[str]:
+    """Why the data folder, or the file or folder of a SQLite store, cannot be used (or created)."""
+    problems = [p for p in (folder_problem(data, "data folder"),) if p is not None]
     path = _store_file(url)
     if path is None:
-        return None
+        return problems
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        return f"the SQLite store {path} is not writable"
-    return folder_problem(path.parent, "folder of the SQLite store")
+        problems.append(f"the SQLite store {path} is not writable")
+    elif path.parent.absolute() != data.absolute():  # the data folder's problem is said once
+        problems.extend(p for p in (folder_problem(path.parent, "folder of the SQLite store"),) if p is not None)
+    return problems
 
 
 # --- --check ----------------------------------------------------------------------------------------
@@ -269,7 +272,7 @@ def run_check(settings: Settings, environ: Mapping[str, str]) -> None:
     env = server_env(config, environ)
     url = config.store or store_url_for(config.data)
     report = _Report()
-    folders = [p for p in (folder_problem(config.data, "data folder"), _store_problem(url)) if p is not None]
+    folders = _folder_problems(config.data, url)
     report.problems.extend(Problem(p, ExitCode.USAGE) for p in folders)
     if not folders:
         report.lines.append(("data", str(config.data.absolute())))
@@ -385,9 +388,8 @@ def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.s
     data_dir = config.data
     os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
     url = config.store or store_url_for(data_dir)
-    for problem in (folder_problem(data_dir, "data folder"), _store_problem(url)):
-        if problem is not None:
-            raise UsageFailure(problem)
+    for problem in _folder_problems(data_dir, url):
+        raise UsageFailure(problem)
     _check_key(data_dir, env)  # a key that would be refused is refused before anything is created
     store = _open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
     runtime: Runtime | None = None

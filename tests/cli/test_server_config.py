@@ -234,7 +234,7 @@ def test_a_server_runs_with_the_settings_of_its_file(tmp_path: Path) -> None:
 
 def test_the_documentation_lists_every_setting() -> None:
     doc = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
-    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `(--[a-z-]+)[^`]*` \|.*\|$", doc, re.M) if m.group(1)}
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `(--[a-z-]+)[^|]*\|.*\|$", doc, re.M) if m.group(1)}
     for s in SETTINGS:
         assert s.option in rows, f"{s.option} is not in the table of docs/configuration.md"
         row = rows[s.option]

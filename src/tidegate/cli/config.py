@@ -408,23 +408,24 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 class _SettingOption(click.Option):
-    """A setting's option: a bad value's message names the variable or the file key it came from."""
+    """An option whose bad value's message names where it came from: the flag, the variable or the file key."""
 
-    def __init__(self, *args: Any, setting: Setting, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, flag: str, env: str, key: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.setting = setting
+        self.hints = (flag, env, key)
 
     def process_value(self, ctx: click.Context, value: Any) -> Any:
         try:
             return super().process_value(ctx, value)
         except click.BadParameter as exc:
+            flag, env, key = self.hints
             source = ctx.get_parameter_source(self.name or "")
             if source == ParameterSource.COMMANDLINE:
-                exc.param_hint = f"'{self.setting.option}'"
+                exc.param_hint = f"'{flag}'"
             elif source == ParameterSource.ENVIRONMENT:
-                exc.param_hint = self.setting.env
-            elif source == ParameterSource.DEFAULT_MAP:
-                exc.param_hint = f"{self.setting.key} in {ctx.meta.get(_FILE_META, 'the configuration file')}"
+                exc.param_hint = env
+            elif source == ParameterSource.DEFAULT_MAP and key is not None:
+                exc.param_hint = f"{key} in {ctx.meta.get(_FILE_META, 'the configuration file')}"
             raise
 
 
@@ -487,6 +488,9 @@ def server_settings(f: F) -> F:
     decorated = click.option(
         "--config",
         "config_file",
+        cls=_SettingOption,
+        flag="--config",
+        env=ENV_CONFIG,
         type=click.Path(dir_okay=False, path_type=Path),
         envvar=ENV_CONFIG,
         show_envvar=True,
@@ -504,7 +508,9 @@ def _option(setting: Setting) -> Callable[[F], F]:
     return click.option(
         *decls,
         cls=_SettingOption,
-        setting=setting,
+        flag=setting.option,
+        env=setting.env,
+        key=setting.key,
         default=setting.default.value if isinstance(setting.default, Enum) else setting.default,
         envvar=setting.env,
         show_envvar=True,

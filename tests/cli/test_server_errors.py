@@ -7,6 +7,7 @@ data folder, no root key) when the refusal comes before the start.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -153,4 +154,13 @@ def test_half_a_root_key_is_a_configuration_error(tmp_path: Path) -> None:
     env = {"TIDEGATE_ACCESS_KEY_ID": TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"]}
     r = tidegate("server", "--data", str(tmp_path / "d"), "--port", str(free_port()), env=env)
     assert_one_line_error(r, "TIDEGATE_ACCESS_KEY_SECRET")
+    assert r.rc == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to any folder")
+def test_a_data_folder_without_write_permission_is_one_line(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    r = tidegate("server", "--data", str(locked / "data"), "--port", str(free_port()))
+    assert_one_line_error(r, "cannot create the data folder", f"{locked} is not writable")
     assert r.rc == 2

@@ -129,3 +129,16 @@ def test_text_lines_have_one_style_and_pushes_write_no_httpx_lines(text_server: 
     for line in lines:
         if not line.startswith((" ", "Traceback", "\t")) and line:
             assert TEXT_LINE.match(line), line
+
+
+def test_with_json_logs_a_new_root_key_is_announced_without_its_secret(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    srv = ServerProcess(data, args=["--log-format", "json"])
+    srv.start()
+    assert srv.stop() == 0
+    key = json.loads((data / "root-key.json").read_text())
+    docs = _json_lines(srv.log())  # nothing but JSON lines, on stdout as on stderr
+    assert key["access_key_secret"] not in srv.log()
+    created = [d for d in docs if d["message"].startswith("created the root AccessKey")]
+    assert len(created) == 1 and key["access_key_id"] in created[0]["message"]
+    assert str(data / "root-key.json") in created[0]["message"]

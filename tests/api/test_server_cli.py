@@ -21,6 +21,6 @@ def test_generated_root_key_is_printed_once_and_sigterm_stops(tmp_path: Path) ->
     assert code == 0
     assert log.count(key["access_key_secret"]) == 1  # printed on creation only
     assert key["access_key_id"] in log and "root-key.json" in log
-    assert "tidegate: deployed" in log
+    assert "tidegate.deploy: deployed" in log
     assert (data / "tidegate.db").exists()
-    assert log.rstrip().endswith("tidegate: stopped")
+    assert log.rstrip().endswith("tidegate.server: stopped")

@@ -31,6 +31,7 @@ from tidegate.api.rpc_errors import (
 from tidegate.api.rpc_params import Params
 from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
+from tidegate.logctx import REQUEST_ID
 from tidegate.mq import database_of
 
 __all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
@@ -87,20 +88,24 @@ class RpcEndpoint:
     async def handle(self, request: Request) -> Response:
         """Handle one request; never raises."""
         params: dict[str, str] | None = None
+        rid: str | None = None
         try:
             body = await _read_body(request)
             # A form body counts for GET too: aliyunsdkcore sends one (and signs it) when a POST action is
             # switched to GET with set_method; parse_rpc_request reads bodies of non-GET requests only.
             params = parse_rpc_request("POST", _target(request), request.headers.get("content-type"), body)
+            rid = _request_id(params)
+            REQUEST_ID.set(rid)  # the log lines of this request carry it
             if request.headers.get("authorization", "").startswith(ACS3_PREFIX):
                 result = await self._dispatch_acs3(request, params, body)
             else:
                 result = await self._dispatch(request.method, params)
         except Exception as exc:  # the one place errors become responses
+            if rid is None:
+                rid = _request_id(params)
+                REQUEST_ID.set(rid)
             status, code, message = rpc_error(exc)
-            rid = _request_id(params)
             return _json(status, {"RequestId": rid, "HostId": self.ctx.host_id, "Code": code, "Message": message}, rid)
-        rid = _request_id(params)
         return _json(200, {**result, "RequestId": rid}, rid)
 
     def _action(self, params: dict[str, str]) -> str:

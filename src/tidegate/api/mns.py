@@ -27,6 +27,7 @@ from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
 from tidegate.errors import AuthError, QueueError, TidegateError
+from tidegate.logctx import REQUEST_ID
 from tidegate.mq import wire
 from tidegate.mq._common import database_of
 from tidegate.mq.errors import MessageNotExist
@@ -106,6 +107,7 @@ class MnsEndpoint:
     async def run(self, request: Request, handler: Handler, *args: str) -> Response:
         """Authenticate the request, run ``handler(services, request, *args)``, render the reply."""
         request_id = new_request_id()
+        REQUEST_ID.set(request_id)  # the log lines of this request carry it
         started = time.monotonic()
         try:
             req = await self._request(request)

@@ -395,7 +395,7 @@ class QueueService(MqBase):
     @staticmethod
     def _log_quarantined(queue: str, bad: list[tuple[str, str]]) -> None:
         for message_id, reason in bad:
-            log.warning("tidegate: queue %s: message %s quarantined: %s", queue, message_id, reason)
+            log.warning("queue %s: message %s quarantined: %s", queue, message_id, reason)
 
     def receivers_waiting(self, queue: str) -> int:
         """How many long polls of this server process are parked on ``queue`` now."""

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tidegate.engine import RUNTIME_ERROR, TaskFailed, TaskSubmitted
 from tidegate.integrations import Outcome, Registry, TaskJob, failed
+from tidegate.logctx import execution_scope
 from tidegate.runtime.backoff import FailureBackoff
 from tidegate.runtime.driver import describe_failure
 from tidegate.runtime.translate import TASK_JOB
@@ -161,6 +162,15 @@ class Executor:
 
     def _execute(self, record: JobRecord) -> None:
         job = TaskJob.from_payload(record.payload)
+        with execution_scope(job.flow_name, job.execution_name):
+            self._execute_job(record, job)
+
+    def _execute_job(self, record: JobRecord, job: TaskJob) -> None:
+        command = job.command
+        log.debug(
+            "task %s (step %s, attempt %d): invoking %s",
+            *(command.task_key, command.step_name, command.attempt, command.resource.text),
+        )
         outcome = self._invoke(job)
         if self._stopping.is_set() and _failed(outcome):
             # It may have failed because stopping killed its worker: not a result. Hand it back, unless its

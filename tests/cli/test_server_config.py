@@ -16,7 +16,7 @@ import pytest
 from tests.cli.helpers import Result, assert_one_line_error, tidegate
 from tests.conftest import REPO
 from tests.server import TEST_KEYS, ServerProcess, free_port
-from tests.store.conftest import PG_URL, drop_schema, require_pg
+from tests.stores import PG_URL, drop_schema, require_pg
 from tidegate.cli.config import SETTINGS
 from tidegate.store import open_store
 

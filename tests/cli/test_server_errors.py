@@ -17,7 +17,7 @@ import pytest
 
 from tests.cli.helpers import Result, assert_one_line_error, base_env, tidegate
 from tests.server import TEST_KEYS, free_port
-from tests.store.conftest import require_pg
+from tests.stores import require_pg
 
 
 def _closed_port() -> int:

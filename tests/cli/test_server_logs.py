@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from tests.api.scenarios import PASS_FLOW
-from tests.mq.helpers import wait_until
 from tests.mq.subscriber import Subscriber
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.mq.client import MnsClient, fields, seg
 from tidegate.mq.wire import (
     MessageRequest,
@@ -86,13 +86,13 @@ def test_json_lines_carry_the_flow_and_execution_of_a_run(tmp_path: Path) -> Non
 def test_access_log_lines_have_the_request_id_and_no_query(text_server: ServerProcess) -> None:
     r = httpx.get(f"{text_server.url}/queues/nothing?Signature=s3cr3t-sig&SecurityToken=t0ken", timeout=10)
     request_id = r.headers["x-mns-request-id"]
-    assert wait_until(lambda: request_id in text_server.log(), timeout=10), text_server.log()
+    wait_until(lambda: request_id in text_server.log(), timeout=10, message=text_server.log)
     rpc = httpx.get(f"{text_server.url}/?Action=ListFlows&Version=2019-03-15&AccessKeyId=x&Signature=s3cr3t-rpc")
     rpc_id = rpc.headers["x-acs-request-id"]
-    assert wait_until(lambda: rpc_id in text_server.log(), timeout=10)
+    wait_until(lambda: rpc_id in text_server.log(), timeout=10)
     hostile = httpx.get(f"{text_server.url}/queues/a%0Ab%1B[31m/messages", timeout=10)
     hostile_id = hostile.headers["x-mns-request-id"]
-    assert wait_until(lambda: hostile_id in text_server.log(), timeout=10)
+    wait_until(lambda: hostile_id in text_server.log(), timeout=10)
     log = text_server.log()
     access = [line for line in log.splitlines() if " INFO tidegate.access: " in line]
     mine = [line for line in access if line.endswith(request_id)]
@@ -115,9 +115,9 @@ def test_text_lines_have_one_style_and_pushes_write_no_httpx_lines(text_server: 
         dead = SubscriptionAttributes(endpoint="http://127.0.0.1:9/never")  # refused: retried, then given up
         client.request("PUT", f"/topics/{seg('t')}/subscriptions/dead", body=encode_subscription(dead))
         client.request("POST", "/topics/t/messages", body=encode_message(MessageRequest(body="hello")))
-        assert wait_until(lambda: bool(sub.at("/ok")), timeout=30)
+        wait_until(lambda: bool(sub.at("/ok")), timeout=30)
         # Both pushes are settled (done or given up) once the topic holds no pending message.
-        assert wait_until(lambda: fields(client.request("GET", "/topics/t").xml())["MessageCount"] == "0", timeout=60)
+        wait_until(lambda: fields(client.request("GET", "/topics/t").xml())["MessageCount"] == "0", timeout=60)
     finally:
         client.close()
         sub.stop()

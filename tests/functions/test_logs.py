@@ -123,3 +123,24 @@ def test_an_http_invocation_reports_its_output_too(runner: FunctionRunner, write
     )
     result = runner.invoke_http(spec, HttpRequest(path="/p"), CTX)
     assert result.status == 200 and result.logs == "serving /p\n" and result.log_bytes == len("serving /p\n")
+
+
+def test_a_timed_out_invocation_keeps_the_tail_and_the_size_of_its_output(write_code: WriteCode) -> None:
+    spec = write_code(
+        """
+        import sys, time
+        def handler(event, context):
+            for i in range(300):
+                print("waiting %03d " % i + "é" * 40)
+            sys.stdout.flush()
+            time.sleep(60)
+        """,
+        timeout_s=2.0,
+    )
+    with FunctionRunner(workers=1) as own:
+        result = own.invoke(spec, b"", CTX)
+    assert result.error_type == "FC.FunctionTimeout"
+    lines = [f"waiting {i:03d} " + "é" * 40 + "\n" for i in range(300)]
+    assert result.log_bytes == len("".join(lines).encode())
+    assert result.logs.endswith(lines[-1]) and result.logs == log_tail(result.logs)
+    assert LOG_TAIL_BYTES - 3 <= len(result.logs.encode()) <= LOG_TAIL_BYTES

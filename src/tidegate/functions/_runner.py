@@ -265,14 +265,14 @@ class FunctionRunner:
                 self._discard(worker)
                 message = f"function {spec.service}/{spec.name} timed out after {spec.timeout_s:g} s"
                 elapsed_ms = (time.monotonic() - started) * 1000.0
-                return _failure(FUNCTION_TIMEOUT, message, elapsed_ms, worker.last_output())
+                return _failure(FUNCTION_TIMEOUT, message, elapsed_ms, *_output(worker))
             except WorkerDied as exc:
                 self._discard(worker)
                 if not exc.sent and not self._closed:
                     continue  # it died while idle: the handler never ran, so a fresh worker may run it
                 reason = "the function runner was closed" if self._closed else worker.death()
                 message = f"function {spec.service}/{spec.name} did not complete: {reason}"
-                return _failure(UNKNOWN, message, (time.monotonic() - started) * 1000.0, worker.last_output())
+                return _failure(UNKNOWN, message, (time.monotonic() - started) * 1000.0, *_output(worker))
             worker.warm.add(key)
             self._release(worker)
             return reply
@@ -351,7 +351,13 @@ def one_line(text: str, width: int) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _failure(error_type: str, message: str, duration_ms: float = 0.0, logs: str = "") -> _Reply:
+def _output(worker: WorkerProcess) -> tuple[str, int]:
+    return worker.last_output(), worker.last_output_size()
+
+
+def _failure(
+    error_type: str, message: str, duration_ms: float = 0.0, logs: str = "", log_bytes: int | None = None
+) -> _Reply:
     reply = {
         "ok": False,
         "error_type": error_type,
@@ -359,6 +365,6 @@ def _failure(error_type: str, message: str, duration_ms: float = 0.0, logs: str 
         "stack": [],
         "duration_ms": duration_ms,
         "logs": logs,
-        "log_bytes": len(logs.encode("utf-8", "replace")),
+        "log_bytes": len(logs.encode("utf-8", "replace")) if log_bytes is None else log_bytes,
     }
     return reply, b""

@@ -50,7 +50,11 @@ def execution_doc(e: ExecutionRecord) -> dict[str, Any]:
 
 
 def event_doc(h: HistoryRow) -> dict[str, Any]:
-    """A history event as JSON."""
+    """A history event as JSON; ``detail`` is the event's detail object as stored.
+
+    The detail of a function task's ``TaskSucceeded``/``TaskFailed``/``TaskSubmitted`` also holds the
+    invocation's ``requestId``, ``logTail``, ``logBytes`` and (failed) ``stackTrace`` (docs/engine.md).
+    """
     return {
         "event_id": h.event_id,
         "schedule_event_id": h.schedule_event_id,

@@ -184,7 +184,8 @@ class Executor:
         if outcome.submitted:
             # Inbox first: a kill between the two re-runs the job (a second TaskSubmitted is stale and
             # dropped), whereas finishing first could lose the TaskSubmitted event for good.
-            self.store.append_inbox(job.execution_id, TaskSubmitted(task_key=job.command.task_key).to_dict())
+            event = TaskSubmitted(job.command.task_key, outcome.detail).to_dict()
+            self.store.append_inbox(job.execution_id, event)
             self.store.finish_job(record.id, None)
         else:
             self.store.finish_job(record.id, outcome.event, self.apply_now)

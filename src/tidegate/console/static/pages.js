@@ -317,6 +317,22 @@ const Console = (() => {
     } }, error, cause, el("button.danger", { type: "submit", id: "stop-submit" }, "Stop"), msg);
   }
 
+  // A function invocation's request id, stack trace and log tail, always as text (never HTML).
+  function invocationParts(a) {
+    const parts = [];
+    if (a.request_id) parts.push(el("p.request-id", {}, "Request " + a.request_id));
+    if (a.stack_trace && a.stack_trace.length) {
+      parts.push(el("details.stack", { open: true }, el("summary", {}, "Stack trace"), el("pre.code.stack-trace", { tabindex: "0" }, a.stack_trace.join("\n"))));
+    }
+    if (typeof a.log_tail === "string") {
+      const size = typeof a.log_bytes === "number" ? a.log_bytes : a.log_tail.length;
+      const shown = new TextEncoder().encode(a.log_tail).length;
+      const label = !size ? "Log (no output)" : shown < size ? `Log (the last ${shown} of ${size} bytes)` : `Log (${size} bytes)`;
+      parts.push(el("details.log", { open: !!size }, el("summary", {}, label), el("pre.code.log-tail", { tabindex: "0" }, a.log_tail)));
+    }
+    return parts;
+  }
+
   async function showStep(base, path, panel) {
     panel.textContent = "";
     panel.append(el("p", {}, "Loading…"));
@@ -333,7 +349,8 @@ const Console = (() => {
       for (const a of run.attempts) {
         box.append(el("details.attempt", { open: true }, el("summary", {}, `Attempt ${a.attempt} · ${a.pattern} · ${a.status}` + (a.token_state ? ` · token ${a.token_state}` : "")),
           a.error ? el("p.error", {}, a.error + (a.cause ? ": " + a.cause : "")) : null,
-          a.output !== null && a.output !== undefined ? el("pre.code", {}, json(a.output)) : null));
+          a.output !== null && a.output !== undefined ? el("pre.code", {}, json(a.output)) : null,
+          ...invocationParts(a)));
       }
       panel.append(box);
     }

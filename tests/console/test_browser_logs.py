@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.console.conftest import sign_in
-from tests.mq.helpers import wait_until
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 
 # What the function prints is HTML a careless page would run.
 BOOM = """
@@ -45,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def test_step_panel_shows_the_stack_and_the_log_as_text(page: Any, rest: httpx.Client, shots: Path) -> None:
     assert rest.post("/flows", json={"name": "logs", "definition": FLOW}).status_code == 201
     assert rest.post("/flows/logs/executions", json={"name": "l1"}).status_code == 201
-    assert wait_until(lambda: rest.get("/flows/logs/executions/l1").json()["status"] == "Failed", timeout=30)
+    wait_until(lambda: rest.get("/flows/logs/executions/l1").json()["status"] == "Failed", timeout=30)
     events = rest.get("/flows/logs/executions/l1/history").json()["events"]
     detail = next(e["detail"] for e in events if e["type"] == "TaskFailed")
     request_id = detail["requestId"]

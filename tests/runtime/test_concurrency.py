@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tests.store.conftest import store_url  # noqa: F401  (fixture: an empty store of each backend)
 from tidegate.clock import now_ms
 from tidegate.runtime import START, Runtime, load_signer
+from tidegate.status import ExecutionStatus
 from tidegate.store import ExecutionRecord, FlowRecord, Store, execution_channel, open_store
 
 COUNT = 1000
@@ -47,7 +48,7 @@ def _start(store: Store, n: int) -> None:
 
 
 def _first_running(store: Store) -> ExecutionRecord | None:
-    page = store.list_executions("sleepy", status="Running", limit=1)
+    page = store.list_executions("sleepy", status=ExecutionStatus.RUNNING, limit=1)
     return page.items[0] if page.items else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidegate.flow._fields import NAME_RE, Ctx, Obj, as_obj, join
+from tidegate.flow._fields import Ctx, Obj, as_obj, join
 from tidegate.flow._task import build_task
 from tidegate.flow._values import build_mappings, check_goto, duration_value, timestamp_value
 from tidegate.flow.conditions import parse_condition
@@ -23,6 +23,7 @@ from tidegate.flow.model import (
     WaitStep,
 )
 from tidegate.flow.paths import parse_path
+from tidegate.names import NAME_RE
 
 __all__ = ["MAX_BRANCHES", "build_steps"]
 

@@ -11,7 +11,7 @@ from typing import Any
 from tidegate.clock import now_ms
 from tidegate.errors import ConfigurationError
 from tidegate.jsontext import compact_ascii
-from tidegate.mq.errors import InvalidArgument, InvalidQueueName, QueueNameLengthError, ReceiptHandleError
+from tidegate.mq.errors import InvalidQueueArgument, InvalidQueueName, QueueNameLengthError, ReceiptHandleError
 from tidegate.mq.wire_requests import MessageProperty
 from tidegate.store._db import Database, Params, Tx, load_queries
 
@@ -130,8 +130,8 @@ def check_range(what: str, value: int, low: int, high: int) -> int:
     """Return ``value`` if ``low <= value <= high``.
 
     Raises:
-        InvalidArgument: out of range (the service's own wording).
+        InvalidQueueArgument: out of range (the service's own wording).
     """
     if not low <= value <= high:
-        raise InvalidArgument(f"The value of {what} should between {low} and {high}.")
+        raise InvalidQueueArgument(f"The value of {what} should between {low} and {high}.")
     return value

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tidegate.api.rest_openapi import openapi_document
-from tidegate.names import NAME_MAX, NAME_RE
+from tidegate.names import MNS_NAME_MAX, MNS_NAME_RE, NAME_MAX, NAME_RE
 from tidegate.status import ACTIVE, ExecutionStatus
 from tidegate.store import TaskStatus
 
@@ -62,6 +62,8 @@ def test_no_two_classes_share_a_name() -> None:
 def test_the_name_rule() -> None:
     assert NAME_RE.fullmatch("_a-1") and NAME_RE.fullmatch("a" * NAME_MAX)
     assert not any(NAME_RE.fullmatch(n) for n in ("", "1a", "-a", "a" * (NAME_MAX + 1), "a.b", "a\n"))
+    assert MNS_NAME_RE.fullmatch("1-a") and MNS_NAME_RE.fullmatch("a" * MNS_NAME_MAX)
+    assert not any(MNS_NAME_RE.fullmatch(n) for n in ("", "-a", "a_b", "a" * (MNS_NAME_MAX + 1), "a\n"))
 
 
 def test_the_version_is_the_package_metadata() -> None:

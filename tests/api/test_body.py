@@ -9,8 +9,8 @@ import httpx
 from starlette.requests import Request
 
 from tests.server import ServerProcess
+from tidegate.api.body import MAX_BODY as MNS_MAX_BODY
 from tidegate.api.body import read_body
-from tidegate.api.mns import MAX_BODY as MNS_MAX_BODY
 
 
 def request(chunks: list[bytes], headers: dict[str, str] | None = None) -> tuple[Request, list[int]]:

@@ -33,14 +33,21 @@ from tidegate.mq.errors import (
     ReceiptHandleError,
 )
 from tidegate.mq.wire_render import EntryError, MessageView, QueueInfo, SendResult
-from tidegate.mq.wire_requests import MAX_BATCH, QUEUE_RANGES, MessageRequest, QueueAttributes, check_message_text
+from tidegate.mq.wire_requests import (
+    MAX_BATCH,
+    MAX_MESSAGE_SIZE,
+    QUEUE_RANGES,
+    MessageRequest,
+    QueueAttributes,
+    check_message_text,
+)
 from tidegate.mq.wire_xml import body_md5, xml_text_problem
 from tidegate.store._db import Tx
 
 #: Service defaults (docs/protocols.md, MNS: queue attributes) for attributes a CreateQueue request leaves out.
 QUEUE_DEFAULTS: dict[str, int] = {
     "visibility_timeout": 30,
-    "maximum_message_size": 65536,
+    "maximum_message_size": MAX_MESSAGE_SIZE,
     "message_retention_period": 345600,
     "delay_seconds": 0,
     "polling_wait_seconds": 0,
@@ -48,7 +55,7 @@ QUEUE_DEFAULTS: dict[str, int] = {
 }
 DEFAULT_PRIORITY = 8
 MAX_WAIT_S = 30
-MAX_BATCH_BYTES = 65536
+MAX_BATCH_BYTES = MAX_MESSAGE_SIZE
 #: Longest single wait on the notifier before re-checking the store: wake-ups from other processes on
 #: the same SQLite file are not delivered, so their sends are seen after at most this long.
 RECHECK_S = 1.0

@@ -20,12 +20,18 @@ from tidegate.mq.errors import (
     TopicNotExist,
 )
 from tidegate.mq.wire_render import SendResult, SubscriptionInfo, TopicInfo
-from tidegate.mq.wire_requests import MessageRequest, SubscriptionAttributes, TopicAttributes, check_message_text
+from tidegate.mq.wire_requests import (
+    MAX_MESSAGE_SIZE,
+    MessageRequest,
+    SubscriptionAttributes,
+    TopicAttributes,
+    check_message_text,
+)
 from tidegate.mq.wire_xml import body_md5
 from tidegate.store._db import Database, Tx
 
 PUSH_CHANNEL = "mq:push"
-TOPIC_DEFAULT_MAX_SIZE = 65536
+TOPIC_DEFAULT_MAX_SIZE = MAX_MESSAGE_SIZE
 #: The service does not let a topic's retention be set; GetTopicAttributes shows one day.
 TOPIC_RETENTION_S = 86400
 DEFAULT_STRATEGY = "BACKOFF_RETRY"

@@ -21,7 +21,7 @@ from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.jsontext import check_text
 from tidegate.jsontext import parse as parse_json
-from tidegate.names import NAME_MAX, NAME_RE
+from tidegate.names import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, NAME_MAX, NAME_RE
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.runtime.driver import end_without_engine
 from tidegate.runtime.purge import FlowPurger
@@ -49,7 +49,7 @@ NAME_PREFIX_RE = re.compile(rf"[A-Za-z0-9_-]{{0,{NAME_MAX}}}")
 EXISTING_NAME_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{NAME_MAX}}}")
 MAX_DEFINITION = 128 * 1024
 MAX_JSON_TEXT = 1024 * 1024
-MAX_ERROR, MAX_CAUSE, MAX_DESCRIPTION = 128, 4096, 1024
+MAX_DESCRIPTION = 1024
 MAX_WAIT_S = 60
 # A long-poll waits on the notifier in slices so that a missed cross-process notification (or a
 # notifier restart) costs at most one slice of latency.
@@ -72,7 +72,7 @@ def check_name(kind: str, value: str) -> str:
     """Return ``value`` if it is a valid flow/execution/schedule name, else raise InvalidArgument."""
     if not NAME_RE.fullmatch(value):
         raise InvalidArgument(
-            f"The {kind} {value[:140]!r} is invalid: use 1-128 letters, digits, '_' or '-', "
+            f"The {kind} {value[:140]!r} is invalid: use 1-{NAME_MAX} letters, digits, '_' or '-', "
             "starting with a letter or '_'."
         )
     return value
@@ -275,8 +275,8 @@ class WorkflowService:
             InvalidArgument: the execution has ended, or Error/Cause are too long.
             FlowNotFound, ExecutionNotFound.
         """
-        check_len("error", error, 0, MAX_ERROR)
-        check_len("cause", cause, 0, MAX_CAUSE)
+        check_len("error", error, 0, MAX_ERROR_LENGTH)
+        check_len("cause", cause, 0, MAX_CAUSE_LENGTH)
         record = self.describe_execution(flow_name, execution_name)
         stopped = None
         if not record.ended:
@@ -398,8 +398,8 @@ class WorkflowService:
 
     def report_task_failed(self, token: str, error: str, cause: str = "") -> int:
         """Fail a waiting task with ``error`` (1-128 chars) and ``cause`` (≤ 4096); errors as above."""
-        check_len("error", error, 1, MAX_ERROR)
-        check_len("cause", cause, 0, MAX_CAUSE)
+        check_len("error", error, 1, MAX_ERROR_LENGTH)
+        check_len("cause", cause, 0, MAX_CAUSE_LENGTH)
         record, task_key = self._open_task(token)
         return self._complete(token, record, task_key, TaskFailed(task_key, error, cause).to_dict())
 

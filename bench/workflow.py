@@ -4,6 +4,9 @@
   in the one transaction that applies its start).
 * ``fn5``: executions of a 5-step flow (pass, task on a local function, pass, pass, pass); reports
   executions/s. The function runs in the function runtime's worker processes.
+* ``wait1s``: executions of a flow with a 1-second wait step, all started at once by 4 concurrent clients;
+  reports the seconds from the first start until every one has ended (their timers run concurrently: the
+  aim is seconds, not one second per execution).
 * ``callback``: a waitForCallback task whose token the benchmark reports itself (as ReportTaskSucceeded
   does: ``complete_task``); reports p50/p99 from the report until the next step's StepEntered is committed
   and visible to a reader.
@@ -19,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,14 @@ steps:
   - {type: pass, name: b}
   - {type: pass, name: c}
   - {type: pass, name: d}
+"""
+
+WAIT1S = """version: v1
+type: flow
+steps:
+  - {type: pass, name: before}
+  - {type: wait, name: sleep, duration: 1}
+  - {type: pass, name: after}
 """
 
 CALLBACK = """version: v1
@@ -126,6 +138,19 @@ def bench_fn5(store: Store, n: int, functions: Path) -> dict[str, Any]:
     return {"executions": n, "succeeded": ok, "seconds": round(dt, 3), "executions_per_s": round(n / dt, 1)}
 
 
+def bench_wait1s(store: Store, n: int) -> dict[str, Any]:
+    _flow(store, "wait1s", WAIT1S)
+    with Runtime(store, signer=load_signer(store), workers=2):
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as clients:  # started as through the API, by a few clients
+            ids = [i for part in clients.map(lambda _: _start(store, "wait1s", WAIT1S, n // 4), range(4)) for i in part]
+        created = time.perf_counter() - t0
+        _wait_all(store, ids)
+        dt = time.perf_counter() - t0
+    ok = sum(store.get_execution_by_id(i).status == "Succeeded" for i in ids)
+    return {"executions": len(ids), "succeeded": ok, "created_s": round(created, 3), "all_ended_s": round(dt, 3)}
+
+
 def bench_callback(store: Store, n: int, functions: Path, tokens_file: Path) -> dict[str, Any]:
     _flow(store, "callback", CALLBACK)
     signer = load_signer(store)
@@ -188,6 +213,7 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
             suites: list[tuple[str, Callable[[Store], dict[str, Any]]]] = [
                 ("pass20", partial(bench_pass20, n=200 if quick else 1000)),
                 ("fn5", partial(bench_fn5, n=100 if quick else 500, functions=functions)),
+                ("wait1s", partial(bench_wait1s, n=200 if quick else 1000)),
                 (
                     "callback",
                     partial(

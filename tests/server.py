@@ -17,11 +17,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,7 +84,7 @@ class ServerProcess:
         """The server's combined output so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def start(self, timeout_s: float = 20.0) -> None:
+    def start(self, timeout_s: float = 60.0) -> None:
         """Start the process and wait until ``/healthz`` answers 200.
 
         Raises:
@@ -104,18 +105,21 @@ class ServerProcess:
         ]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+        proc = self.proc
+
+        def answering() -> bool:
+            if proc.poll() is not None:
+                raise ServerError(f"server exited with {proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return
+                return httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.05)  # polling a condition (the port answering) within a deadline
-        self.kill()
-        raise ServerError(f"server did not answer /healthz within {timeout_s}s:\n{self.log()}")
+                return False
+
+        try:
+            wait_until(answering, timeout=timeout_s, interval=0.05, message="/healthz to answer")
+        except AssertionError:
+            self.kill()
+            raise ServerError(f"server did not answer /healthz within {timeout_s}s:\n{self.log()}") from None
 
     def kill(self) -> None:
         """SIGKILL the process (a crash) and reap it."""

@@ -25,17 +25,18 @@ steps:
 """
 
 # Helpers defined in every scenario that needs them: wait_token(flow, execution) polls the history (with a
-# deadline) until the task is submitted and returns its token.
+# deadline) until the task is submitted and returns its token. The scenario runs in the SDK's own
+# environment, which cannot import tests.waiting, hence this one copy of the loop.
 HELPERS = """
 import json, time
 
-def wait_token(flow, name, deadline_s=15):
+def wait_token(flow, name, deadline_s=30):
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         events = call("GetExecutionHistory", FlowName=flow, ExecutionName=name)["ok"]["Events"]
         if any(e["Type"] == "TaskSubmitted" for e in events):
             sched = [e for e in events if e["Type"] == "TaskScheduled"][-1]
             return json.loads(sched["EventDetail"])["input"]["token"]
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling a condition within a deadline
     raise AssertionError("the task was not submitted in time")
 """

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
-from tests.server import ServerProcess
 from tidegate.api.body import MAX_BODY as MNS_MAX_BODY
 from tidegate.api.body import read_body
 
@@ -45,9 +44,9 @@ def test_a_declared_length_over_the_limit_reads_nothing() -> None:
     assert read[0] == 0
 
 
-def test_an_oversized_mns_request_is_an_mns_error(server: ServerProcess) -> None:
-    r = httpx.post(
-        f"{server.url}/queues/q/messages",
+def test_an_oversized_mns_request_is_an_mns_error(app_client: httpx.Client) -> None:
+    r = app_client.post(
+        "/queues/q/messages",
         content=b"x" * (MNS_MAX_BODY + 1),
         headers={"x-mns-version": "2015-06-06", "content-type": "text/xml"},
     )

@@ -12,15 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
 from tests.api.scenarios import CALLBACK_FLOW, PASS_FLOW
 from tests.api.test_rpc_protocol import signed
+from tests.inprocess import in_process
 from tidegate.api.context import AppContext
 from tidegate.api.rest_functions import record_from_body
-from tidegate.app import create_app
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
 from tidegate.deploy.errors import InvalidFunction
 from tidegate.jsontext import MAX_DEPTH, JsonTextError, compact
@@ -61,31 +60,10 @@ def ctx(tmp_path: Path) -> Iterator[AppContext]:
     store.close()
 
 
-class AppClient:
-    """A blocking client of the ASGI app in this process (httpx ASGITransport), keeping cookies."""
-
-    def __init__(self, app: Any) -> None:
-        self.transport = httpx.ASGITransport(app=app)
-        self.cookies = httpx.Cookies()
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async def send() -> httpx.Response:
-            async with httpx.AsyncClient(
-                transport=self.transport, base_url="http://testserver", cookies=self.cookies
-            ) as client:
-                response = await client.request(method, url, **kwargs)
-                self.cookies.update(response.cookies)
-                return response
-
-        return anyio.run(send)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
-
-
 @pytest.fixture
-def app(ctx: AppContext) -> AppClient:
-    return AppClient(create_app(ctx))
+def app(ctx: AppContext) -> Iterator[httpx.Client]:
+    with in_process(ctx) as client:
+        yield client
 
 
 @pytest.fixture(autouse=True)
@@ -97,19 +75,21 @@ def no_internal_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not errors, [r.getMessage() for r in errors]
 
 
-def rpc(client: AppClient, **params: str) -> tuple[int, dict[str, Any]]:
+def rpc(client: httpx.Client, **params: str) -> tuple[int, dict[str, Any]]:
     r = client.post("/", data=signed(params, method="POST"))
     return r.status_code, r.json()
 
 
-def rest(client: AppClient, method: str, path: str, content: str | bytes | None = None) -> tuple[int, dict[str, Any]]:
+def rest(
+    client: httpx.Client, method: str, path: str, content: str | bytes | None = None
+) -> tuple[int, dict[str, Any]]:
     headers = {"authorization": BASIC, "content-type": "application/json"}
     r = client.request(method, "/api/v1" + path, content=content, headers=headers)
     return r.status_code, r.json() if r.content else {}
 
 
 def console(
-    client: AppClient, method: str, path: str, content: str | bytes | None = None
+    client: httpx.Client, method: str, path: str, content: str | bytes | None = None
 ) -> tuple[int, dict[str, Any]]:
     r = client.post("/console/api/session", json={"access_key_id": ROOT.id, "access_key_secret": ROOT.secret})
     assert r.status_code == 200, r.text
@@ -134,7 +114,7 @@ def assert_doc_400(answer: tuple[int, dict[str, Any]], message: str) -> None:
 
 
 @pytest.mark.parametrize("case", BAD_OBJECTS)
-def test_rpc_json_parameters_are_strict(app: AppClient, ctx: AppContext, case: str) -> None:
+def test_rpc_json_parameters_are_strict(app: httpx.Client, ctx: AppContext, case: str) -> None:
     text, message = BAD_OBJECTS[case]
     assert_rpc_400(rpc(app, Action="StartExecution", FlowName="f", ExecutionName="x", Input=text), message)
     token = ctx.signer.mint("cb", "e9", "1", execution_id=1, flow_id="f-id")
@@ -147,14 +127,14 @@ def test_rpc_json_parameters_are_strict(app: AppClient, ctx: AppContext, case: s
     assert code == "ExecutionNotExists"  # nothing was started
 
 
-def test_rpc_input_depth_limit_is_exact(app: AppClient) -> None:
+def test_rpc_input_depth_limit_is_exact(app: httpx.Client) -> None:
     ok = rpc(app, Action="StartExecution", FlowName="f", ExecutionName="d64", Input=compact(nested(MAX_DEPTH)))
     assert ok[0] == 200, ok
     too_deep = compact(nested(MAX_DEPTH + 1))
     assert_rpc_400(rpc(app, Action="StartExecution", FlowName="f", Input=too_deep), "nested deeper")
 
 
-def test_rpc_definitions_and_texts_with_surrogates(app: AppClient) -> None:
+def test_rpc_definitions_and_texts_with_surrogates(app: httpx.Client) -> None:
     definition = PASS_FLOW.replace("source: 1", 'source: "\\ud800"')
     assert_rpc_400(rpc(app, Action="CreateFlow", Name="g", Definition=definition, Type="FDL"), "lone UTF-16 surrogate")
     # A tab before a token is JSON but not YAML: such a text is read by the JSON fallback, strict too.
@@ -184,7 +164,7 @@ def test_rpc_definitions_and_texts_with_surrogates(app: AppClient) -> None:
         ({"Action": "DescribeExecution", "FlowName": "f", "ExecutionName": "e1", "WaitTimeSeconds": HUGE}, "0 and 60"),
     ],
 )
-def test_rpc_numbers_out_of_range(app: AppClient, params: dict[str, str], message: str) -> None:
+def test_rpc_numbers_out_of_range(app: httpx.Client, params: dict[str, str], message: str) -> None:
     assert_rpc_400(rpc(app, **params), message)
 
 
@@ -192,7 +172,7 @@ def test_rpc_numbers_out_of_range(app: AppClient, params: dict[str, str], messag
 
 
 @pytest.mark.parametrize("case", BAD_OBJECTS)
-def test_rest_bodies_are_strict(app: AppClient, case: str) -> None:
+def test_rest_bodies_are_strict(app: httpx.Client, case: str) -> None:
     text, message = BAD_OBJECTS[case]
     assert_doc_400(rest(app, "POST", "/flows/f/executions", '{"name":"x","input":' + text + "}"), message)
     assert_doc_400(rest(app, "POST", "/tasks/succeeded", '{"token":"t","output":' + text + "}"), message)
@@ -203,7 +183,7 @@ def test_rest_bodies_are_strict(app: AppClient, case: str) -> None:
     assert rest(app, "GET", "/flows/f/executions/x")[0] == 404
 
 
-def test_rest_depth_and_texts(app: AppClient) -> None:
+def test_rest_depth_and_texts(app: httpx.Client) -> None:
     ok = rest(app, "POST", "/flows/f/executions", compact({"name": "d64", "input": nested(MAX_DEPTH)}))
     assert ok[0] == 201, ok
     too_deep = rest(app, "POST", "/flows/f/executions", compact({"input": nested(MAX_DEPTH + 1)}))
@@ -229,7 +209,7 @@ def test_rest_depth_and_texts(app: AppClient) -> None:
         f"/flows/f/schedules?limit={HUGE}",
     ],
 )
-def test_rest_numbers_out_of_range(app: AppClient, path: str) -> None:
+def test_rest_numbers_out_of_range(app: httpx.Client, path: str) -> None:
     status, body = rest(app, "GET", path)
     assert (status, body["code"]) == (400, "InvalidArgument"), body
 
@@ -243,13 +223,13 @@ def test_function_timeout_beyond_a_double() -> None:
 
 
 @pytest.mark.parametrize("case", BAD_OBJECTS)
-def test_console_bodies_are_strict(app: AppClient, case: str) -> None:
+def test_console_bodies_are_strict(app: httpx.Client, case: str) -> None:
     text, message = BAD_OBJECTS[case]
     assert_doc_400(console(app, "POST", "/flows/f/executions", '{"name":"x","input":' + text + "}"), message)
     assert_doc_400(console(app, "POST", "/flows/f/executions/e1/stop", text), message)
 
 
-def test_console_texts_and_depth(app: AppClient) -> None:
+def test_console_texts_and_depth(app: httpx.Client) -> None:
     assert_doc_400(console(app, "POST", "/flows/f/executions/e1/stop", '{"error":"\\ud800"}'), "surrogate")
     assert_doc_400(console(app, "POST", "/flows/f/executions", DEEP), "nested deeper")
     assert_doc_400(console(app, "POST", "/flows/f/executions", b'{"input":{"a":"\xff"}}'), "not UTF-8")
@@ -271,12 +251,12 @@ def test_console_texts_and_depth(app: AppClient) -> None:
         f"/flows?q=x&next_token={HUGE}",
     ],
 )
-def test_console_numbers_out_of_range(app: AppClient, query: str) -> None:
+def test_console_numbers_out_of_range(app: httpx.Client, query: str) -> None:
     status, body = console(app, "GET", query)
     assert (status, body["code"]) == (400, "InvalidArgument"), body
 
 
-def test_console_time_filters_still_work(app: AppClient) -> None:
+def test_console_time_filters_still_work(app: httpx.Client) -> None:
     times = (
         "from=1700000000000",
         "from=2026-01-01T00:00:00Z",

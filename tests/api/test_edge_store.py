@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.api.scenarios import PASS_FLOW
-from tests.store.conftest import store_url  # noqa: F401  (fixture)
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.errors import TidegateError
 from tidegate.runtime.service import WorkflowService
@@ -21,7 +20,7 @@ HUGE = "99999999999999999999999"
 
 
 @pytest.fixture
-def svc(store_url: str) -> Iterator[WorkflowService]:  # noqa: F811
+def svc(store_url: str) -> Iterator[WorkflowService]:
     store = open_store(store_url)
     service = WorkflowService(store, TaskTokenSigner(b"k" * 32))
     service.create_flow("f", PASS_FLOW)

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mq.helpers import wait_until
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.mq.client import MnsClient, MnsClientError
 from tidegate.mq.wire import QueueAttributes, encode_queue_attributes
 
@@ -46,7 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     srv = ServerProcess(base / "data", env=TEST_KEYS, args=[*limits, "--deploy", str(app)])
     srv.start()
     url = srv.url + TRIGGER
-    assert wait_until(lambda: httpx.post(url, content=b"x").status_code == 200, timeout=60), srv.log()
+    wait_until(lambda: httpx.post(url, content=b"x").status_code == 200, timeout=60, message=srv.log)
     yield srv
     srv.stop()
 

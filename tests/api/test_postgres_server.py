@@ -11,7 +11,7 @@ from tests.api.conftest import write_functions
 from tests.api.scenarios import CALLBACK_FLOW, HELPERS, PASS_FLOW
 from tests.api.sdk import run_scenario
 from tests.server import TEST_KEYS, ServerProcess
-from tests.store.conftest import PG_URL, drop_schema, require_pg
+from tests.stores import PG_URL, drop_schema, require_pg
 
 
 @pytest.mark.postgres

@@ -12,6 +12,7 @@ import pytest
 
 from tests.api.scenarios import CALLBACK_FLOW, PASS_FLOW
 from tests.server import ServerProcess
+from tests.waiting import wait_until
 
 AUTH = ("testAccessKeyId", "testAccessKeySecret")
 
@@ -23,14 +24,15 @@ def api(server: ServerProcess) -> Iterator[httpx.Client]:
 
 
 def wait_submitted(api: httpx.Client, flow: str, name: str) -> str:
-    """Poll the history (with a deadline) until the task is submitted; return its token."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    """Wait (polling the history) until the task is submitted; return its token."""
+
+    def token() -> str | None:
         events = api.get(f"/flows/{flow}/executions/{name}/history").json()["events"]
         if any(e["type"] == "TaskSubmitted" for e in events):
             return str(next(e for e in events if e["type"] == "TaskScheduled")["detail"]["input"]["token"])
-        time.sleep(0.05)
-    raise AssertionError("the task was not submitted in time")
+        return None
+
+    return wait_until(token, message=f"the task of {name} to be submitted")
 
 
 def test_auth_is_required(server: ServerProcess) -> None:

@@ -1,4 +1,5 @@
-"""The RPC protocol edges, with hand-signed requests (httpx) against the real server."""
+"""The RPC protocol edges, with hand-signed requests (httpx): to the app in this process, and on the wire to a
+real server where the raw request line matters."""
 
 from __future__ import annotations
 
@@ -35,17 +36,17 @@ def signed(params: dict[str, str], method: str = "GET", secret: str = "testAcces
     return full
 
 
-def get(server: ServerProcess, params: dict[str, Any]) -> httpx.Response:
-    return httpx.get(server.url + "/", params=signed(params), timeout=10)
+def get(client: httpx.Client, params: dict[str, Any]) -> httpx.Response:
+    return client.get("/", params=signed(params))
 
 
-def test_healthz(server: ServerProcess) -> None:
-    r = httpx.get(server.url + "/healthz", timeout=5)
+def test_healthz(app_client: httpx.Client) -> None:
+    r = app_client.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
 
 
-def test_error_body_shape_and_request_id(server: ServerProcess) -> None:
-    r = get(server, {"Action": "DescribeFlow", "Name": "nope_nope", "RequestId": "my-request-1"})
+def test_error_body_shape_and_request_id(app_client: httpx.Client) -> None:
+    r = get(app_client, {"Action": "DescribeFlow", "Name": "nope_nope", "RequestId": "my-request-1"})
     assert r.status_code == 404
     body = r.json()
     assert body == {
@@ -58,14 +59,14 @@ def test_error_body_shape_and_request_id(server: ServerProcess) -> None:
     assert r.headers["content-type"].startswith("application/json")
 
 
-def test_action_version_and_missing_params(server: ServerProcess) -> None:
-    unknown = get(server, {"Action": "DoMagic"})
-    version = get(server, {"Action": "ListFlows", "Version": "2020-01-01"})
-    no_action = get(server, {})
-    no_param = get(server, {"Action": "DescribeFlow"})
-    unsigned = httpx.get(server.url + "/", params={"Action": "ListFlows", "Version": "2019-03-15"}, timeout=5)
-    bad_limit = get(server, {"Action": "ListFlows", "Limit": "abc"})
-    bad_status = get(server, {"Action": "ListExecutions", "FlowName": "f", "Status": "Sleeping"})
+def test_action_version_and_missing_params(app_client: httpx.Client) -> None:
+    unknown = get(app_client, {"Action": "DoMagic"})
+    version = get(app_client, {"Action": "ListFlows", "Version": "2020-01-01"})
+    no_action = get(app_client, {})
+    no_param = get(app_client, {"Action": "DescribeFlow"})
+    unsigned = app_client.get("/", params={"Action": "ListFlows", "Version": "2019-03-15"})
+    bad_limit = get(app_client, {"Action": "ListFlows", "Limit": "abc"})
+    bad_status = get(app_client, {"Action": "ListExecutions", "FlowName": "f", "Status": "Sleeping"})
     assert (unknown.status_code, unknown.json()["Code"]) == (400, "ActionNotSupported")
     assert "'DoMagic'" in unknown.json()["Message"]
     assert (version.status_code, version.json()["Code"]) == (400, "APIVersionNotSupported")
@@ -77,10 +78,10 @@ def test_action_version_and_missing_params(server: ServerProcess) -> None:
     assert (bad_status.status_code, bad_status.json()["Code"]) == (400, "InvalidArgument")
 
 
-def test_post_form_body_and_entity_too_large(server: ServerProcess) -> None:
+def test_post_form_body_and_entity_too_large(app_client: httpx.Client) -> None:
     params = signed({"Action": "ListFlows", "Limit": "5"}, method="POST")
-    ok = httpx.post(server.url + "/", data=params, timeout=10)
-    big = httpx.post(server.url + "/", content=b"x" * (1024 * 1024 + 1), timeout=10)
+    ok = app_client.post("/", data=params)
+    big = app_client.post("/", content=b"x" * (1024 * 1024 + 1))
     assert ok.status_code == 200 and "Flows" in ok.json()
     assert (big.status_code, big.json()["Code"]) == (400, "EntityTooLarge")
 

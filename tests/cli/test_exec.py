@@ -12,8 +12,8 @@ import pytest
 
 from tests.cli.helpers import Result, assert_one_line_error, start, tidegate
 from tests.conftest import REPO
-from tests.mq.helpers import wait_until
 from tests.server import TEST_KEYS, ServerProcess, free_port
+from tests.waiting import wait_until
 
 FLOW = "mns-queue-callback"
 QUEUE = "fnf-demo"
@@ -58,7 +58,7 @@ def token_for(name: str, env: dict[str, str], timeout_s: float = 30) -> str:
             found.append(next(e for e in events if e["type"] == "TaskScheduled")["detail"]["input"]["task_token"])
         return bool(found)
 
-    assert wait_until(submitted, timeout=timeout_s, interval=0.2), f"{name} sent no message"
+    wait_until(submitted, timeout=timeout_s, interval=0.2, message=f"{name} to send its message")
     return found[0]
 
 
@@ -106,7 +106,7 @@ def test_start_describe_list_history(env: dict[str, str]) -> None:
     def ended() -> bool:
         return bool(ok("exec", "describe", FLOW, name, "--json", env=env).json()["status"] == "Stopped")
 
-    assert wait_until(ended, timeout=30, interval=0.2)
+    wait_until(ended, timeout=30, interval=0.2, message=f"{name} to end")
     doc = ok("exec", "describe", FLOW, name, "--json", env=env).json()
     assert (doc["error"], doc["cause"]) == ("Cancelled", "by the test")
     assert_one_line_error(tidegate("exec", "stop", FLOW, name, env=env), "InvalidArgument", "not running")

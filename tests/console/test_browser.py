@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from tests.console.conftest import KEY, sign_in
 from tests.console.flows import MIXED, SLOW
 from tests.console.gate import Gate, Passage
 from tests.server import TEST_KEYS, ServerProcess, free_port
+from tests.waiting import wait_until
 from tidegate.status import ExecutionStatus
 
 TRIGGER = "/2016-08-15/proxy/fnf-demo/callback/"  # the example function's HTTP trigger
@@ -36,16 +36,6 @@ DEPLOY_TIMEOUT_S = 300  # the first deploy on a machine pip-installs the functio
 def create_flow(rest: httpx.Client, name: str, definition: str) -> None:
     r = rest.post("/flows", json={"name": name, "definition": definition})
     assert r.status_code in (201, 409), r.text
-
-
-def wait_for(predicate: Any, timeout_s: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)  # polling a condition within a deadline
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +151,7 @@ def test_failed_execution_marks_the_failing_step(page: Any, rest: httpx.Client, 
     create_flow(rest, "mixed", MIXED)
     r = rest.post("/flows/mixed/executions", json={"name": "bad", "input": {"kind": "b", "items": [1, 2, 3]}})
     assert r.status_code == 201
-    wait_for(lambda: rest.get("/flows/mixed/executions/bad").json()["status"] == "Failed")
+    wait_until(lambda: rest.get("/flows/mixed/executions/bad").json()["status"] == "Failed", message="bad to fail")
     sign_in(page)
     page.goto(page.url.split("#")[0] + "#/flows/mixed/executions/bad")
     boom = page.wait_for_selector("svg.graph g.node[data-step=boom][data-status=failed]")

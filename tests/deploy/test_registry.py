@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import store_url  # noqa: F401  (the sqlite + postgres fixture)
 from tidegate.deploy import FunctionRecord, FunctionRegistry, InvalidFunction
 from tidegate.mq import database_of
 from tidegate.store import open_store
 
 
 @pytest.fixture
-def registry(store_url: str) -> Iterator[FunctionRegistry]:  # noqa: F811
+def registry(store_url: str) -> Iterator[FunctionRegistry]:
     store = open_store(store_url)
     try:
         yield FunctionRegistry(database_of(store))

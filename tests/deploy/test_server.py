@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import REPO
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 
 ECHO_HTTP = """
 import json
@@ -169,10 +170,13 @@ def test_flow_task_runs_a_deployed_function(server: ServerProcess, api: httpx.Cl
     _lines(tidegate(server, "deploy", str(_write_app(tmp_path))))
     started = api.post("/flows/doubler/executions", json={"name": "d1", "input": {"n": 21}})
     assert started.status_code in (200, 201), started.text
-    deadline = time.monotonic() + 30
-    doc = started.json()
-    while doc["status"] == "Running" and time.monotonic() < deadline:
-        doc = api.get("/flows/doubler/executions/d1", params={"wait": 5}).json()
+
+    def ended() -> dict[str, Any] | None:
+        doc: dict[str, Any] = api.get("/flows/doubler/executions/d1", params={"wait": 5}).json()
+        return doc if doc["status"] != "Running" else None
+
+    # No pause between checks: each request itself waits (up to 5 s) for the execution to end.
+    doc = wait_until(ended, interval=0, message="d1 to end")
     assert doc["status"] == "Succeeded" and doc["output"] == {"doubled": 42}
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 
 AUTH = (TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"], TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"])
 
@@ -21,23 +22,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         tmp_path_factory.mktemp("examples") / "data", env=TEST_KEYS, args=["--deploy", str(REPO / "examples")]
     )
     srv.start()
-    deadline = time.monotonic() + 300  # the first deploy pip-installs the function's SDK
-    while "tidegate: deployed" not in srv.log() and time.monotonic() < deadline:
-        assert "tidegate.deploy: deploying" not in srv.log(), srv.log()  # the deploy failed
-        time.sleep(0.2)  # polling a condition (the deploy finished) within a deadline
-    assert "tidegate: deployed" in srv.log(), srv.log()
+
+    def deployed() -> bool:
+        log = srv.log()
+        assert "tidegate.deploy: deploying" not in log, log  # the deploy failed
+        return "tidegate: deployed" in log
+
+    # The first deploy pip-installs the function's SDK.
+    wait_until(deployed, timeout=300, interval=0.2, message=lambda: f"the deploy to finish:\n{srv.log()}")
     yield srv
     srv.stop()
 
 
 def wait_execution(server: ServerProcess, flow: str, name: str, timeout_s: float = 60) -> dict[str, object]:
-    """Long-poll the REST API until the execution ends (or the deadline passes); return its document."""
-    deadline = time.monotonic() + timeout_s
+    """Long-poll the REST API until the execution ends (or fail at the deadline); return its document."""
     with httpx.Client(base_url=server.url + "/api/v1", auth=AUTH, timeout=30) as api:
-        doc: dict[str, object] = api.get(f"/flows/{flow}/executions/{name}").json()
-        while doc["status"] == "Running" and time.monotonic() < deadline:
-            doc = api.get(f"/flows/{flow}/executions/{name}", params={"wait": 10}).json()
-        return doc
+
+        def ended() -> dict[str, object] | None:
+            doc: dict[str, object] = api.get(f"/flows/{flow}/executions/{name}", params={"wait": 10}).json()
+            return doc if doc["status"] != "Running" else None
+
+        # No pause between checks: each request itself waits (up to 10 s) for the execution to end.
+        return wait_until(ended, timeout=timeout_s, interval=0, message=f"{flow}/{name} to end")
 
 
 def history_types(server: ServerProcess, flow: str, name: str) -> list[dict[str, object]]:

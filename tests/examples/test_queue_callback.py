@@ -21,6 +21,7 @@ import pytest
 from tests.api.sdk import run_scenario
 from tests.conftest import REPO
 from tests.examples.conftest import AUTH, history_types, wait_execution
+from tests.waiting import wait_until
 from tests.sdkenv import SdkEnv
 from tests.server import TEST_KEYS, ServerProcess
 from tidegate.mq.client import MnsClient, fields
@@ -50,15 +51,16 @@ def worker(server: ServerProcess, worker_env: SdkEnv, tmp_path: Path) -> Iterato
         proc.wait(timeout=10)
 
 
-def wait_for_text(path: Path, text: str, timeout_s: float = 30) -> str:
+def wait_for_text(path: Path, text: str, timeout_s: float = 60) -> str:
     """Wait until ``text`` appears in the file; return the file's content."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        content = path.read_text(errors="replace") if path.exists() else ""
-        if text in content:
-            return content
-        time.sleep(0.1)  # polling a condition (the worker's output) within a deadline
-    raise AssertionError(f"{text!r} not in the worker's output:\n{path.read_text(errors='replace')}")
+
+    def content() -> str | None:
+        found = path.read_text(errors="replace") if path.exists() else ""
+        return found if text in found else None
+
+    return wait_until(
+        content, timeout=timeout_s, interval=0.1, message=lambda: f"{text!r} in the worker's output:\n{content()}"
+    )
 
 
 def queue_counts(client: MnsClient) -> tuple[str, str]:
@@ -93,10 +95,7 @@ def test_queue_callback_example(server: ServerProcess, worker: Path, fnfcore_env
         client.request("POST", "/queues/fnf-demo/messages", body=encode_message(MessageRequest(body=body)))
         text = wait_for_text(worker, "Task already completed, deleted message")
         assert "TaskAlreadyCompleted" in text
-        deadline = time.monotonic() + 10
-        while queue_counts(client) != ("0", "0") and time.monotonic() < deadline:
-            time.sleep(0.1)  # polling a condition (the delete committed) within a deadline
-        assert queue_counts(client) == ("0", "0")
+        wait_until(lambda: queue_counts(client) == ("0", "0"), interval=0.1, message="the delete to commit")
     finally:
         client.close()
     # The execution is untouched by the late report.

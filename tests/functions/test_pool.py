@@ -8,14 +8,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.functions.conftest import WriteCode
+from tests.waiting import wait_until
 from tidegate.functions import (
     FUNCTION_TIMEOUT,
     UNKNOWN,
@@ -34,7 +33,7 @@ SLOW_AND_CRASHING = """
             print("hanging now")
             open("hanging", "w").close()  # in the code folder (the cwd): tells observers it started
             while True:
-                time.sleep(0.05)
+                time.sleep(0.05)  # a function that hangs (the behaviour under test)
         if event == b"crash":
             print("about to crash")
             os._exit(3)
@@ -56,13 +55,6 @@ def _state(pid: int) -> str:
 def _gone(pid: int) -> bool:
     """True when ``pid`` is neither running nor a zombie waiting to be reaped."""
     return _state(pid) == "X"
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
 
 
 def test_timeout_kills_and_replaces_the_worker(write_code: WriteCode) -> None:
@@ -110,7 +102,7 @@ def test_worker_killed_while_idle_is_replaced_transparently(write_code: WriteCod
         pid = runner.invoke(spec, b"", CTX).json()["pid"]
         os.kill(pid, signal.SIGKILL)
         # Once its main thread is gone the request stays unread in the pipe, so it is resent elsewhere.
-        _wait_for(lambda: _state(pid) in ("Z", "X"))
+        wait_until(lambda: _state(pid) in ("Z", "X"), message=f"worker {pid} to exit")
         result = runner.invoke(spec, b"", CTX)
         assert result.ok, result
         assert result.json()["pid"] != pid
@@ -121,11 +113,11 @@ BARRIER = """
     def handler(event, context):
         folder, parties = event.decode().split("|")
         open(os.path.join(folder, context.request_id), "w").close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if len(os.listdir(folder)) >= int(parties):
                 return {"met": True, "pid": os.getpid()}
-            time.sleep(0.002)
+            time.sleep(0.002)  # the function under test polls its own barrier (another process)
         return {"met": False, "pid": os.getpid()}
 """
 
@@ -240,7 +232,7 @@ runner.invoke(spec, b"", InvocationContext())
 threading.Thread(target=runner.invoke, args=(spec, b"hang", InvocationContext()), daemon=True).start()
 deadline = time.monotonic() + 10
 while not (spec.code_dir / "hanging").exists() and time.monotonic() < deadline:
-    time.sleep(0.005)
+    time.sleep(0.005)  # a server process of its own (not the test): polls the hang's marker within a deadline
 # The hang holds the first worker, so this call starts a second one and leaves it idle.
 runner.invoke(spec, b"", InvocationContext())
 print("ready", flush=True)
@@ -264,7 +256,7 @@ def test_workers_exit_when_the_server_is_killed(write_code: WriteCode) -> None:
         if server.stdout is not None:
             server.stdout.close()
     # Orphans are re-parented (and reaped) by init; both the idle and the busy worker must go away.
-    _wait_for(lambda: all(_state(pid) in ("X", "Z") for pid in workers))
+    wait_until(lambda: all(_state(pid) in ("X", "Z") for pid in workers), message=f"workers {workers} to exit")
 
 
 def _children(pid: int) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from tidegate.mq._common import new_message_id
@@ -24,16 +23,6 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward."""
         self.ms += int(seconds * 1000)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.01) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes; return whether it held."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def poison_message(qs: QueueService, queue: str, body: str, *, props: str | None = None, priority: int = 8) -> str:

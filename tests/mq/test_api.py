@@ -1,22 +1,23 @@
-"""The MNS protocol layer in-process: authentication errors, error bodies, headers, routing on ``/``."""
+"""The MNS protocol layer in-process (the app in the test's process): authentication errors, error bodies,
+headers, routing on ``/``, a long poll woken by a send."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.auth.captures import SECRET, flip, load_captures
-from tests.mq.helpers import wait_until
-from tests.server import TEST_KEYS, ServerProcess
+from tests.inprocess import TEST_ROOT
+from tests.waiting import wait_until
 from tidegate.api.mns_auth import authenticate, parse_raw_query
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
 from tidegate.auth.signatures import format_http_date, mns_authorization, parse_http_date
 from tidegate.errors import AuthError
-from tidegate.mq.client import MnsClient, fields
+from tidegate.mq import queues
+from tidegate.mq.client import fields
 from tidegate.mq.wire import MessageRequest, QueueAttributes, encode_message, encode_queue_attributes, parse_xml
 
 KEYS = KeyRing(AccessKey(id="testAccessKeyId", secret=SECRET, kind=KeyKind.ROOT, account_id="1234567890123456"))
@@ -64,15 +65,10 @@ def test_raw_query_keeps_plus() -> None:
     assert parse_raw_query("ReceiptHandle=a+b/c%3D&waitSeconds=3") == {"receipthandle": "a+b/c=", "waitseconds": "3"}
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    srv = ServerProcess(tmp_path_factory.mktemp("mns-api") / "data", env=TEST_KEYS)
-    srv.start()
-    try:
-        with httpx.Client(base_url=srv.url) as c:
-            yield c
-    finally:
-        srv.stop()
+@pytest.fixture
+def client(app_client: httpx.Client) -> httpx.Client:
+    """The app in this process (the protocol layer needs no server process)."""
+    return app_client
 
 
 def _signed(method: str, target: str, body: bytes = b"", secret: str = SECRET) -> dict[str, str]:
@@ -117,28 +113,34 @@ def test_root_is_mns_only_for_mns_requests(client: httpx.Client) -> None:
     assert r.status_code != 200 and b"<Account" not in r.content
 
 
-def test_long_poll_over_http_wakes_within_50ms(client: httpx.Client) -> None:
-    url = str(client.base_url).rstrip("/")
-    keys = (TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"], TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"])
-    poller, sender = MnsClient(url, *keys), MnsClient(url, *keys)
-    sender.request("PUT", "/queues/wake", body=encode_queue_attributes(QueueAttributes()))
+def test_a_send_wakes_a_long_poll_over_http(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A parked long poll re-checks the store every RECHECK_S (for sends from other processes on SQLite):
+    # with that beyond the wait, only the send's notification can end the wait early.
+    monkeypatch.setattr(queues, "RECHECK_S", 60.0)
+    body = encode_queue_attributes(QueueAttributes())
+    assert client.put("/queues/wake", content=body, headers=_signed("PUT", "/queues/wake", body)).status_code == 201
     woke: dict[str, float] = {}
+    target = "/queues/wake/messages?waitseconds=30"
 
     def poll() -> None:
-        r = poller.request("GET", "/queues/wake/messages", query="waitseconds=10")
+        r = client.get(target, headers=_signed("GET", target))
         woke["t"] = time.monotonic()
-        woke["ok"] = float(fields(r.xml())["MessageBody"] == "ping")
+        woke["ok"] = float(r.status_code == 200 and fields(parse_xml(r.content))["MessageBody"] == "ping")
 
     t = threading.Thread(target=poll)
     t.start()
-    with httpx.Client(base_url=url) as console:  # the console shows the long polls parked on a queue
-        signed = console.post("/console/api/session", json={"access_key_id": keys[0], "access_key_secret": keys[1]})
-        assert signed.status_code == 200, signed.text
-        assert wait_until(lambda: console.get("/console/api/queues/wake").json()["receivers_waiting"] == 1)
+    # The console shows the long polls parked on a queue (the case under test: parked, not still starting).
+    signed = client.post("/console/api/session", json={"access_key_id": TEST_ROOT.id, "access_key_secret": SECRET})
+    assert signed.status_code == 200, signed.text
+    wait_until(
+        lambda: client.get("/console/api/queues/wake").json()["receivers_waiting"] == 1,
+        message="the long poll parked on the queue",
+    )
     assert "t" not in woke  # the long poll is still waiting on the empty queue
-    sender.request("POST", "/queues/wake/messages", body=encode_message(MessageRequest(body="ping")))
+    message = encode_message(MessageRequest(body="ping"))
     sent = time.monotonic()
-    t.join(10)
-    poller.close()
-    sender.close()
-    assert woke["ok"] == 1.0 and woke["t"] - sent < 0.05
+    r = client.post("/queues/wake/messages", content=message, headers=_signed("POST", "/queues/wake/messages", message))
+    assert r.status_code == 201, r.text
+    t.join(40)
+    assert woke["ok"] == 1.0
+    assert woke["t"] - sent < 10  # woken by the send, well before the end of its 30 s wait

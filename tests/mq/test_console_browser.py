@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from tests.console.conftest import KEY, browser, page, shots, sign_in  # noqa: F401  (fixtures)
-from tests.mq.helpers import poison_message, wait_until
+from tests.mq.helpers import poison_message
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.mq._common import database_of
 from tidegate.mq.client import MnsClient, MnsClientError, fields
 from tidegate.mq.queues import QueueService
@@ -80,7 +81,9 @@ def test_topic_page_shows_failed_pushes(
     mns.request("PUT", "/topics/alerts/subscriptions/gone", body=encode_subscription(sub))
     mns.request("POST", "/topics/alerts/messages", body=encode_message(MessageRequest(body="fire")))
     # Connection refused four times (BACKOFF_RETRY): nothing left to push once it failed for good.
-    assert wait_until(lambda: fields(mns.request("GET", "/topics/alerts").xml())["MessageCount"] == "0", 30)
+    wait_until(
+        lambda: fields(mns.request("GET", "/topics/alerts").xml())["MessageCount"] == "0", message="no message left"
+    )
     sign_in(page)
     page.goto(page.url.split("#")[0] + "#/topics/alerts")
     page.wait_for_selector("tr[data-subscription=gone] td[data-failed='1']")

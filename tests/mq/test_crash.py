@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.mq.helpers import wait_until
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.cli.server import store_url_for
 from tidegate.mq._common import database_of
 from tidegate.mq.client import MnsClient, MnsClientError, fields
@@ -56,7 +56,7 @@ def test_sigkill_under_load(tmp_path: Path) -> None:
     threads = [threading.Thread(target=sender, args=(n,)) for n in "ab"] + [threading.Thread(target=receiver)]
     for t in threads:
         t.start()
-    assert wait_until(lambda: len(acked) >= 100 and len(received) >= 20, timeout=30)
+    wait_until(lambda: len(acked) >= 100 and len(received) >= 20, message="100 sends and 20 receives")
     srv.kill()
     stop.set()
     for t in threads:

@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mq.helpers import poison_delivery, poison_message, wait_until
+from tests.mq.helpers import poison_delivery, poison_message
 from tests.mq.subscriber import Subscriber
 from tests.sdkenv import mns115_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.mq._common import database_of
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.queues import QueueService
@@ -280,7 +281,9 @@ def test_pushes_that_cannot_succeed_end_failed_and_the_console_shows_them(
         doc = console.get("/console/api/topics/pushy").json()
         return {s["subscription_name"]: (s["failed"], s["last_failure"]) for s in doc["subscriptions"]}
 
-    assert wait_until(lambda: all(n == 1 for n, _ in failed().values()), timeout=60), failed()
+    wait_until(
+        lambda: all(n == 1 for n, _ in failed().values()), timeout=60, message=lambda: f"one failure each: {failed()}"
+    )
     assert failed() == {
         "down": (1, "HTTP 500"),
         "refused": (1, "connection refused"),

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.mq.helpers import wait_until
 from tests.mq.subscriber import Subscriber
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.push import retry_delay_s
 from tidegate.mq.wire import (
@@ -69,7 +69,7 @@ def test_http_push_three_formats_signed(client: MnsClient, subscriber: tuple[Sub
             client, "fmt", fmt.lower(), SubscriptionAttributes(endpoint=f"{url}/{fmt}", notify_content_format=fmt)
         )
     mid = _publish(client, "fmt", "hello <world>", tag="t1")
-    assert wait_until(lambda: all(sub.at(f"/{f}") for f in ("XML", "JSON", "SIMPLIFIED")))
+    wait_until(lambda: all(sub.at(f"/{f}") for f in ("XML", "JSON", "SIMPLIFIED")), message="a push in each format")
     (xml,) = sub.at("/XML")
     (js,) = sub.at("/JSON")
     (simple,) = sub.at("/SIMPLIFIED")
@@ -88,10 +88,12 @@ def test_retries_after_500(client: MnsClient, subscriber: tuple[Subscriber, str]
     client.request("PUT", "/topics/retry", body=encode_topic_attributes(TopicAttributes()))
     _subscribe(client, "retry", "s", SubscriptionAttributes(endpoint=f"{url}/flaky"))
     _publish(client, "retry", "persist")
-    assert wait_until(lambda: bool(sub.at("/flaky")), timeout=15)
+    wait_until(lambda: sub.at("/flaky"), message="a push to /flaky")
     assert sub.attempts["/flaky"] == 3 and sub.at("/flaky")[0].body.startswith(b"<?xml")
     # The server drops the pending push once the 2xx answer reaches it, just after the subscriber saw it.
-    assert wait_until(lambda: fields(client.request("GET", "/topics/retry").xml())["MessageCount"] == "0")
+    wait_until(
+        lambda: fields(client.request("GET", "/topics/retry").xml())["MessageCount"] == "0", message="no message left"
+    )
 
 
 def test_queue_endpoint_and_filter_tag(client: MnsClient, subscriber: tuple[Subscriber, str]) -> None:
@@ -108,7 +110,7 @@ def test_queue_endpoint_and_filter_tag(client: MnsClient, subscriber: tuple[Subs
     _publish(client, "tags", "untagged")
     got = fields(client.request("GET", "/queues/inbox/messages", query="waitseconds=10").xml())
     assert json.loads(got["MessageBody"])["Message"] == "for red"
-    assert wait_until(lambda: bool(sub.at("/blue")))
+    wait_until(lambda: sub.at("/blue"), message="a push to /blue")
     assert [fields(parse_xml(r.body))["Message"] for r in sub.at("/blue")] == ["for blue"]
     with pytest.raises(MnsClientError, match="MessageNotExist"):
         client.request("GET", "/queues/inbox/messages", query="waitseconds=1")

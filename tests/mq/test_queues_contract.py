@@ -9,6 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.mq.helpers import FakeClock
+from tests.waiting import wait_until
+from tidegate.mq import queues
 from tidegate.mq._common import database_of
 from tidegate.mq.errors import (
     InvalidQueueArgument,
@@ -207,26 +209,30 @@ def test_send_message_for_the_runtime_and_in_a_caller_transaction(qs: QueueServi
         qs.send_message("nope", "x")
 
 
-def test_long_poll_returns_right_after_a_send(store: Store) -> None:
+def test_a_send_wakes_a_long_poll_before_its_wait_ends(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A parked receiver re-checks the store every RECHECK_S (for sends from other processes on SQLite):
+    # with that beyond the wait, only the send's notification can end the wait early.
+    monkeypatch.setattr(queues, "RECHECK_S", 60.0)
     qs = QueueService(database_of(store))
     qs.create_queue("lp", QueueAttributes())
     result: dict[str, float] = {}
 
     def receiver() -> None:
-        (m,) = qs.receive("lp", 1, wait_s=10)
+        (m,) = qs.receive("lp", 1, wait_s=30)
         result["t"] = time.monotonic()
         result["body"] = float(m.body)
 
     t = threading.Thread(target=receiver)
     t.start()
-    # Not a synchronisation: the result is correct either way; the pause only makes the receiver be
-    # parked in its wait (the case under test) rather than still starting when the send commits.
-    time.sleep(0.2)
+    # The receiver is parked in its wait (the case under test), not still starting, when the send commits.
+    wait_until(lambda: qs.receivers_waiting("lp") == 1, message="the receiver parked on the queue")
+    assert "t" not in result
     sent = time.monotonic()
     qs.send_message("lp", "1")
-    t.join(5)
+    t.join(40)
     assert not t.is_alive() and result["body"] == 1.0
-    assert result["t"] - sent < 0.05
+    # Woken by the send, well before the end of its 30 s wait.
+    assert result["t"] - sent < 10
 
 
 def test_long_poll_times_out(store: Store) -> None:
@@ -234,8 +240,10 @@ def test_long_poll_times_out(store: Store) -> None:
     qs.create_queue("lt", QueueAttributes(polling_wait_seconds=1))
     start = time.monotonic()
     with pytest.raises(MessageNotExist):
-        qs.receive("lt", 1)  # the queue's PollingWaitSeconds applies
-    assert 0.9 <= time.monotonic() - start < 3
+        qs.receive("lt", 1)  # the queue's PollingWaitSeconds applies: it waits (the default would not) ...
+    assert time.monotonic() - start >= 0.9
+    # ... and answers when the wait is over (nothing else can end it: the bound only catches a hang).
+    assert time.monotonic() - start < 20
 
 
 def test_competing_receivers_never_share_a_message(open_url: Callable[[], Store]) -> None:

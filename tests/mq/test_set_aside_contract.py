@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.mq.helpers import FakeClock, poison_delivery, poison_message, wait_until
+from tests.mq.helpers import FakeClock, poison_delivery, poison_message
 from tests.mq.subscriber import Subscriber
+from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
 from tidegate.mq._common import database_of
 from tidegate.mq.errors import InvalidQueueArgument, MessageNotExist
@@ -244,7 +245,7 @@ def test_pushes_end_in_a_durable_failed_state(
     with caplog.at_level(logging.WARNING, logger="tidegate.mq.push"):
         worker.start()
         try:
-            assert wait_until(lambda: ts.get_topic("t").message_count == 0, timeout=30)
+            wait_until(lambda: ts.get_topic("t").message_count == 0, message="no message left")
         finally:
             worker.stop()
     # /down answered 500 to the first attempt and the three retries of BACKOFF_RETRY; nothing more.

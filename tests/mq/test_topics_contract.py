@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.mq.helpers import FakeClock, wait_until
+from tests.mq.helpers import FakeClock
 from tests.mq.subscriber import Subscriber
+from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
 from tidegate.mq._common import database_of
 from tidegate.mq.errors import (
@@ -131,10 +132,13 @@ def test_worker_delivers_to_queue_and_http_and_retries(
         if len(bodies) < 2:  # the two deliveries may land in two transactions
             bodies += [m.body for m in qs.receive("sink", 16, wait_s=5)]
         assert sorted(bodies) == ["more", "news"]
-        assert wait_until(lambda: len(sub.at("/ok")) == 2)
+        wait_until(lambda: len(sub.at("/ok")) == 2, message="two pushes to /ok")
         assert all(r.verified for r in sub.at("/ok"))
         assert all(r.verified for r in sub.at("/ok"))
         # /fail always answers 500: one try and three retries, then the delivery is dropped.
-        assert wait_until(lambda: sub.attempts.get("/fail", 0) == 8 and ts.get_topic("t").message_count == 0)
+        wait_until(
+            lambda: sub.attempts.get("/fail", 0) == 8 and ts.get_topic("t").message_count == 0,
+            message="8 attempts at /fail and no message left",
+        )
     finally:
         worker.stop()

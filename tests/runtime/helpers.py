@@ -25,9 +25,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tests.flow.helpers import CORPUS, substitute
+from tests.waiting import wait_until
 from tidegate.clock import now_ms
 from tidegate.engine import start_event
 from tidegate.runtime import Runtime, load_signer
@@ -161,48 +162,25 @@ def start(store: Store, flow: str, data: dict[str, Any] | None = None) -> Execut
     return created
 
 
-def wait_ended(store: Store, execution_id: int, timeout_s: float = 20.0) -> ExecutionRecord:
+def wait_ended(store: Store, execution_id: int, timeout_s: float = 30.0) -> ExecutionRecord:
     """Wait on the execution's end notification (with a deadline) until it has ended; return it."""
-    deadline = time.monotonic() + timeout_s
-    channel = execution_channel(execution_id)
-    while True:
-        seq = store.notifier.seq()
+
+    def ended() -> ExecutionRecord | None:
         record = store.get_execution_by_id(execution_id)
-        if record.ended:
-            return record
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            types = [e.type for e in history(store, execution_id)]
-            raise AssertionError(f"execution {execution_id} still {record.status} after {timeout_s} s: {types}")
-        store.notifier.wait(channel, min(remaining, 0.5), since=seq)
+        return record if record.ended else None
 
-
-T = TypeVar("T")
-
-
-def wait_for(predicate: Callable[[], T | None], timeout_s: float = 20.0) -> T:
-    """Poll ``predicate`` (for conditions with no notification) until it returns something, or fail."""
-    deadline = time.monotonic() + timeout_s
-    while (value := predicate()) is None:
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-    return value
-
-
-def wait_until(store: Store, check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``check`` on every store notification (and at least every 50 ms) until true, or fail.
-
-    Raises:
-        AssertionError: the deadline passed first.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        seq = store.notifier.seq()
-        if check():
-            return
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        store.notifier.wait(WORK, 0.05, since=seq)
+    try:
+        return wait_until(
+            ended,
+            timeout=timeout_s,
+            interval=0.5,
+            message=f"execution {execution_id} to end",
+            notifier=store.notifier,
+            channel=execution_channel(execution_id),
+        )
+    except AssertionError as exc:
+        types = [e.type for e in history(store, execution_id)]
+        raise AssertionError(f"{exc}; its history: {types}") from None
 
 
 class Harness:
@@ -287,7 +265,13 @@ class Harness:
             ]
             return len(found) >= count
 
-        wait_until(self.store, ready, timeout_s, f"{count} submitted attempts of {step}")
+        wait_until(
+            ready,
+            timeout=timeout_s,
+            interval=0.05,
+            message=f"{count} submitted attempts of {step}",
+            notifier=self.store.notifier,
+        )
         return found
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.runtime.helpers import FastClock, Harness, Ticker, add_flow, wait_ended, wait_until
-from tests.store.conftest import PG_URL, drop_schema, require_pg
+from tests.runtime.helpers import FastClock, Harness, Ticker, add_flow, wait_ended
+from tests.waiting import wait_until
 from tidegate import engine
 from tidegate.engine import start_event
 from tidegate.flow.model import ResourceKind
@@ -35,20 +33,6 @@ steps:
   - {type: task, name: call, resourceArn: "acs:fc:::services/svc/functions/fn"}
 """
 POISON_INPUT = '{"a":"\\ud800"}'  # valid JSON text; the string it decodes to cannot be encoded as UTF-8
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store on each backend (PostgreSQL: a fresh schema, dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    require_pg()
-    schema = f"poison_{uuid.uuid4().hex[:12]}"
-    try:
-        yield f"{PG_URL}?schema={schema}"
-    finally:
-        drop_schema(schema)
 
 
 def _create(store: Store, flow: str, *, input: str = "{}", definition: str = "", name: str = "poisoned") -> int:
@@ -139,7 +123,11 @@ def test_stop_execution_stops_an_execution_whose_events_cannot_be_applied(tmp_pa
     with Harness(tmp_path, url=store_url) as h:  # the real clock: the back-off is long enough to stop it mid-way
         h.add_flow("f", PASS_FLOW)
         eid = _create(h.store, "f", input=POISON_INPUT)
-        wait_until(h.store, lambda: h.store.get_execution_by_id(eid).apply_failures >= 1, 20, "a failed attempt")
+        wait_until(
+            lambda: h.store.get_execution_by_id(eid).apply_failures >= 1,
+            message="a failed attempt",
+            notifier=h.store.notifier,
+        )
         stopped = h.service.stop_execution("f", "poisoned", "Halt", "by the test")
         assert (stopped.status, stopped.error, stopped.cause) == ("Stopped", "Halt", "by the test")
         done = h.wait(eid)

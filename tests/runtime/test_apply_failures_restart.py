@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.runtime.helpers import add_flow, wait_for
+from tests.runtime.helpers import add_flow
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.engine import start_event
 from tidegate.runtime.driver import APPLY_ATTEMPTS
 from tidegate.store import ExecutionRecord, open_store
@@ -26,14 +27,14 @@ def test_a_restart_mid_backoff_resumes_the_count_and_ends_the_execution_failed(t
         # Written below the API (which would refuse it): an input the engine cannot handle.
         record = ExecutionRecord(flow_name="f", name="poisoned", definition="", input='{"a":"\\ud800"}', started_ms=1)
         created, _ = store.create_execution(record, start_event())
-        wait_for(lambda: store.get_execution_by_id(created.id).apply_failures >= 2 or None, 30)
+        wait_until(lambda: store.get_execution_by_id(created.id).apply_failures >= 2, message="two failed attempts")
         srv.restart()
 
         def ended_record() -> ExecutionRecord | None:
             current = store.get_execution_by_id(created.id)
             return current if current.ended else None
 
-        ended = wait_for(ended_record, 60)
+        ended = wait_until(ended_record, timeout=60, message="the execution to end")
     finally:
         srv.stop()
         store.close()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from tests.runtime.helpers import add_flow, start, wait_ended, wait_for
-from tests.store.conftest import store_url  # noqa: F401  (fixture)
+from tests.runtime.helpers import add_flow, start, wait_ended
+from tests.waiting import wait_until
 from tidegate.engine import StopRequested, TaskSucceeded
 from tidegate.runtime import Runtime, load_signer
-from tidegate.store import ExecutionRecord, Store, open_store
+from tidegate.store import ExecutionRecord, Store
 
 CHILD_OK = """version: v1
 type: flow
@@ -61,15 +58,6 @@ CATCHING = """    catch:
       - {target: handled, source: true}"""
 
 
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:  # noqa: F811
-    s = open_store(store_url)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
 def child_of(store: Store, flow: str) -> ExecutionRecord | None:
     items = store.list_executions(flow).items
     return items[0] if items else None
@@ -111,8 +99,8 @@ def test_stopping_a_sync_child_fails_the_parent_task_with_the_stop_error(store: 
     add_flow(store, "main", parent("child", "sync", CATCHING))
     with Runtime(store, signer=load_signer(store)):
         main = start(store, "main")
-        child = wait_for(lambda: child_of(store, "child"))
-        wait_for(lambda: True if any(h.type == "StepEntered" for h in store.get_history(child.id)) else None)
+        child = wait_until(lambda: child_of(store, "child"), message="the child execution")
+        wait_until(lambda: any(h.type == "StepEntered" for h in store.get_history(child.id)), message="a child step")
         assert store.append_inbox(child.id, StopRequested(error="AnyCustomError", cause="stopped").to_dict())
         rec = wait_ended(store, main.id)
     assert store.get_execution_by_id(child.id).status == "Stopped"
@@ -124,7 +112,7 @@ def test_request_response_child_returns_at_once_and_runs_on(store: Store) -> Non
     add_flow(store, "main", parent("child", "requestResponse"))
     with Runtime(store, signer=load_signer(store)):
         rec = wait_ended(store, start(store, "main").id)
-        child = wait_for(lambda: child_of(store, "child"))
+        child = wait_until(lambda: child_of(store, "child"), message="the child execution")
         child = wait_ended(store, child.id)
     out = json.loads(rec.output or "")
     assert out["FlowName"] == "child" and out["Name"] == child.name and out["ExecutionName"] == child.name
@@ -138,11 +126,11 @@ def test_wait_for_callback_child_reports_the_parent_token(store: Store) -> None:
     signer = load_signer(store)
     with Runtime(store, signer=signer):
         main = start(store, "main")
-        child = wait_for(lambda: child_of(store, "child"))
+        child = wait_until(lambda: child_of(store, "child"), message="the child execution")
         token = json.loads(child.input)["token"]
         flow_name, exec_name, task_key = signer.parse(token)
         assert (flow_name, exec_name) == ("main", main.name)
-        wait_for(lambda: True if any(h.type == "TaskSubmitted" for h in store.get_history(main.id)) else None)
+        wait_until(lambda: any(h.type == "TaskSubmitted" for h in store.get_history(main.id)), message="TaskSubmitted")
         event = TaskSucceeded(task_key=task_key, output={"from": "child"}).to_dict()
         assert store.complete_task(main.id, task_key, event)
         assert not store.complete_task(main.id, task_key, event)  # a second report is refused

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.helpers import Harness, calls, copy_functions, corpus_text, run_cli, wait_until
+from tests.runtime.helpers import Harness, calls, copy_functions, corpus_text, run_cli
+from tests.waiting import wait_until
 from tidegate.store import ExecutionNotFound
 
 TRIP = "awesome-fnf__trip-booking-order-processing__flows__tripOrderProcessing.flow"
@@ -434,7 +435,7 @@ def test_post_execution_actions_parent_catches_the_stopped_childs_error(tmp_path
                 return False
             return any(e.type == "TaskScheduled" for e in h.history(child.id))
 
-        wait_until(h.store, child_running, 20, "the child's long-running task")
+        wait_until(child_running, message="the child's long-running task", notifier=h.store.notifier)
         h.service.stop_execution("post-actions-subflow", "run10", error="AnyCustomError", cause="stopped by test")
         run = h.wait(eid)
         (h.functions / "post-actions-service" / "release").touch()

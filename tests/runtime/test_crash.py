@@ -18,8 +18,6 @@ sleep. What "no history event is lost or duplicated" means precisely (see ``docs
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +26,9 @@ import pytest
 
 from tests.runtime.crash import flows
 from tests.runtime.crash.history import check_dense, read_history, scoped_keys, shape, types
-from tests.runtime.crash.process import start_worker, tidegate_run, wait_until
+from tests.runtime.crash.process import start_worker, tidegate_run
 from tests.runtime.crash.worker import start_executions
-from tests.store.conftest import PG_URL, drop_schema, require_pg
+from tests.waiting import wait_until
 from tidegate.clock import now_ms
 from tidegate.store import ExecutionRecord, HistoryRow, Store, open_store
 
@@ -94,20 +92,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Finished]:
     return done
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store on each backend (PostgreSQL: a fresh schema, dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    require_pg()  # skips locally without PostgreSQL, fails when CI is set
-    schema = f"crash_{uuid.uuid4().hex[:12]}"
-    try:
-        yield f"{PG_URL}?schema={schema}"
-    finally:
-        drop_schema(schema)
-
-
 def assert_same_as_reference(got: dict[str, Finished], reference: dict[str, Finished]) -> None:
     """Same status and output; no event lost, duplicated or reordered within its scope."""
     for name, f in got.items():
@@ -155,7 +139,7 @@ def test_kill_mid_wait_parallel_and_retry_then_restart(
                     and all(has(history_of(store, e), "TaskFailed", "flaky") for e in RETRIES)
                 )
 
-            wait_until(all_mid_way, MID_TIMEOUT_S, "every execution mid-way", child)
+            wait_until(child.unless_exited(all_mid_way), timeout=MID_TIMEOUT_S, message="every execution mid-way")
         finally:
             child.kill()
         mid = collect(store, MIXED)
@@ -167,10 +151,9 @@ def test_kill_mid_wait_parallel_and_retry_then_restart(
         child = start_worker(store_url, plan, fns, tmp_path, "second")
         try:
             wait_until(
-                lambda: all(has(history_of(store, e), "TaskFailed", "flaky", 2) for e in RETRIES),
-                MID_TIMEOUT_S,
-                "second failures",
-                child,
+                child.unless_exited(lambda: all(has(history_of(store, e), "TaskFailed", "flaky", 2) for e in RETRIES)),
+                timeout=MID_TIMEOUT_S,
+                message="second failures",
             )
         finally:
             child.kill()
@@ -195,7 +178,7 @@ def test_function_mid_invocation_runs_again_and_completes_once(
     with open_store(store_url) as store:
         child = start_worker(store_url, plan, fns, tmp_path, "first")
         try:
-            wait_until(started.exists, MID_TIMEOUT_S, "the function to start", child)
+            wait_until(child.unless_exited(started.exists), timeout=MID_TIMEOUT_S, message="the function to start")
         finally:
             child.kill()
         record = store.get_execution("once", ONCE["name"])
@@ -269,10 +252,9 @@ def test_tidegate_run_killed_mid_wait_resumes_by_name(tmp_path: Path, reference:
         child = tidegate_run(argv, tmp_path, "first")
         try:
             wait_until(
-                lambda: has(history_of(store, CLI_EXECUTION), "StepEntered", "pause"),
-                MID_TIMEOUT_S,
-                "the wait step",
-                child,
+                child.unless_exited(lambda: has(history_of(store, CLI_EXECUTION), "StepEntered", "pause")),
+                timeout=MID_TIMEOUT_S,
+                message="the wait step",
             )
         finally:
             child.kill()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.helpers import add_flow, start, wait_ended, wait_for
+from tests.runtime.helpers import add_flow, start, wait_ended
+from tests.waiting import wait_until
 from tidegate.engine import TaskFailed
 from tidegate.runtime import Runtime, load_signer
 from tidegate.store import Store, open_store
@@ -97,9 +98,9 @@ def test_wait_for_callback_discards_the_result_and_waits_for_the_token(store: St
     tokens = functions / "svc" / "tokens.py.tokens"
     with rt:
         ex = start(store, "f")
-        token = wait_for(lambda: tokens.read_text().strip() if tokens.exists() and tokens.read_text() else None)
+        token = wait_until(lambda: tokens.read_text().strip() if tokens.exists() else "", message="the token file")
         _, _, key = rt.signer.parse(token)
-        wait_for(lambda: True if any(h.type == "TaskSubmitted" for h in store.get_history(ex.id)) else None)
+        wait_until(lambda: any(h.type == "TaskSubmitted" for h in store.get_history(ex.id)), message="TaskSubmitted")
         assert store.get_execution_by_id(ex.id).status == "Running"  # the function's return value is ignored
         assert store.complete_task(ex.id, key, TaskFailed(task_key=key, error="Worker.Failed", cause="x").to_dict())
         rec = wait_ended(store, ex.id)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from tests.runtime.helpers import add_flow, start, wait_ended, wait_for
-from tests.store.conftest import store_url  # noqa: F401  (fixture)
+from tests.runtime.helpers import add_flow, start, wait_ended
+from tests.waiting import wait_until
 from tidegate.engine import TaskSucceeded
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq import QueueService, TopicService, database_of
 from tidegate.mq.wire import QueueAttributes, TopicAttributes, body_md5
 from tidegate.runtime import Runtime, load_signer
-from tidegate.store import Store, open_store
+from tidegate.store import Store
 
 QUEUE_CALLBACK = """version: v1
 type: flow
@@ -51,15 +50,6 @@ steps:
 """
 
 
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:  # noqa: F811
-    s = open_store(store_url)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
 def runtime(store: Store) -> Runtime:
     transactional = mns_targets(store, region="cn-hangzhou", account_id="1234567890123456")
     return Runtime(store, signer=load_signer(store), transactional=transactional)
@@ -76,7 +66,7 @@ def test_wait_for_callback_sends_the_token_and_resumes_on_report(store: Store) -
         body = json.loads(msg.body)
         assert body["key"] == "value" and msg.priority == 1
         _, _, task_key = rt.signer.parse(body["task_token"])
-        wait_for(lambda: True if any(h.type == "TaskSubmitted" for h in store.get_history(ex.id)) else None)
+        wait_until(lambda: any(h.type == "TaskSubmitted" for h in store.get_history(ex.id)), message="TaskSubmitted")
         assert store.complete_task(ex.id, task_key, TaskSucceeded(task_key=task_key, output={"key": "value"}).to_dict())
         done = wait_ended(store, ex.id)
     assert done.status == "Succeeded" and json.loads(done.output or "") == {"key": "value"}

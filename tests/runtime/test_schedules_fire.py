@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from tests.runtime.helpers import add_flow, wait_ended, wait_for
-from tests.store.conftest import store_url  # noqa: F401  (fixture)
+from tests.runtime.helpers import add_flow, wait_ended
+from tests.waiting import wait_until
 from tidegate.clock import now_ms
 from tidegate.runtime import Runtime, load_signer
 from tidegate.runtime.cron import next_fire_ms
-from tidegate.store import ScheduleRecord, Store, open_store
+from tidegate.store import ScheduleRecord, Store
 
 ECHO = """version: v1
 type: flow
@@ -22,15 +19,6 @@ steps:
     outputMappings:
       - {target: got, source: $input.n}
 """
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:  # noqa: F811
-    s = open_store(store_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def test_due_schedule_starts_one_execution_with_its_payload(store: Store) -> None:
@@ -49,7 +37,7 @@ def test_due_schedule_starts_one_execution_with_its_payload(store: Store) -> Non
         )
     )
     with Runtime(store, signer=load_signer(store)):
-        fired = wait_for(lambda: store.list_executions("ticker").items or None, timeout_s=10)
+        fired = wait_until(lambda: store.list_executions("ticker").items, message="the scheduled execution")
         done = wait_ended(store, fired[0].id)
     assert done.name == f"every-minute-{now}"
     assert done.status == "Succeeded" and json.loads(done.output or "") == {"got": 7}

@@ -12,7 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.runtime.helpers import TIDEGATE, history, wait_ended, wait_until
+from tests.runtime.helpers import TIDEGATE, history, wait_ended
+from tests.waiting import wait_until
 from tidegate.functions import resolve_local_function
 from tidegate.runtime import Runtime, load_signer
 from tidegate.runtime.service import WorkflowService
@@ -31,7 +32,7 @@ steps:
 SLOW = """import pathlib, time
 
 def handler(event, context):
-    time.sleep(30)
+    time.sleep(30)  # a deliberately slow function: the step's 1 s timeout must abandon it
     pathlib.Path(__file__).with_name("slow.done").touch()
     return b'{"late": true}'
 """
@@ -62,7 +63,11 @@ def test_the_execution_ends_at_the_task_timeout_and_the_late_invocation_is_dropp
             assert (ended.status, ended.error) == ("Failed", "FnF.TaskTimeout")
             assert not (functions / "svc" / "slow.done").exists()  # the function was still running
             # At the function's own timeout its worker is killed and freed; the job's result is dropped.
-            wait_until(store, lambda: store.next_job_ms([TASK_JOB]) is None, 20, "the abandoned job to finish")
+            wait_until(
+                lambda: store.next_job_ms([TASK_JOB]) is None,
+                message="the abandoned job to finish",
+                notifier=store.notifier,
+            )
             assert runtime.runner is not None and runtime.runner.worker_pids() == []
             types = [e.type for e in history(store, record.id)]
             assert types[-1] == "ExecutionFailed" and "TaskSucceeded" not in types

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from tidegate.store import ExecutionRecord, FlowRecord, HistoryWrite, Store, TransitionWrite
@@ -60,13 +59,3 @@ def step(record: ExecutionRecord, n_events: int = 1, **changes: Any) -> Transiti
     }
     fields.update(changes)
     return TransitionWrite(**fields)
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    """Poll ``predicate`` until it holds or the deadline passes (for conditions with no notification)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from tests.store.conftest import OpenUrl
 from tests.store.helpers import events, make_flow, start, step
+from tests.stores import OpenUrl
 from tidegate.store import (
     Delivery,
     HistoryGap,

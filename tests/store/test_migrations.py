@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.store.conftest import OpenUrl
+from tests.stores import OpenUrl
 from tidegate.store import Store
 from tidegate.store._db import migrate, migrations
 from tidegate.store._open import open_database
@@ -61,6 +61,6 @@ def test_step_by_step_equals_fresh(store_url: str, store: Store, tmp_path: Path)
     finally:
         db.close()
         if dialect == "postgres":
-            from tests.store.conftest import drop_schema
+            from tests.stores import drop_schema
 
             drop_schema(other_url.rsplit("=", 1)[1])

@@ -12,7 +12,7 @@ import pytest
 
 import tidegate.store
 from tests.conftest import REPO
-from tests.store.conftest import PG_URL, drop_schema, require_pg
+from tests.stores import PG_URL, drop_schema, require_pg
 from tidegate.errors import ConfigurationError
 from tidegate.store import PostgresStore, SqliteStore, Store, open_store
 from tidegate.store._db import migrations

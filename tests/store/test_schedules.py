@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from tests.store.conftest import OpenUrl
 from tests.store.helpers import make_flow, start
+from tests.stores import OpenUrl
 from tidegate.store import (
     FlowNotFound,
     ScheduleAlreadyExists,

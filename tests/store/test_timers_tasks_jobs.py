@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from tests.store.conftest import OpenUrl
 from tests.store.helpers import make_flow, start, step
+from tests.stores import OpenUrl
 from tidegate.store import JobWrite, Store, TimerWrite
 
 T = TypeVar("T")

@@ -30,7 +30,7 @@ from pathlib import Path
 from tidegate.auth.errors import InvalidAccessKeyId, InvalidSecurityToken, SecurityTokenExpired
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.errors import ConfigurationError
-from tidegate.names import DEFAULT_ACCOUNT_ID
+from tidegate.names import DEFAULT_ACCOUNT_ID as DEFAULT_ACCOUNT_ID  # re-exported for callers of this module
 
 ROOT_KEY_FILE = "root-key.json"
 ENV_ID = "TIDEGATE_ACCESS_KEY_ID"

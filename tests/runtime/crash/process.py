@@ -1,4 +1,4 @@
-"""Start runtime processes, wait for conditions on the store with a deadline, kill them with SIGKILL."""
+"""Start runtime processes and kill them with SIGKILL (tests wait on the store with ``tests.waiting``)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from tests.conftest import REPO
-
-POLL_S = 0.02
 
 
 class Child:
@@ -56,24 +53,24 @@ class Child:
         finally:
             self._close()
 
+    def unless_exited(self, condition: Callable[[], bool]) -> Callable[[], bool]:
+        """``condition`` for :func:`tests.waiting.wait_until`, failing at once when this child exits first.
+
+        (Polling is the only cross-process wait available for SQLite: its notifications are in-process.)
+        """
+
+        def check() -> bool:
+            if condition():
+                return True
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.label} exited ({self.proc.returncode}) first:\n{self.errors()}")
+            return False
+
+        return check
+
     def _close(self) -> None:
         self._out.close()
         self._err.close()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, child: Child | None = None) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout_s`` or when ``child`` exits first.
-
-    Polling is the only cross-process wait available for SQLite (its notifications are in-process).
-    """
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if child is not None and child.proc.poll() is not None:
-            raise AssertionError(f"{child.label} exited ({child.proc.returncode}) before {what}:\n{child.errors()}")
-        if time.monotonic() > deadline:
-            extra = f":\n{child.errors()}" if child is not None else ""
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}{extra}")
-        time.sleep(POLL_S)
 
 
 def start_worker(

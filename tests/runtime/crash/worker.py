@@ -12,11 +12,11 @@ import argparse
 import json
 import logging
 import sys
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.waiting import wait_until
 from tidegate.clock import now_ms
 from tidegate.flow import load_flow
 from tidegate.functions import FunctionSpec, resolve_local_function
@@ -32,6 +32,8 @@ from tidegate.store import (
 
 FUNCTION_TIMEOUT_S = 60.0
 """Longer than the hanging function of ``once.py`` runs: only the kill may end that invocation."""
+#: A bound on waiting for the plan's executions (far above the parent test's own deadline).
+WAIT_ALL_ENDED_S = 600.0
 
 
 def _ensure_flows(store: Store, flows: dict[str, str]) -> None:
@@ -66,13 +68,15 @@ def start_executions(store: Store, plan: dict[str, Any]) -> list[int]:
 
 
 def _wait_all_ended(store: Store, ids: list[int]) -> None:
+    """Until every execution ended (the parent test kills this process when it overruns its own deadline)."""
     pending = list(ids)
-    idle = threading.Event()
-    while pending:
-        pending = [i for i in pending if not store.get_execution_by_id(i).ended]
-        if pending:
-            # exec:<id> notifications are in-process only on SQLite: poll as well.
-            idle.wait(0.1)
+
+    def all_ended() -> bool:
+        pending[:] = [i for i in pending if not store.get_execution_by_id(i).ended]
+        return not pending
+
+    # exec:<id> notifications are in-process only on SQLite: poll the store.
+    wait_until(all_ended, timeout=WAIT_ALL_ENDED_S, interval=0.1, message="every execution to end")
 
 
 def main(argv: list[str] | None = None) -> int:

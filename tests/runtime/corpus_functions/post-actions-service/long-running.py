@@ -14,5 +14,5 @@ def handler(event: bytes, context: Any) -> dict[str, Any]:
     release = Path(__file__).with_name("release")
     deadline = time.monotonic() + 30
     while not release.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.02)  # the function under test waits for its release file (another process)
     return {"finished": release.exists()}

@@ -25,6 +25,6 @@ def handler(event: bytes, context: Any) -> dict[str, Any]:
         # Stands for slow work: the runtime is killed meanwhile and this worker exits with it.
         deadline = time.monotonic() + _HANG_S
         while time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.05)  # the slow work of the function under test, not a synchronisation
         raise TimeoutError("the runtime was expected to be killed during this invocation")
     return {"value": int(data.get("value", 0)) * 2}

@@ -1,4 +1,9 @@
-"""The ``store`` fixture: every contract test runs on SQLite (a tmp file) and PostgreSQL (a fresh schema).
+"""The store fixtures every test can use (registered in ``tests/conftest.py``), and PostgreSQL schema handling.
+
+``store_url`` names an empty store of each backend: SQLite (a file in the test's tmp folder) and PostgreSQL
+(a fresh schema, dropped afterwards). ``store`` is a freshly migrated store on it; ``open_url`` opens more
+stores on the same database (all closed at teardown). A test module that needs one backend only, or a
+store of its own, asks for ``tmp_path`` or :func:`pg_schema` instead.
 
 PostgreSQL is at ``TIDEGATE_TEST_PG`` (default 127.0.0.1:5432, database ``test``). When it is unreachable
 the postgres cases skip locally but fail when ``CI`` is set, so CI can never silently lose half the suite.
@@ -9,6 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,22 +57,33 @@ def drop_schema(schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@contextmanager
+def pg_schema(prefix: str = "t") -> Iterator[str]:
+    """A fresh schema name on the test database (other runs may share it), dropped when the block ends.
+
+    Skips (locally) or fails (in CI) when PostgreSQL is unreachable. The store URL is
+    ``f"{PG_URL}?schema={schema}"``.
+    """
+    require_pg()
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    try:
+        yield schema
+    finally:
+        drop_schema(schema)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL naming an empty store of each backend; removed afterwards."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    require_pg()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    try:
+    with pg_schema() as schema:
         yield f"{PG_URL}?schema={schema}"
-    finally:
-        drop_schema(schema)
 
 
 @pytest.fixture
-def open_url(store_url: str) -> Iterator[Callable[[], Store]]:
+def open_url(store_url: str) -> Iterator[OpenUrl]:
     """Open further stores on the same database (closed at teardown)."""
     opened: list[Store] = []
 
@@ -81,6 +98,6 @@ def open_url(store_url: str) -> Iterator[Callable[[], Store]]:
 
 
 @pytest.fixture
-def store(open_url: Callable[[], Store]) -> Store:
+def store(open_url: OpenUrl) -> Store:
     """A freshly migrated store of each backend."""
     return open_url()

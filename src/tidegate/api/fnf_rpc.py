@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidegate.api.body import read_body
+from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
 from tidegate.api.ids import new_request_id
@@ -37,7 +37,6 @@ from tidegate.mq import database_of
 __all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
 
 API_VERSION = "2019-03-15"
-MAX_BODY = 1024 * 1024
 
 
 def _request_id(params: dict[str, str] | None) -> str:

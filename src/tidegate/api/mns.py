@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from tidegate.api import mns_ops as ops
-from tidegate.api.body import read_body
+from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
@@ -38,8 +38,6 @@ from tidegate.mq.topics import TopicService
 __all__ = ["MethodNotAllowed", "MnsEndpoint", "certificate_routes", "is_mns_request"]
 
 log = logging.getLogger(__name__)
-#: Largest accepted request body: 16 messages of 64 KiB, XML-escaped, fit easily.
-MAX_BODY = 1 << 20
 #: Long polls waiting at once (each holds a worker thread for up to 30 s).
 LONG_POLL_SLOTS = 512
 

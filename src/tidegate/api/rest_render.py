@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tidegate.engine import rfc3339_ms
+from tidegate.status import ExecutionStatus
 from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, ScheduleRecord
 
 __all__ = ["event_doc", "execution_doc", "flow_doc", "schedule_doc"]
@@ -40,7 +41,7 @@ def execution_doc(e: ExecutionRecord) -> dict[str, Any]:
         "flow_name": e.flow_name,
         "status": e.status,
         "input": _parsed(e.input),
-        "output": _parsed(e.output) if e.status == "Succeeded" else None,
+        "output": _parsed(e.output) if e.status == ExecutionStatus.SUCCEEDED else None,
         "error": e.error,
         "cause": e.cause,
         "started_time": rfc3339_ms(e.started_ms),

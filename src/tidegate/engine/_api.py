@@ -18,10 +18,11 @@ from tidegate.engine._messages import (
     TimerFired,
 )
 from tidegate.engine._state import ExecutionState, Frame, TaskRun, WaitRun
-from tidegate.engine._types import TERMINAL, EventType, ExecutionStatus, HistoryEvent, StaleEvent
+from tidegate.engine._types import EventType, HistoryEvent, StaleEvent
 from tidegate.errors import EngineError
 from tidegate.flow.mapping import Scope, apply_mappings
 from tidegate.flow.model import JSON, Flow
+from tidegate.status import TERMINAL, ExecutionStatus
 
 
 class TokenMinter(Protocol):

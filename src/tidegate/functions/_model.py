@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tidegate.errors import FunctionError
+from tidegate.names import DEFAULT_REGION
 
 # Error names the runtime itself produces (function errors carry the exception's class name instead).
 # FC platform errors are named ``FC.<Code>``; see docs/functions.md for when each occurs.
@@ -114,7 +115,7 @@ class InvocationContext:
     """Per-invocation facts; the function's own name, handler, memory and timeout come from the spec."""
 
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    region: str = "cn-hangzhou"
+    region: str = DEFAULT_REGION
     account_id: str = ""
     credentials: Credentials = field(default_factory=Credentials)
     qualifier: str = "LATEST"

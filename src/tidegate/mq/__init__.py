@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tidegate.mq._common import database_of
 from tidegate.mq.errors import (
-    InvalidArgument,
+    InvalidQueueArgument,
     InvalidQueueName,
     MessageNotExist,
     QueueAlreadyExist,
@@ -24,7 +24,7 @@ from tidegate.mq.queues import QueueService, queue_channel
 from tidegate.mq.topics import TopicService
 
 __all__ = [
-    "InvalidArgument",
+    "InvalidQueueArgument",
     "InvalidQueueName",
     "MessageNotExist",
     "PushWorker",

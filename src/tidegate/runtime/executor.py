@@ -28,7 +28,7 @@ from tidegate.logctx import execution_scope
 from tidegate.runtime.backoff import FailureBackoff
 from tidegate.runtime.driver import describe_failure
 from tidegate.runtime.translate import TASK_JOB
-from tidegate.store import JOBS, ApplyNow, JobRecord, Store
+from tidegate.store import JOBS, ApplyNow, JobRecord, Store, TaskStatus
 
 log = logging.getLogger("tidegate.runtime")
 
@@ -176,7 +176,7 @@ class Executor:
             # It may have failed because stopping killed its worker: not a result. Hand it back, unless its
             # task has closed meanwhile (timed out, or the execution ended): nobody waits for it any more.
             task = self.store.get_task(job.execution_id, job.command.task_key)
-            if task is None or task.status != "open":
+            if task is None or task.status != TaskStatus.OPEN:
                 self.store.finish_job(record.id, None)
             else:
                 self.store.retry_job(record.id, self.clock(), "the runtime stopped during the invocation")

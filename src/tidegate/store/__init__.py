@@ -22,14 +22,13 @@ from tidegate.store.errors import (
 )
 from tidegate.store.notify import JOBS, WORK, LocalNotifier, Notifier, execution_channel
 from tidegate.store.records import (
-    ACTIVE_STATUSES,
-    TERMINAL_STATUSES,
+    STATUS_PARAMS,
     Delivery,
     EffectOutcome,
     ExecutionRecord,
     FlowRecord,
-    HistoryEvent,
     HistoryRow,
+    HistoryWrite,
     InboxItem,
     JobRecord,
     JobWrite,
@@ -37,6 +36,7 @@ from tidegate.store.records import (
     ScheduleRecord,
     TaskCompletion,
     TaskRecord,
+    TaskStatus,
     TimerWrite,
     TransitionWrite,
     TxEffect,
@@ -44,9 +44,8 @@ from tidegate.store.records import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES",
     "JOBS",
-    "TERMINAL_STATUSES",
+    "STATUS_PARAMS",
     "WORK",
     "ApplyNow",
     "ComputeNext",
@@ -58,9 +57,9 @@ __all__ = [
     "FlowAlreadyExists",
     "FlowNotFound",
     "FlowRecord",
-    "HistoryEvent",
     "HistoryGap",
     "HistoryRow",
+    "HistoryWrite",
     "InboxItem",
     "InvalidPageToken",
     "JobRecord",
@@ -76,6 +75,7 @@ __all__ = [
     "Store",
     "TaskCompletion",
     "TaskRecord",
+    "TaskStatus",
     "TimerWrite",
     "TransitionWrite",
     "TxEffect",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tidegate.status import ACTIVE, ExecutionStatus
 from tidegate.store._db import Database, Tx, applied_versions, migrate
 from tidegate.store._transitions import TransitionsMixin, _describe, _now, log
 from tidegate.store.base import FLOW_DELETED, ApplyNow, ComputeNext, DeletedFlow
@@ -22,7 +23,7 @@ from tidegate.store.errors import (
 )
 from tidegate.store.notify import WORK
 from tidegate.store.records import (
-    ACTIVE_STATUSES,
+    STATUS_PARAMS,
     ExecutionRecord,
     FlowRecord,
     Page,
@@ -131,10 +132,10 @@ class SqlStore(TransitionsMixin):
                 raise _flow_not_found(name)
             flow_id = str(row["id"])
             tx.run("delete_flow_schedules", {"name": name})
-            params = {"flow_id": flow_id, "now": _now()}
+            params = {**STATUS_PARAMS, "flow_id": flow_id, "now": _now()}
             for query in ("stop_deleted_flow_tasks", "stop_deleted_flow_inbox", "stop_deleted_flow_timers"):
                 tx.run(query, params)
-            tx.run("stop_deleted_flow_jobs", {"flow_id": flow_id})
+            tx.run("stop_deleted_flow_jobs", {**STATUS_PARAMS, "flow_id": flow_id})
             cause = f"Flow {name} was deleted."
             stopped = tx.all("stop_deleted_flow_executions", params | {"error": FLOW_DELETED, "cause": cause})
         tokens = tuple(str(r["callback_token"]) for r in stopped if r["callback_token"])
@@ -165,8 +166,8 @@ class SqlStore(TransitionsMixin):
         self, execution: ExecutionRecord, start_event: Mapping[str, Any], apply: ApplyNow | None = None
     ) -> tuple[ExecutionRecord, bool]:
         """Insert an execution and its start event (applied at once with ``apply``); idempotent by name."""
-        if execution.status not in ACTIVE_STATUSES:
-            raise ValueError(f"a new execution must be Starting or Running, not {execution.status!r}")
+        if execution.status not in ACTIVE:
+            raise ValueError(f"a new execution must be Starting or Running, not {str(execution.status)!r}")
         with self.db.write() as tx:
             return self._insert_execution(tx, execution, start_event, apply)
 
@@ -190,7 +191,7 @@ class SqlStore(TransitionsMixin):
         if row is None:
             existing = tx.one("get_execution", {"flow_id": flow["id"], "name": execution.name})
             assert existing is not None
-            if existing["status"] in ACTIVE_STATUSES:
+            if existing["status"] in ACTIVE:
                 return ExecutionRecord.from_row(existing), False
             raise ExecutionAlreadyExists(f"Execution {execution.name} for flow {execution.flow_name} already exists.")
         if apply is None or not self._apply_now(tx, row["id"], apply, _now(), start_event, fresh=row):
@@ -266,7 +267,7 @@ class SqlStore(TransitionsMixin):
         self,
         flow_name: str,
         *,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         name_prefix: str | None = None,
         started_from_ms: int | None = None,
         started_to_ms: int | None = None,

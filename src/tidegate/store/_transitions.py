@@ -12,12 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 from tidegate.clock import now_ms
+from tidegate.status import TERMINAL
 from tidegate.store._db import Database, Tx
 from tidegate.store.base import ApplyNow, ComputeNext, Store
 from tidegate.store.errors import HistoryGap, VersionConflict
 from tidegate.store.notify import JOBS, WORK, execution_channel
 from tidegate.store.records import (
-    TERMINAL_STATUSES,
+    STATUS_PARAMS,
     ExecutionRecord,
     HistoryRow,
     InboxItem,
@@ -54,6 +55,7 @@ class TransitionsMixin(Store):
     def append_inbox(self, execution_id: int, event: Mapping[str, Any], available_ms: int | None = None) -> bool:
         """Queue an event for an execution; False (nothing written) when it has ended or is unknown."""
         params = {
+            **STATUS_PARAMS,
             "execution_id": execution_id,
             "event": to_json(event),
             "available_ms": _now() if available_ms is None else available_ms,
@@ -69,7 +71,7 @@ class TransitionsMixin(Store):
         with self.db.write() as tx:
             rows = tx.all(
                 "claim_executions",
-                {"owner": owner, "until": now_ms + lease_ms, "now": now_ms, "limit": limit},
+                {**STATUS_PARAMS, "owner": owner, "until": now_ms + lease_ms, "now": now_ms, "limit": limit},
             )
             if not rows:
                 return []
@@ -99,7 +101,7 @@ class TransitionsMixin(Store):
     def defer(self, execution_id: int, owner: str, until_ms: int) -> int | None:
         """Count a failed attempt at applying and keep the execution unclaimed until ``until_ms``."""
         with self.db.write() as tx:
-            row = tx.one("defer_execution", {"id": execution_id, "owner": owner, "until": until_ms})
+            row = tx.one("defer_execution", {**STATUS_PARAMS, "id": execution_id, "owner": owner, "until": until_ms})
             tx.notify(WORK)  # idle drivers recompute their wake-up time (the next attempt)
         return None if row is None else int(row["apply_failures"])
 
@@ -109,7 +111,7 @@ class TransitionsMixin(Store):
         """End an active execution with the terminal write ``build`` makes of its locked row."""
         now = _now()
         with self.db.write() as tx:
-            row = tx.one("lock_active_execution", {"id": execution_id})
+            row = tx.one("lock_active_execution", {**STATUS_PARAMS, "id": execution_id})
             if row is None:
                 return None
             self._commit_in(tx, [build(ExecutionRecord.from_row(row))], now)
@@ -154,7 +156,7 @@ class TransitionsMixin(Store):
         """
         row, queued = fresh, []
         if row is None:
-            row = tx.one("lock_execution_to_apply", {"id": execution_id, "now": now})
+            row = tx.one("lock_execution_to_apply", {**STATUS_PARAMS, "id": execution_id, "now": now})
             if row is None:
                 return False
             queued = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
@@ -213,11 +215,19 @@ class TransitionsMixin(Store):
         tx.many("upsert_timer", timers)
         tx.many(
             "open_task",
-            ({"execution_id": t.execution_id, "task_key": k, "now": now} for t in batch for k in t.tasks_open),
+            (
+                {**STATUS_PARAMS, "execution_id": t.execution_id, "task_key": k, "now": now}
+                for t in batch
+                for k in t.tasks_open
+            ),
         )
         tx.many(
             "cancel_task",
-            ({"execution_id": t.execution_id, "task_key": k, "now": now} for t in batch for k in t.tasks_cancel),
+            (
+                {**STATUS_PARAMS, "execution_id": t.execution_id, "task_key": k, "now": now}
+                for t in batch
+                for k in t.tasks_cancel
+            ),
         )
         jobs = [
             {
@@ -235,7 +245,12 @@ class TransitionsMixin(Store):
         delivered = False
         for t in batch:
             for d in t.deliveries:
-                params = {"execution_id": d.execution_id, "event": to_json(d.event), "available_ms": now}
+                params = {
+                    **STATUS_PARAMS,
+                    "execution_id": d.execution_id,
+                    "event": to_json(d.event),
+                    "available_ms": now,
+                }
                 delivered |= tx.one("insert_inbox_if_active", params) is not None
             for c in t.task_completions:
                 delivered |= self._close_task(tx, c.execution_id, c.task_key, c.event, now)
@@ -246,11 +261,16 @@ class TransitionsMixin(Store):
                 if outcome.complete_task is not None:
                     delivered |= self._close_task(tx, t.execution_id, outcome.complete_task, outcome.event, now)
                 else:
-                    params = {"execution_id": t.execution_id, "event": to_json(outcome.event), "available_ms": now}
+                    params = {
+                        **STATUS_PARAMS,
+                        "execution_id": t.execution_id,
+                        "event": to_json(outcome.event),
+                        "available_ms": now,
+                    }
                     delivered |= tx.one("insert_inbox_if_active", params) is not None
-        ended = [t.execution_id for t in batch if t.status in TERMINAL_STATUSES]
+        ended = [t.execution_id for t in batch if t.status in TERMINAL]
         # An ended execution keeps no open task, timer or pending event: late results are refused.
-        tx.many("cancel_open_tasks_of", ({"execution_id": i, "now": now} for i in ended))
+        tx.many("cancel_open_tasks_of", ({**STATUS_PARAMS, "execution_id": i, "now": now} for i in ended))
         tx.many("delete_timers_of", ({"execution_id": i} for i in ended))
         tx.many("delete_inbox_of", ({"execution_id": i} for i in ended))
         for i in ended:
@@ -280,7 +300,10 @@ class TransitionsMixin(Store):
             due = tx.all("take_due_timers", {"now": now_ms, "limit": limit})
             tx.many(
                 "insert_inbox_if_active",
-                ({"execution_id": r["execution_id"], "event": r["event"], "available_ms": now_ms} for r in due),
+                (
+                    {**STATUS_PARAMS, "execution_id": r["execution_id"], "event": r["event"], "available_ms": now_ms}
+                    for r in due
+                ),
             )
             if due:
                 tx.notify(WORK)
@@ -289,7 +312,7 @@ class TransitionsMixin(Store):
     def next_timer_ms(self) -> int | None:
         """Return the earliest time a timer fires or pending work becomes claimable, or None."""
         with self.db.read() as tx:
-            row = tx.one("next_due")
+            row = tx.one("next_due", STATUS_PARAMS)
         return None if row is None or row["t"] is None else int(row["t"])
 
     # --- tasks -----------------------------------------------------------------------------------
@@ -303,7 +326,7 @@ class TransitionsMixin(Store):
         now: int,
         apply: ApplyNow | None = None,
     ) -> bool:
-        closed = tx.one("close_task", {"execution_id": execution_id, "task_key": task_key, "now": now})
+        closed = tx.one("close_task", {**STATUS_PARAMS, "execution_id": execution_id, "task_key": task_key, "now": now})
         if closed is None:
             return False
         if apply is None or not self._apply_now(tx, execution_id, apply, now, event):

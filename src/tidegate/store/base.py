@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tidegate.status import ExecutionStatus
 from tidegate.store.notify import Notifier
 from tidegate.store.records import (
     ExecutionRecord,
@@ -153,7 +154,7 @@ class Store(ABC):
         self,
         flow_name: str,
         *,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         name_prefix: str | None = None,
         started_from_ms: int | None = None,
         started_to_ms: int | None = None,

@@ -5,6 +5,9 @@ const Console = (() => {
   const view = () => document.getElementById("view");
   const routes = [];
   let cleanup = null;  // stops the previous page's polling
+  // The execution statuses of tidegate.status, in its order (tests/test_status.py keeps them equal).
+  const STATUSES = ["Starting", "Running", "Stopped", "Succeeded", "Failed", "TimedOut"];
+  const ACTIVE = ["Starting", "Running"];
 
   function route(pattern, render) { routes.push({ re: new RegExp("^" + pattern + "$"), render }); }
 
@@ -186,7 +189,7 @@ const Console = (() => {
 
   function executionList(box, flowName) {
     const status = el("select", { id: "f-status", "aria-label": "Status" },
-      ["", "Running", "Succeeded", "Failed", "Stopped", "TimedOut"].map((s) => el("option", { value: s }, s || "Any status")));
+      ["", ...STATUSES].map((s) => el("option", { value: s }, s || "Any status")));
     const prefix = el("input", { id: "f-prefix", placeholder: "Name prefix", "aria-label": "Name prefix" });
     const from = el("input", { id: "f-from", type: "datetime-local", "aria-label": "Started after" });
     const to = el("input", { id: "f-to", type: "datetime-local", "aria-label": "Started before" });
@@ -252,7 +255,7 @@ const Console = (() => {
       head.append(statusBadge(x.status), " started ", fmtTime(x.started_time),
         x.stopped_time ? " · stopped " + fmtTime(x.stopped_time) : "",
         x.error ? el("span.error", {}, " · " + x.error + (x.cause ? ": " + x.cause : "")) : "");
-      const running = x.status === "Running" || x.status === "Starting";
+      const running = ACTIVE.includes(x.status);
       if (running) head.append(stopForm(base));
       head.append(el("a.button", { href: "#/flows/" + enc(flowName), id: "start-new" }, "Start new"));
       io.textContent = "";
@@ -290,10 +293,10 @@ const Console = (() => {
         renderHistory(followLast ? null : shownPage);
         if (g && doc.nodes) g.setStates(doc.nodes);
       }
-      const wasRunning = status === "Running" || status === "Starting";
+      const wasRunning = ACTIVE.includes(status);
       if (doc.execution.status !== status || !wasRunning) renderHead(Object.assign({}, ex, doc.execution));
       graphBox.setAttribute("data-execution-status", doc.execution.status);
-      const running = doc.execution.status === "Running" || doc.execution.status === "Starting";
+      const running = ACTIVE.includes(doc.execution.status);
       if (doc.more) timer = setTimeout(poll, 0);
       else if (running) timer = setTimeout(poll, 500);
       else {

@@ -11,13 +11,13 @@ ORDER BY id;
 -- SKIP LOCKED: a row another transaction holds (a driver committing it) is left to the driver. Waiting
 -- could deadlock: the caller already holds the task row that the driver's commit may cancel.
 SELECT * FROM executions
-WHERE id = :id AND status IN ('Starting', 'Running')
+WHERE id = :id AND status IN (:starting, :running)
   AND (lease_until_ms IS NULL OR lease_until_ms <= :now)
 FOR UPDATE SKIP LOCKED;
 
 -- name: lock_active_execution
 -- Waits for a driver's commit of the row, then sees whether it is still active.
-SELECT * FROM executions WHERE id = :id AND status IN ('Starting', 'Running')
+SELECT * FROM executions WHERE id = :id AND status IN (:starting, :running)
 FOR UPDATE;
 
 -- name: claim_executions
@@ -26,7 +26,7 @@ SET lease_owner = :owner, lease_until_ms = :until
 WHERE id IN (
     SELECT e.id FROM executions e
     WHERE e.id IN (SELECT i.execution_id FROM inbox i WHERE i.available_ms <= :now)
-      AND e.status IN ('Starting', 'Running')
+      AND e.status IN (:starting, :running)
       AND (e.lease_until_ms IS NULL OR e.lease_until_ms <= :now)
     ORDER BY e.id
     LIMIT :limit

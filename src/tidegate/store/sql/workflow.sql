@@ -2,6 +2,7 @@
 -- Parameters are written :name; the PostgreSQL loader rewrites them to %(name)s.
 -- A dialect file (sqlite/workflow.sql, postgres/workflow.sql) overrides a query of the same name.
 -- Optional filters cast their parameter so PostgreSQL can type a NULL.
+-- Status values arrive as parameters (:running, :task_open …: STATUS_PARAMS in records.py), never literals.
 
 -- name: get_setting
 SELECT value FROM settings WHERE key = :key;
@@ -57,7 +58,7 @@ SELECT * FROM executions WHERE id = :id;
 -- An active execution no driver holds, for applying its inbox in the caller's transaction. SQLite's
 -- write transaction already excludes every other writer; PostgreSQL locks the row (postgres/workflow.sql).
 SELECT * FROM executions
-WHERE id = :id AND status IN ('Starting', 'Running')
+WHERE id = :id AND status IN (:starting, :running)
   AND (lease_until_ms IS NULL OR lease_until_ms <= :now);
 
 -- name: list_executions
@@ -76,7 +77,7 @@ LIMIT :limit;
 -- Events for an ended execution are dropped: nothing would ever apply them.
 INSERT INTO inbox (execution_id, event, available_ms)
 SELECT id, :event, :available_ms FROM executions
-WHERE id = :execution_id AND status IN ('Starting', 'Running')
+WHERE id = :execution_id AND status IN (:starting, :running)
 RETURNING id;
 
 -- name: insert_inbox
@@ -88,7 +89,7 @@ SET lease_owner = :owner, lease_until_ms = :until
 WHERE id IN (
     SELECT e.id FROM executions e
     WHERE e.id IN (SELECT i.execution_id FROM inbox i WHERE i.available_ms <= :now)
-      AND e.status IN ('Starting', 'Running')
+      AND e.status IN (:starting, :running)
       AND (e.lease_until_ms IS NULL OR e.lease_until_ms <= :now)
     ORDER BY e.id
     LIMIT :limit)
@@ -112,12 +113,12 @@ RETURNING event_count;
 -- holds it meanwhile, and the time is in the row, so a restart keeps the back-off.
 UPDATE executions
 SET apply_failures = apply_failures + 1, lease_owner = NULL, lease_until_ms = :until
-WHERE id = :id AND lease_owner = :owner AND status IN ('Starting', 'Running')
+WHERE id = :id AND lease_owner = :owner AND status IN (:starting, :running)
 RETURNING apply_failures;
 
 -- name: lock_active_execution
 -- An active execution, whoever holds its lease, to end it without the engine (postgres/workflow.sql locks it).
-SELECT * FROM executions WHERE id = :id AND status IN ('Starting', 'Running');
+SELECT * FROM executions WHERE id = :id AND status IN (:starting, :running);
 
 -- name: insert_history
 INSERT INTO history (execution_id, event_id, schedule_event_id, type, step_name, time_ms, detail)
@@ -157,26 +158,26 @@ SELECT MIN(t) AS t FROM (
     SELECT MIN(CASE WHEN e.lease_until_ms IS NOT NULL AND e.lease_until_ms > i.available_ms
                     THEN e.lease_until_ms ELSE i.available_ms END) AS t
     FROM inbox i JOIN executions e ON e.id = i.execution_id
-    WHERE e.status IN ('Starting', 'Running')
+    WHERE e.status IN (:starting, :running)
 ) due;
 
 -- name: open_task
 -- A task key that exists in any status is left alone: a closed task never reopens.
 INSERT INTO tasks (execution_id, task_key, status, created_ms, closed_ms)
-VALUES (:execution_id, :task_key, 'open', :now, NULL)
+VALUES (:execution_id, :task_key, :task_open, :now, NULL)
 ON CONFLICT (execution_id, task_key) DO NOTHING;
 
 -- name: cancel_task
-UPDATE tasks SET status = 'cancelled', closed_ms = :now
-WHERE execution_id = :execution_id AND task_key = :task_key AND status = 'open';
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = :task_open;
 
 -- name: cancel_open_tasks_of
-UPDATE tasks SET status = 'cancelled', closed_ms = :now
-WHERE execution_id = :execution_id AND status = 'open';
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE execution_id = :execution_id AND status = :task_open;
 
 -- name: close_task
-UPDATE tasks SET status = 'done', closed_ms = :now
-WHERE execution_id = :execution_id AND task_key = :task_key AND status = 'open'
+UPDATE tasks SET status = :task_done, closed_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = :task_open
 RETURNING execution_id;
 
 -- name: get_task
@@ -244,28 +245,28 @@ UPDATE schedules SET next_fire_ms = :next_fire_ms WHERE flow_name = :flow_name A
 -- executions of the flow, identified by the last id (executions of one flow are deleted in id order).
 
 -- name: stop_deleted_flow_tasks
-UPDATE tasks SET status = 'cancelled', closed_ms = :now
-WHERE status = 'open' AND execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE status = :task_open AND execution_id IN (
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_inbox
 DELETE FROM inbox WHERE execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_timers
 DELETE FROM timers WHERE execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_jobs
 DELETE FROM jobs WHERE execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_executions
 -- version + 1: a driver that holds one of them cannot commit its transition any more.
 UPDATE executions
-SET status = 'Stopped', version = version + 1, stopped_ms = :now, error = :error, cause = :cause,
+SET status = :stopped, version = version + 1, stopped_ms = :now, error = :error, cause = :cause,
     lease_owner = NULL, lease_until_ms = NULL
-WHERE flow_id = :flow_id AND status IN ('Starting', 'Running')
+WHERE flow_id = :flow_id AND status IN (:starting, :running)
 RETURNING callback_token;
 
 -- name: purge_batch

@@ -27,6 +27,7 @@ from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
 from tidegate.runtime import Runtime
+from tidegate.runtime.retention import DEFAULT_RETENTION, Retention, parse_retention
 from tidegate.store import Store, open_store
 
 __all__ = ["ENV_REGION", "build_context", "server_command", "store_url_for"]
@@ -139,6 +140,14 @@ def _print_key(echo: Callable[[str], None], ctx: AppContext, data_dir: Path) -> 
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Deploy every DIR/*/deploy.yaml once the server is up (as `tidegate deploy DIR` would).",
 )
+@click.option(
+    "--retention",
+    "retention_text",
+    default=DEFAULT_RETENTION,
+    show_default=True,
+    envvar="TIDEGATE_RETENTION",
+    help="How long ended executions are kept (e.g. 30d, 12h; off: for ever) [env TIDEGATE_RETENTION].",
+)
 def server_command(
     host: str,
     port: int,
@@ -149,6 +158,7 @@ def server_command(
     body_timeout: float,
     keep_alive_timeout: int,
     deploy_dir: Path | None,
+    retention_text: str,
 ) -> None:
     """Run the Serverless Workflow API and runtime.
 
@@ -162,10 +172,12 @@ def server_command(
     data_dir.mkdir(parents=True, exist_ok=True)
     url = store_url or store_url_for(data_dir)
     try:
+        retention_ms = parse_retention(retention_text)
         store = open_store(url)
     except ConfigurationError as exc:
         raise cli_error(exc) from None
     runtime: Runtime | None = None
+    retention = Retention(store, retention_ms) if retention_ms is not None else None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
     ctx: AppContext | None = None
@@ -190,6 +202,8 @@ def server_command(
             functions_dir=functions_dir,
         )
         runtime = _start_runtime(ctx, functions)
+        if retention is not None:
+            retention.start()
         push = start_push_worker(
             store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=os.environ
         )
@@ -214,6 +228,8 @@ def server_command(
     finally:
         if push is not None:
             push.stop()
+        if retention is not None:
+            retention.stop()
         if runtime is not None:
             runtime.stop()
         if functions is not None:

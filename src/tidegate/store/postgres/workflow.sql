@@ -65,3 +65,8 @@ WHERE enable AND next_fire_ms IS NOT NULL AND next_fire_ms <= :now
 ORDER BY next_fire_ms
 LIMIT :limit
 FOR UPDATE SKIP LOCKED;
+
+-- name: execution_id_list
+-- The ids of the list parameter :ids (Tx.array) as a subquery: removing executions by id builds
+-- "DELETE FROM <table> WHERE execution_id IN (<this>)" for each table of store.base.EXECUTION_TABLES.
+SELECT unnest(CAST(:ids AS BIGINT[]));

@@ -19,7 +19,8 @@ import pytest
 from tests.cli.helpers import assert_one_line_error, tidegate
 from tests.server import TEST_KEYS, ServerProcess
 from tests.waiting import wait_until
-from tidegate.cli.backup import backup_sqlite
+from tidegate.cli._client import UsageFailure
+from tidegate.cli.backup import BackupFailed, backup_sqlite
 from tidegate.mq.client import MnsClient, MnsClientError, fields
 from tidegate.mq.wire import MessageRequest, encode_message
 
@@ -141,8 +142,10 @@ def test_backup_while_the_server_writes_then_restore(tmp_path: Path) -> None:
 def test_backup_refusals(tmp_path: Path) -> None:
     r = tidegate("backup", str(tmp_path / "x.db"), "--store", "postgresql://127.0.0.1:5432/test")
     assert_one_line_error(r, "pg_dump")
+    assert r.rc == 2
     r = tidegate("backup", str(tmp_path / "x.db"), "--data", str(tmp_path / "none"))
     assert_one_line_error(r, "no store at")
+    assert r.rc == 1
     assert not (tmp_path / "none").exists() and not (tmp_path / "x.db").exists()
     r = tidegate("backup", str(tmp_path / "x.db"), "--data", str(tmp_path), "--store", "sqlite:///a.db")
     assert_one_line_error(r, "not both")
@@ -153,9 +156,9 @@ def test_backup_never_replaces_unasked_and_leaves_nothing_half_written(tmp_path:
     source.write_bytes(b"this is not a database" * 100)
     target = tmp_path / "backup.db"
     target.write_bytes(b"the previous backup")
-    with pytest.raises(Exception, match="exists"):
+    with pytest.raises(UsageFailure, match="exists; use --force"):
         backup_sqlite(source, target)
-    with pytest.raises(Exception, match="backing up|check|cannot open"):
+    with pytest.raises(BackupFailed, match=r"backing up .* failed"):
         backup_sqlite(source, target, force=True)
     assert target.read_bytes() == b"the previous backup"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.db", "not-a-store.db"]

@@ -70,3 +70,15 @@ FOR UPDATE SKIP LOCKED;
 -- The ids of the list parameter :ids (Tx.array) as a subquery: removing executions by id builds
 -- "DELETE FROM <table> WHERE execution_id IN (<this>)" for each table of store.base.EXECUTION_TABLES.
 SELECT unnest(CAST(:ids AS BIGINT[]));
+
+-- name: retention_batch
+-- SKIP LOCKED: nodes sweeping at once take different batches instead of waiting for (or deadlocking on)
+-- each other's.
+SELECT e.id FROM executions e
+WHERE e.stopped_ms < :before
+  AND e.status IN ('Succeeded', 'Failed', 'Stopped', 'TimedOut')
+  AND (e.parent_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN ('Starting', 'Running')))
+ORDER BY e.stopped_ms, e.id
+LIMIT :limit
+FOR UPDATE OF e SKIP LOCKED;

@@ -3,13 +3,15 @@ running executions and children of running parents stay. Times are arguments (a 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.store.helpers import make_flow, start, step
 from tests.store.test_delete_flow import TABLES, busy_execution, rows_of
-from tidegate.store import ExecutionNotFound, ExecutionRecord, Store
+from tidegate.store import ExecutionNotFound, ExecutionRecord, Store, open_store
 from tidegate.store.base import EXECUTION_TABLES
 
 FAR_FUTURE = 10**13
@@ -22,8 +24,14 @@ def ended(store: Store, name: str, stopped_ms: int, status: str = "Succeeded", *
     return store.get_execution_by_id(record.id)
 
 
-def test_the_tables_retention_empties_are_those_an_execution_owns() -> None:
-    assert set(EXECUTION_TABLES) == set(TABLES) - {"executions"}
+def test_every_table_with_an_execution_id_is_one_retention_empties(tmp_path: Path) -> None:
+    """A new table of rows that belong to an execution must be listed in EXECUTION_TABLES."""
+    with open_store(f"sqlite:///{tmp_path / 'schema.db'}") as store:
+        schema = store.dump_schema()
+    owned = {m.group(1) for m in re.finditer(r"^table (\w+): .*[( ,]execution_id ", schema, re.MULTILINE)}
+    assert owned >= {"history", "inbox"}  # the pattern finds them
+    assert set(EXECUTION_TABLES) == owned
+    assert set(TABLES) == owned | {"executions"}  # what rows_of counts below
 
 
 def test_old_ended_executions_go_with_all_their_rows_running_ones_stay(store: Store) -> None:

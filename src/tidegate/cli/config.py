@@ -35,6 +35,7 @@ from tidegate.cli._client import UsageFailure, check_endpoint
 from tidegate.cli.logs import LogFormat, LogLevel
 from tidegate.errors import ConfigurationError
 from tidegate.runtime import DEFAULT_REGION
+from tidegate.runtime.retention import DEFAULT_RETENTION, parse_retention
 
 __all__ = [
     "ENV_CONFIG",
@@ -84,6 +85,20 @@ class _Pattern(click.ParamType):  # type: ignore[type-arg]  # generic since clic
         text = str(value)
         if not self.pattern.fullmatch(text):
             self.fail(f"{text[:100]!r} is not {self.what}", param, ctx)
+        return text
+
+
+class _Retention(click.ParamType):  # type: ignore[type-arg]
+    """A retention period (``30d``, ``12h``, ``90m``, ``45s``) or ``off``."""
+
+    name = "period"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        try:
+            parse_retention(text)
+        except ConfigurationError as exc:
+            self.fail(exc.message, param, ctx)
         return text
 
 
@@ -289,6 +304,13 @@ class ServerConfig:
             click.IntRange(1, 3600),
             "Whole seconds an idle keep-alive connection stays open between requests.",
             toml=_INT,
+        ),
+    )
+    retention: str = field(
+        default=DEFAULT_RETENTION,
+        metadata=_spec(
+            _Retention(),
+            "How long ended executions are kept: a whole number and s, m, h or d (30d, 12h), or off (for ever).",
         ),
     )
     log_level: LogLevel = field(

@@ -44,6 +44,7 @@ from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
 from tidegate.runtime import Runtime
+from tidegate.runtime.retention import Retention, parse_retention
 from tidegate.store import Store, open_store
 from tidegate.store.inspect import schema_status
 from tidegate.urls import PUBLIC_URL_ENV
@@ -391,8 +392,10 @@ def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.s
     for problem in _folder_problems(data_dir, url):
         raise UsageFailure(problem)
     _check_key(data_dir, env)  # a key that would be refused is refused before anything is created
+    retention_ms = parse_retention(config.retention)  # checked by the setting's type already
     store = _open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
     runtime: Runtime | None = None
+    retention = Retention(store, retention_ms) if retention_ms is not None else None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
     ctx: AppContext | None = None
@@ -420,6 +423,8 @@ def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.s
             functions_dir=config.functions,
         )
         runtime = _start_runtime(ctx, functions)
+        if retention is not None:
+            retention.start()
         push = start_push_worker(
             store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=env
         )
@@ -450,6 +455,8 @@ def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.s
     finally:
         if push is not None:
             push.stop()
+        if retention is not None:
+            retention.stop()
         if runtime is not None:
             runtime.stop()
         if functions is not None:

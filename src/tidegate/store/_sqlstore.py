@@ -11,7 +11,7 @@ from typing import Any
 from tidegate.status import ACTIVE, ExecutionStatus
 from tidegate.store._db import Database, Tx, applied_versions, migrate
 from tidegate.store._transitions import TransitionsMixin, _describe, _now, log
-from tidegate.store.base import FLOW_DELETED, ApplyNow, ComputeNext, DeletedFlow
+from tidegate.store.base import EXECUTION_TABLES, FLOW_DELETED, ApplyNow, ComputeNext, DeletedFlow
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -146,14 +146,35 @@ class SqlStore(TransitionsMixin):
         if limit < 1:
             raise ValueError("limit must be at least 1")
         with self.db.write() as tx:
-            batch = tx.one("purge_batch", {"flow_id": flow_id, "limit": limit})
-            if batch is None or batch["max_id"] is None:
+            ids = [int(r["id"]) for r in tx.all("purge_batch", {"flow_id": flow_id, "limit": limit})]
+            _remove_executions(tx, ids)
+        return len(ids)
+
+    def remove_ended_executions(self, ended_before_ms: int, limit: int) -> int:
+        """Remove up to ``limit`` executions that ended before ``ended_before_ms``, with all their rows."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self.db.write() as tx:
+            ids = [int(r["id"]) for r in tx.all("retention_batch", {"before": ended_before_ms, "limit": limit})]
+            _remove_executions(tx, ids)
+        return len(ids)
+
+    def reclaim_space(self, max_pages: int) -> int:
+        """Free up to ``max_pages`` pages of an incrementally auto-vacuumed SQLite file; return how many."""
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        if self.db.dialect != "sqlite":
+            return 0  # PostgreSQL's autovacuum makes removed rows' space reusable
+        with self.db.write() as tx:
+            if int(tx.raw("PRAGMA auto_vacuum")[0]["auto_vacuum"]) != 2:  # not INCREMENTAL: nothing to give
                 return 0
-            params = {"flow_id": flow_id, "max_id": batch["max_id"]}
-            for query in ("purge_history", "purge_tasks", "purge_inbox", "purge_timers", "purge_jobs"):
-                tx.run(query, params)
-            tx.run("purge_executions", params)
-        return int(batch["n"])
+            before = int(tx.raw("PRAGMA freelist_count")[0]["freelist_count"])
+            # Python's sqlite3 steps a statement without result columns once, and each step of this pragma
+            # frees one page: one statement per page.
+            for _ in range(min(before, max_pages)):
+                tx.raw_count("PRAGMA incremental_vacuum(1)")
+            after = int(tx.raw("PRAGMA freelist_count")[0]["freelist_count"])
+        return before - after
 
     def deleted_flow_ids(self, limit: int = 100) -> list[str]:
         """Ids of deleted flows that still have executions."""
@@ -186,6 +207,7 @@ class SqlStore(TransitionsMixin):
             "status": execution.status,
             "started_ms": execution.started_ms,
             "callback_token": execution.callback_token,
+            "parent_id": execution.parent_id,
         }
         row = tx.one("insert_execution", params)
         if row is None:
@@ -358,6 +380,17 @@ class SqlStore(TransitionsMixin):
             rows = tx.all("list_schedules", {"flow_name": flow_name, "after": next_token, "limit": limit + 1})
         items = [ScheduleRecord.from_row(r) for r in rows[:limit]]
         return Page(items=items, next_token=items[-1].name if len(rows) > limit else None)
+
+
+def _remove_executions(tx: Tx, ids: list[int]) -> None:
+    """Delete the executions ``ids`` and their rows in every table of :data:`EXECUTION_TABLES`."""
+    if not ids:
+        return
+    params = {"ids": tx.array(ids)}
+    id_list = tx.sql("execution_id_list")
+    for table in EXECUTION_TABLES:  # constants, never input
+        tx.raw_count(f"DELETE FROM {table} WHERE execution_id IN ({id_list})", params)
+    tx.raw_count(f"DELETE FROM executions WHERE id IN ({id_list})", params)
 
 
 def _flow_not_found(name: str) -> FlowNotFound:

@@ -105,7 +105,8 @@ class ExecutionRecord:
     """An execution. ``id``, ``flow_id``, ``version``, ``event_count`` and the lease are store-assigned.
 
     ``state`` is the engine's opaque JSON-serialisable state (``None`` until the first transition);
-    ``callback_token`` is the parent's task token to report to when this execution ends.
+    ``callback_token`` is the parent's task token to report to when this execution ends; ``parent_id``
+    the execution that started this one as a child flow (retention keeps a child while its parent runs).
     ``apply_failures`` counts failed attempts in a row at applying its events (while above zero,
     ``lease_until_ms`` is the next attempt's time).
     """
@@ -129,6 +130,7 @@ class ExecutionRecord:
     lease_owner: str | None = None
     lease_until_ms: int | None = None
     apply_failures: int = 0
+    parent_id: int | None = None
 
     @property
     def ended(self) -> bool:

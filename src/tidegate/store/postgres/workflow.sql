@@ -65,3 +65,20 @@ WHERE enable AND next_fire_ms IS NOT NULL AND next_fire_ms <= :now
 ORDER BY next_fire_ms
 LIMIT :limit
 FOR UPDATE SKIP LOCKED;
+
+-- name: execution_id_list
+-- The ids of the list parameter :ids (Tx.array) as a subquery: removing executions by id builds
+-- "DELETE FROM <table> WHERE execution_id IN (<this>)" for each table of store.base.EXECUTION_TABLES.
+SELECT unnest(CAST(:ids AS BIGINT[]));
+
+-- name: retention_batch
+-- SKIP LOCKED: nodes sweeping at once take different batches instead of waiting for (or deadlocking on)
+-- each other's.
+SELECT e.id FROM executions e
+WHERE e.stopped_ms < :before
+  AND e.status IN ('Succeeded', 'Failed', 'Stopped', 'TimedOut')
+  AND (e.parent_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN ('Starting', 'Running')))
+ORDER BY e.stopped_ms, e.id
+LIMIT :limit
+FOR UPDATE OF e SKIP LOCKED;

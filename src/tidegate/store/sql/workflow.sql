@@ -43,8 +43,9 @@ DELETE FROM schedules WHERE flow_name = :name;
 
 -- name: insert_execution
 INSERT INTO executions (flow_id, flow_name, name, definition, input, status, version, started_ms,
-                        event_count, callback_token)
-VALUES (:flow_id, :flow_name, :name, :definition, :input, :status, 0, :started_ms, 0, :callback_token)
+                        event_count, callback_token, parent_id)
+VALUES (:flow_id, :flow_name, :name, :definition, :input, :status, 0, :started_ms, 0, :callback_token,
+        :parent_id)
 ON CONFLICT (flow_id, name) DO NOTHING
 RETURNING *;
 
@@ -241,8 +242,8 @@ UPDATE schedules SET next_fire_ms = :next_fire_ms WHERE flow_name = :flow_name A
 
 -- Deleting a flow: its running executions are stopped in the DeleteFlow transaction (no task of theirs
 -- completes again, nothing of theirs is claimed or run), then every execution of the deleted flow is
--- removed with all its rows, a bounded batch per transaction (purge_*). The batch is the oldest :limit
--- executions of the flow, identified by the last id (executions of one flow are deleted in id order).
+-- removed with all its rows, a bounded batch per transaction (purge_batch: the oldest :limit executions
+-- of the flow).
 
 -- name: stop_deleted_flow_tasks
 UPDATE tasks SET status = :task_cancelled, closed_ms = :now
@@ -270,32 +271,28 @@ WHERE flow_id = :flow_id AND status IN (:starting, :running)
 RETURNING callback_token;
 
 -- name: purge_batch
--- Nothing while a flow with this id exists: only a deleted flow's executions are ever purged.
-SELECT MAX(id) AS max_id, COUNT(*) AS n FROM (
-    SELECT id FROM executions
-    WHERE flow_id = :flow_id AND NOT EXISTS (SELECT 1 FROM flows WHERE id = :flow_id)
-    ORDER BY id
-    LIMIT :limit) batch;
-
--- name: purge_history
-DELETE FROM history WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_tasks
-DELETE FROM tasks WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_inbox
-DELETE FROM inbox WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_timers
-DELETE FROM timers WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_jobs
-DELETE FROM jobs WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_executions
-DELETE FROM executions WHERE flow_id = :flow_id AND id <= :max_id;
+-- Nothing while a flow with this id exists: only a deleted flow's executions are ever purged. The rows
+-- they own go with them (EXECUTION_TABLES in store/base.py, removed by id: see execution_id_list).
+SELECT id FROM executions
+WHERE flow_id = :flow_id AND NOT EXISTS (SELECT 1 FROM flows WHERE id = :flow_id)
+ORDER BY id
+LIMIT :limit;
 
 -- name: deleted_flow_ids
 SELECT DISTINCT e.flow_id FROM executions e
 WHERE NOT EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id)
+LIMIT :limit;
+
+-- Retention: executions that ended before :before are removed with all their rows, a bounded batch per
+-- transaction, the longest ended first. A child flow execution stays while its parent runs: a task
+-- attempt of the parent that runs again (crash recovery) finds its child by name instead of starting it
+-- anew. Ended is final, so a batch chosen here stays removable until the transaction deletes it.
+
+-- name: retention_batch
+SELECT e.id FROM executions e
+WHERE e.stopped_ms < :before
+  AND e.status IN ('Succeeded', 'Failed', 'Stopped', 'TimedOut')
+  AND (e.parent_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN ('Starting', 'Running')))
+ORDER BY e.stopped_ms, e.id
 LIMIT :limit;

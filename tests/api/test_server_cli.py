@@ -17,9 +17,9 @@ def test_generated_root_key_is_printed_once_and_sigterm_stops(tmp_path: Path) ->
     key = json.loads((data / "root-key.json").read_text())
     assert stat.S_IMODE((data / "root-key.json").stat().st_mode) == 0o600
     # The deploy runs once the server answers, in the background: each start's is awaited before going on.
-    wait_until(lambda: srv.log().count("tidegate: deployed") >= 1, message="the first start's deploy")
+    wait_until(lambda: srv.log().count("tidegate.deploy: deployed") >= 1, message="the first start's deploy")
     srv.restart()
-    wait_until(lambda: srv.log().count("tidegate: deployed") >= 2, message="the second start's deploy")
+    wait_until(lambda: srv.log().count("tidegate.deploy: deployed") >= 2, message="the second start's deploy")
     code = srv.stop()
     log = srv.log()
     assert code == 0

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck fmt clean
+.PHONY: run test bench chaos lint typecheck fmt clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,13 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The full chaos test (docs/testing.md): 20 SIGKILL rounds, 2,000 executions per backend; the suite runs 3 rounds.
+CHAOS_ROUNDS ?= 20
+CHAOS_EXECUTIONS ?= 2000
+chaos: $(STAMP)
+	TIDEGATE_CHAOS_ROUNDS=$(CHAOS_ROUNDS) TIDEGATE_CHAOS_EXECUTIONS=$(CHAOS_EXECUTIONS) \
+		$(BIN)/python -m pytest tests/chaos -q -s -p no:cacheprovider -o timeout=3600
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

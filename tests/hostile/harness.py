@@ -140,6 +140,12 @@ class Hostile:
         self.http.close()
         self.console_http.close()
 
+    def __enter__(self) -> Hostile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- requests ---------------------------------------------------------------------------------------
 
     def rpc(self, params: Mapping[str, str], method: str = "GET") -> httpx.Response:

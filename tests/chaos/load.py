@@ -15,6 +15,7 @@ visibility window) so the test can check nothing acknowledged was lost and nothi
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import random
@@ -34,7 +35,10 @@ from tidegate.mq.wire_xml import Element, parse_xml
 VISIBILITY_S = 4  # short, so a message whose receiver died with the server comes back soon
 WAIT_S = 1  # the wait step of flow ``wt``
 RETRY_S = 90.0
-STALE_DELETE = ("MessageNotExist", "ReceiptHandleError")  # how long a client keeps retrying one operation across kills and restarts
+STALE_DELETE = (
+    "MessageNotExist",
+    "ReceiptHandleError",
+)  # how long a client keeps retrying one operation across kills and restarts
 
 CB_FLOW = """version: v1
 type: flow
@@ -214,8 +218,13 @@ class Load:
                 p = self.starts.get(timeout=0.2)
             except queue.Empty:
                 continue
-            params = {"Action": "StartExecution", "FlowName": p.flow, "ExecutionName": p.name, "Input": json.dumps(p.input)}
-            r = self._retry(f"start {p.name}", lambda c: c.rpc(params, "POST"))
+            params = {
+                "Action": "StartExecution",
+                "FlowName": p.flow,
+                "ExecutionName": p.name,
+                "Input": json.dumps(p.input),
+            }
+            r = self._retry(f"start {p.name}", lambda c, ps=params: c.rpc(ps, "POST"))
             if r is None:
                 continue
             # 200, or the execution of that name has already ended (a retried start whose first reply was lost)
@@ -296,7 +305,7 @@ class Load:
             except queue.Empty:
                 continue
             doc = f"<Message><MessageBody>{body}</MessageBody></Message>".encode()
-            r = self._retry(f"send {body}", lambda c: c.mns("POST", "/queues/chaos-q/messages", body=doc))
+            r = self._retry(f"send {body}", lambda c, d=doc: c.mns("POST", "/queues/chaos-q/messages", body=d))
             if r is not None and r.status_code == 201:
                 with self.ledger.lock:
                     self.ledger.sent.add(body)
@@ -317,5 +326,5 @@ def overlapping(receptions: list[Reception]) -> list[tuple[Reception, Reception]
     bad = []
     for rs in by_message.values():
         rs.sort(key=lambda r: r.dequeued_ms)
-        bad += [(a, b) for a, b in zip(rs, rs[1:], strict=False) if b.dequeued_ms < a.next_visible_ms]
+        bad += [(a, b) for a, b in itertools.pairwise(rs) if b.dequeued_ms < a.next_visible_ms]
     return bad

@@ -43,7 +43,8 @@ ROUNDS = int(os.environ.get("TIDEGATE_CHAOS_ROUNDS", "3"))
 EXECUTIONS = int(os.environ.get("TIDEGATE_CHAOS_EXECUTIONS", "32"))
 SEED = int(os.environ.get("TIDEGATE_CHAOS_SEED", "20261201"))
 MESSAGES_PER_ROUND = 10
-WORKERS = 3
+WORKERS = 3 if EXECUTIONS < 200 else 6
+STARTERS = 2 if EXECUTIONS < 200 else 4
 ROUND_TIMEOUT_S = 60.0 + EXECUTIONS / 10
 FINISH_TIMEOUT_S = 120.0 + EXECUTIONS / 5
 
@@ -78,7 +79,7 @@ def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: li
     batches = [planned[i :: ROUNDS + 1] for i in range(ROUNDS + 1)]
     ledger = Ledger()
     load = Load(h, ledger)
-    for _ in range(2):
+    for _ in range(STARTERS):
         load.spawn(load.starter)
     for i in range(WORKERS):
         load.spawn(load.worker, f"w{i}")
@@ -89,6 +90,8 @@ def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: li
     sent = 0
     try:
         for r, batch in enumerate(batches):
+            if r:  # the previous batch is fully started before the next is released: the load stays per round
+                wait_until(lambda n=sum(map(len, batches[:r])): len(ledger.started) >= n, ROUND_TIMEOUT_S, "starts")
             before = ledger.progress()
             for p in batch:
                 load.starts.put(p)
@@ -104,6 +107,11 @@ def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: li
             srv.kill()
             srv.start(timeout_s=60)
             kills.append({"round": r, "progress": ledger.progress() - before, "recovery_s": time.monotonic() - killed})
+            print(
+                f"round {r}: killed after {kills[-1]['progress']} acknowledgements, healthy again after "
+                f"{kills[-1]['recovery_s']:.2f} s",
+                flush=True,
+            )
 
         # Everything started, every acknowledged message consumed, every execution ended.
         store = open_store(backend[1] if backend else store_url_for(srv.data_dir))

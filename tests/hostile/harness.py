@@ -178,7 +178,9 @@ class Hostile:
     def console(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """A console call with a session cookie and its CSRF token (signed in on first use)."""
         if not self._csrf:
-            r = self.console_http.post("/console/api/session", json={"access_key_id": KEY_ID, "access_key_secret": SECRET})
+            r = self.console_http.post(
+                "/console/api/session", json={"access_key_id": KEY_ID, "access_key_secret": SECRET}
+            )
             assert r.status_code == 200, r.text
             self._csrf = str(r.json()["csrf"])
         headers = {"x-csrf-token": self._csrf, **kw.pop("headers", {})}
@@ -206,7 +208,9 @@ class Hostile:
     def check_quiet(self, what: object = "") -> None:
         """No traceback in the log since the last check (for failures that happen after the answer)."""
         log = self.new_log()
-        assert "Traceback (most recent call last)" not in log, f"{what!r:.300}: traceback in the server log:\n{log[-3000:]}"
+        assert "Traceback (most recent call last)" not in log, (
+            f"{what!r:.300}: traceback in the server log:\n{log[-3000:]}"
+        )
 
 
 def check_error_body(r: httpx.Response, protocol: Protocol, where: str) -> None:
@@ -240,7 +244,7 @@ def check_error_body(r: httpx.Response, protocol: Protocol, where: str) -> None:
 def started(srv_dir: Path, functions: Path) -> Iterator[Hostile]:
     """Start a server on ``srv_dir`` with ``functions``; yield its :class:`Hostile`; stop it."""
     srv = ServerProcess(srv_dir, env=TEST_KEYS, args=["--functions", str(functions)])
-    srv.start()
+    srv.start(timeout_s=60)  # a loaded 2-core machine can take many seconds
     h = Hostile(srv)
     try:
         yield h
@@ -264,4 +268,3 @@ def wait_token(h: Hostile, flow: str, execution: str, timeout_s: float = 30.0) -
 def q(value: str) -> str:
     """Percent-encode a query value or path segment completely (what was signed is what is sent)."""
     return quote(value, safe="")
-

@@ -60,9 +60,22 @@ bodies = st.one_of(
         st.sampled_from(["Message", "Queue", "Topic", "Subscription", "Messages", "ReceiptHandles", "Account"]),
         st.dictionaries(
             st.sampled_from(
-                ["MessageBody", "DelaySeconds", "Priority", "VisibilityTimeout", "MaximumMessageSize",
-                 "MessageRetentionPeriod", "PollingWaitSeconds", "LoggingEnabled", "Endpoint", "NotifyStrategy",
-                 "NotifyContentFormat", "FilterTag", "MessageTag", "ReceiptHandle"]
+                [
+                    "MessageBody",
+                    "DelaySeconds",
+                    "Priority",
+                    "VisibilityTimeout",
+                    "MaximumMessageSize",
+                    "MessageRetentionPeriod",
+                    "PollingWaitSeconds",
+                    "LoggingEnabled",
+                    "Endpoint",
+                    "NotifyStrategy",
+                    "NotifyContentFormat",
+                    "FilterTag",
+                    "MessageTag",
+                    "ReceiptHandle",
+                ]
             ),
             st.one_of(int_text, hostile_text, utf8_text),
             max_size=4,
@@ -71,7 +84,8 @@ bodies = st.one_of(
     st.sampled_from(
         [
             b"<Message><MessageBody>" + b"<a>" * 2000 + b"</MessageBody></Message>",
-            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><Message><MessageBody>&b;</MessageBody></Message>',
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b"<Message><MessageBody>&b;</MessageBody></Message>",
             b"<Message><MessageBody>&#1;</MessageBody></Message>",
             b"<Message><MessageBody>\xff\xfe</MessageBody></Message>",
         ]
@@ -110,7 +124,13 @@ def sweep(h: Hostile, what: object) -> None:
 @example(method="GET", path="/queues/hq/messages", query={"waitseconds": "%FF%FE"}, headers={}, body=b"")
 @example(method="GET", path="/queues/hq/messages", query={"numOfMessages": "0"}, headers={}, body=b"")
 @example(method="GET", path="/queues", query={}, headers={"x-mns-ret-number": "99999999999999999999"}, body=b"")
-@example(method="PUT", path="/topics/ht/subscriptions/sub", query={}, headers={}, body=xml("Subscription", {"Endpoint": "http://"}))
+@example(
+    method="PUT",
+    path="/topics/ht/subscriptions/sub",
+    query={},
+    headers={},
+    body=xml("Subscription", {"Endpoint": "http://"}),
+)
 def test_any_resource_query_headers_body(
     hostile: Hostile, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
 ) -> None:

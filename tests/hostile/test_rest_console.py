@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -71,8 +70,25 @@ QUERY = {
     "path": hostile_text,
     "q": hostile_text,
 }
-FIELDS = ["name", "definition", "description", "type", "role_arn", "input", "output", "token", "error", "cause",
-          "callback_token", "cron", "payload", "enable", "body", "tag", "x"]
+FIELDS = [
+    "name",
+    "definition",
+    "description",
+    "type",
+    "role_arn",
+    "input",
+    "output",
+    "token",
+    "error",
+    "cause",
+    "callback_token",
+    "cron",
+    "payload",
+    "enable",
+    "body",
+    "tag",
+    "x",
+]
 body_docs = st.dictionaries(st.sampled_from(FIELDS), st.one_of(json_values, hostile_text, json_objects), max_size=4)
 raw_bodies = st.one_of(
     body_docs.map(lambda d: json.dumps(d).encode()),
@@ -143,5 +159,3 @@ def test_console(hostile: Hostile, route: tuple[str, str], query: dict[str, str]
     r = hostile.console(method, target, content=content, headers={"content-type": "application/json"})
     hostile.check(r, Protocol.CONSOLE, (method, target, body[:300]))
     sweep(hostile, (method, target, body[:300]))
-
-

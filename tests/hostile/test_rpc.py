@@ -65,7 +65,9 @@ PARAMS: dict[str, st.SearchStrategy[str]] = {
     "NextToken": hostile_text,
     "WaitTimeSeconds": waits,
     "Status": st.one_of(st.sampled_from(["Running", "Succeeded", "Sleeping"]), hostile_text),
-    "CronExpression": st.one_of(st.sampled_from(["0 * * * * *", "@every 1m", "CRON_TZ=../../etc/passwd 0 * * * * *"]), hostile_text),
+    "CronExpression": st.one_of(
+        st.sampled_from(["0 * * * * *", "@every 1m", "CRON_TZ=../../etc/passwd 0 * * * * *"]), hostile_text
+    ),
     "Enable": st.sampled_from(["true", "false", "", "yes"]),
     "StartedTimeBegin": hostile_text,
     "ExecutionNamePrefix": hostile_text,
@@ -103,8 +105,14 @@ def wait_terminal(h: Hostile, flow: str, execution: str, what: object, timeout_s
 @example(action="ListFlows", params={"Limit": "9" * 40}, method="GET")
 @example(action="ListExecutions", params={"FlowName": "hf", "NextToken": "%FF"}, method="GET")
 @example(action="CreateFlow", params={"Name": "deep", "Definition": DEEP_JSON}, method="POST")
-@example(action="DescribeExecution", params={"FlowName": "hf", "ExecutionName": "e1", "WaitTimeSeconds": "-1"}, method="GET")
-@example(action="CreateSchedule", params={"FlowName": "hf", "ScheduleName": "s", "CronExpression": "CRON_TZ=../../etc/passwd 0 * * * * *"}, method="POST")
+@example(
+    action="DescribeExecution", params={"FlowName": "hf", "ExecutionName": "e1", "WaitTimeSeconds": "-1"}, method="GET"
+)
+@example(
+    action="CreateSchedule",
+    params={"FlowName": "hf", "ScheduleName": "s", "CronExpression": "CRON_TZ=../../etc/passwd 0 * * * * *"},
+    method="POST",
+)
 @example(action="AssumeRole", params={}, method="GET")
 def test_any_action_any_parameters(hostile: Hostile, action: str, params: dict[str, str], method: str) -> None:
     if not getattr(hostile, "prepared", False):

@@ -52,6 +52,7 @@ NASTY_TEXT = [
     NAN_INFINITY,
 ]
 
+
 def utf8_ok(text: str) -> bool:
     """Whether ``text`` can be sent at all (a lone surrogate cannot be encoded as UTF-8)."""
     try:

@@ -15,6 +15,7 @@ visibility window) so the test can check nothing acknowledged was lost and nothi
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import queue
@@ -158,6 +159,10 @@ class Ledger:
     retries: int = 0  # client requests that failed on the connection and were sent again
     errors: list[str] = field(default_factory=list)  # unexpected answers
 
+    def started_count(self) -> int:
+        with self.lock:
+            return len(self.started)
+
     def progress(self) -> int:
         with self.lock:
             return len(self.started) + len(self.sent) + sum(self.reports_ok.values())
@@ -224,7 +229,7 @@ class Load:
                 "ExecutionName": p.name,
                 "Input": json.dumps(p.input),
             }
-            r = self._retry(f"start {p.name}", lambda c, ps=params: c.rpc(ps, "POST"))
+            r = self._retry(f"start {p.name}", functools.partial(Hostile.rpc, params=params, method="POST"))
             if r is None:
                 continue
             # 200, or the execution of that name has already ended (a retried start whose first reply was lost)
@@ -266,7 +271,12 @@ class Load:
                     handle_q = q(m["ReceiptHandle"])
                     r = self._retry(
                         f"delete {m['MessageId']}",
-                        lambda c, hq=handle_q: c.mns("DELETE", f"/queues/{queue_name}/messages", f"ReceiptHandle={hq}"),
+                        functools.partial(
+                            Hostile.mns,
+                            method="DELETE",
+                            path=f"/queues/{queue_name}/messages",
+                            query=f"ReceiptHandle={handle_q}",
+                        ),
                     )
                     if r is None or r.status_code == 204:
                         continue
@@ -305,7 +315,9 @@ class Load:
             except queue.Empty:
                 continue
             doc = f"<Message><MessageBody>{body}</MessageBody></Message>".encode()
-            r = self._retry(f"send {body}", lambda c, d=doc: c.mns("POST", "/queues/chaos-q/messages", body=d))
+            r = self._retry(
+                f"send {body}", functools.partial(Hostile.mns, method="POST", path="/queues/chaos-q/messages", body=doc)
+            )
             if r is not None and r.status_code == 201:
                 with self.ledger.lock:
                     self.ledger.sent.add(body)

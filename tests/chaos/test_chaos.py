@@ -23,7 +23,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -91,7 +91,7 @@ def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: li
     try:
         for r, batch in enumerate(batches):
             if r:  # the previous batch is fully started before the next is released: the load stays per round
-                wait_until(lambda n=sum(map(len, batches[:r])): len(ledger.started) >= n, ROUND_TIMEOUT_S, "starts")
+                wait_until(reached(ledger.started_count, sum(map(len, batches[:r]))), ROUND_TIMEOUT_S, "starts")
             before = ledger.progress()
             for p in batch:
                 load.starts.put(p)
@@ -102,7 +102,7 @@ def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: li
                 break  # the last batch runs to the end without a kill
             # A random instant: once a random share of this round's work has been acknowledged.
             target = before + rng.randint(1, max(1, len(batch) + MESSAGES_PER_ROUND - 1))
-            wait_until(lambda t=target: ledger.progress() >= t, ROUND_TIMEOUT_S, f"round {r}: progress {target}")
+            wait_until(reached(ledger.progress, target), ROUND_TIMEOUT_S, f"round {r}: progress {target}")
             killed = time.monotonic()
             srv.kill()
             srv.start(timeout_s=60)
@@ -153,6 +153,11 @@ def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: li
         f"messages={sent} receptions={len(ledger.receptions)} client_retries={ledger.retries} "
         f"already_completed={ledger.already_completed} stale_deletes={ledger.stale_deletes}"
     )
+
+
+def reached(count: Callable[[], int], n: int) -> Callable[[], bool]:
+    """A condition: ``count()`` is at least ``n``."""
+    return lambda: count() >= n
 
 
 def check_executions(store: object, planned: list[Planned]) -> None:

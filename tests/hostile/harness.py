@@ -135,6 +135,8 @@ class Hostile:
         self.console_http = httpx.Client(base_url=srv.url, timeout=30)
         self._log_offset = 0
         self._csrf = ""
+        self.prepared = False  # the test's fixtures (flows, queues) exist on this server
+        self.counter = 0  # for unique execution names across examples
 
     def close(self) -> None:
         self.http.close()

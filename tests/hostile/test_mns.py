@@ -134,9 +134,9 @@ def sweep(h: Hostile, what: object) -> None:
 def test_any_resource_query_headers_body(
     hostile: Hostile, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
 ) -> None:
-    if not getattr(hostile, "prepared", False):
+    if not hostile.prepared:
         prepare(hostile)
-        hostile.prepared = True  # type: ignore[attr-defined]
+        hostile.prepared = True
     qs = "&".join(f"{k}={v if k == 'waitseconds' else q(v)}" for k, v in query.items())
     r = hostile.mns(method, path, query=qs, body=body, headers=headers)
     hostile.check(r, Protocol.MNS, (method, path, qs, headers, body[:200]))
@@ -150,9 +150,9 @@ def test_any_resource_query_headers_body(
 @example(text="é" * 65536, delay=None, priority=None)
 @example(text="ok", delay="-1", priority="17")
 def test_send_message_then_receive(hostile: Hostile, text: str, delay: str | None, priority: str | None) -> None:
-    if not getattr(hostile, "prepared", False):
+    if not hostile.prepared:
         prepare(hostile)
-        hostile.prepared = True  # type: ignore[attr-defined]
+        hostile.prepared = True
     fields = {"MessageBody": text}
     if delay is not None:
         fields["DelaySeconds"] = delay

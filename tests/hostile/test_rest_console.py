@@ -110,9 +110,9 @@ def prepare(h: Hostile) -> None:
 
 
 def once(h: Hostile) -> None:
-    if not getattr(h, "prepared", False):
+    if not h.prepared:
         prepare(h)
-        h.prepared = True  # type: ignore[attr-defined]
+        h.prepared = True
 
 
 def sweep(h: Hostile, what: object) -> None:

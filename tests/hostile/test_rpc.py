@@ -115,9 +115,9 @@ def wait_terminal(h: Hostile, flow: str, execution: str, what: object, timeout_s
 )
 @example(action="AssumeRole", params={}, method="GET")
 def test_any_action_any_parameters(hostile: Hostile, action: str, params: dict[str, str], method: str) -> None:
-    if not getattr(hostile, "prepared", False):
+    if not hostile.prepared:
         prepare(hostile)
-        hostile.prepared = True  # type: ignore[attr-defined]
+        hostile.prepared = True
     r = hostile.rpc({**params, "Action": action}, method)
     hostile.check(r, Protocol.RPC, (action, params, method))
     assert "RequestId" in r.json()
@@ -133,11 +133,11 @@ def test_any_action_any_parameters(hostile: Hostile, action: str, params: dict[s
 @example(input_text=BIG_INT, method="POST")
 @example(input_text=CONTROL_TEXT, method="POST")
 def test_start_execution_input(hostile: Hostile, input_text: str, method: str) -> None:
-    if not getattr(hostile, "prepared", False):
+    if not hostile.prepared:
         prepare(hostile)
-        hostile.prepared = True  # type: ignore[attr-defined]
-    hostile.counter = getattr(hostile, "counter", 0) + 1  # type: ignore[attr-defined]
-    name = f"x{hostile.counter}"  # type: ignore[attr-defined]
+        hostile.prepared = True
+    hostile.counter += 1
+    name = f"x{hostile.counter}"
     r = hostile.rpc({"Action": "StartExecution", "FlowName": "hf", "ExecutionName": name, "Input": input_text}, method)
     hostile.check(r, Protocol.RPC, input_text)
     if r.status_code == 200:
@@ -153,11 +153,11 @@ def test_start_execution_input(hostile: Hostile, input_text: str, method: str) -
 @example(output=HUGE_INT)
 @example(output=CONTROL_TEXT)
 def test_report_task_succeeded_output(hostile: Hostile, output: str) -> None:
-    if not getattr(hostile, "prepared", False):
+    if not hostile.prepared:
         prepare(hostile)
-        hostile.prepared = True  # type: ignore[attr-defined]
-    hostile.counter = getattr(hostile, "counter", 0) + 1  # type: ignore[attr-defined]
-    name = f"cb{hostile.counter}"  # type: ignore[attr-defined]
+        hostile.prepared = True
+    hostile.counter += 1
+    name = f"cb{hostile.counter}"
     hostile.rpc_ok({"Action": "StartExecution", "FlowName": "hcb", "ExecutionName": name, "Input": "{}"})
     token = wait_token(hostile, "hcb", name)
     r = hostile.rpc({"Action": "ReportTaskSucceeded", "TaskToken": token, "Output": output}, "POST")

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from tests.server import TEST_KEYS, ServerProcess
 from tidegate.auth.signatures import format_http_date, mns_authorization, sign_rpc
@@ -39,6 +39,8 @@ SECRET = TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"]
 
 #: ``TIDEGATE_HOSTILE_EXAMPLES=2000`` runs the big form (random, not derandomized); CI runs a fixed set.
 BIG = int(os.environ.get("TIDEGATE_HOSTILE_EXAMPLES", "0"))
+#: ``TIDEGATE_HOSTILE_GENERATED_ONLY=1`` skips the explicit examples (a failing one stops the generated phase).
+GENERATED_ONLY = os.environ.get("TIDEGATE_HOSTILE_GENERATED_ONLY") == "1"
 
 
 def hostile_settings(ci_examples: int = 60) -> settings:
@@ -50,6 +52,7 @@ def hostile_settings(ci_examples: int = 60) -> settings:
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=False,
+        phases=[p for p in Phase if not (GENERATED_ONLY and p is Phase.explicit)],
     )
 
 

@@ -64,6 +64,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[str
         drop_schema(schema)
 
 
+@pytest.mark.timeout(600 + EXECUTIONS)  # a deadline: restarts alone took up to 30 s each on a loaded machine
 def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: list[str]) -> None:
     rng = random.Random(SEED)
     functions = write_functions(tmp_path / "functions")

@@ -202,10 +202,10 @@ class Hostile:
     def check(self, r: httpx.Response, protocol: Protocol, what: object = "") -> None:
         """Assert every invariant of one answer (see the module docstring)."""
         where = f"{r.request.method} {r.request.url.raw_path.decode(errors='replace')[:200]} {what!r:.300}"
+        log = self.new_log()  # read first: what this request logged is never blamed on the next one
         assert r.status_code < 500, f"{where}: {r.status_code} {r.text[:500]}"
         if r.status_code >= 400:
             check_error_body(r, protocol, where)
-        log = self.new_log()
         assert "Traceback (most recent call last)" not in log, f"{where}: traceback in the server log:\n{log[-3000:]}"
         health = httpx.get(self.srv.url + "/healthz", timeout=10)
         assert health.status_code == 200, f"{where}: /healthz answered {health.status_code}"

@@ -123,7 +123,7 @@ def test_sigkill_at_random_instants_under_mixed_load(tmp_path: Path, backend: li
             pending = list(planned)
 
             def all_done() -> bool:
-                if len(ledger.started) < len(planned) or not ledger.sent <= ledger.consumed:
+                if len(ledger.started) < len(planned) or len(ledger.sent) < sent or not ledger.sent <= ledger.consumed:
                     return False
                 while pending and store.get_execution(pending[-1].flow, pending[-1].name).ended:
                     pending.pop()  # each execution is read until it has ended, then never again

@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 FAST_TESTS := tests/flow tests/engine tests/auth tests/store tests/mq/test_wire.py tests/runtime/test_cron.py \
 	tests/test_architecture.py tests/test_data.py
 
-.PHONY: run test test-fast bench lint typecheck fmt lock clean
+.PHONY: run test test-fast bench chaos lint typecheck fmt lock clean
 
 # Exact versions from the lock file; pyproject.toml keeps the version floors the lock is compiled from.
 $(STAMP): pyproject.toml $(LOCK)
@@ -36,6 +36,13 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The full chaos test (docs/testing.md): 20 SIGKILL rounds, 2,000 executions per backend; the suite runs 3 rounds.
+CHAOS_ROUNDS ?= 20
+CHAOS_EXECUTIONS ?= 2000
+chaos: $(STAMP)
+	TIDEGATE_CHAOS_ROUNDS=$(CHAOS_ROUNDS) TIDEGATE_CHAOS_EXECUTIONS=$(CHAOS_EXECUTIONS) \
+		$(BIN)/python -m pytest tests/chaos -q -s -p no:cacheprovider -o timeout=3600
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

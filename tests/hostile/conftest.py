@@ -1,0 +1,16 @@
+"""A fresh server per test (a poisoned execution or queue of one test must not fail the next one)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.harness import Hostile, started, write_functions
+
+
+@pytest.fixture()
+def hostile(tmp_path: Path) -> Iterator[Hostile]:
+    """A running server on a fresh SQLite data folder, with the ``svc/ack`` function."""
+    yield from started(tmp_path / "data", write_functions(tmp_path / "functions"))

@@ -16,7 +16,7 @@ from tidegate.api.context import AppContext
 from tidegate.api.fnf_rpc import RpcEndpoint
 from tidegate.api.front import FrontDoor
 from tidegate.api.mns import MnsEndpoint, certificate_routes
-from tidegate.api.rest import rest_routes
+from tidegate.api.rest import not_found_route, rest_routes
 from tidegate.console import console_routes, root_redirect
 
 if TYPE_CHECKING:
@@ -52,5 +52,6 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> FrontD
         from tidegate.api.rest_functions import function_routes
 
         app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(functions)])
+    app.router.routes.append(not_found_route())  # last: any other /api/v1 path answers in the REST format
     app.state.ctx = ctx
     return FrontDoor(app, RpcEndpoint(ctx), mns)

@@ -51,10 +51,28 @@ def test_mns_resource_with_another_method_is_an_mns_error(server: ServerProcess)
     assert len(r.headers.get_list("date")) == 1 and r.headers.get_list("server") == ["tidegate"]
 
 
-def test_paths_that_are_no_mns_resource_reach_the_app(server: ServerProcess) -> None:
-    assert httpx.get(f"{server.url}/queues/q/unknown").status_code == 404
-    assert httpx.get(f"{server.url}/queues//messages").status_code == 404  # a name is never empty
+def test_paths_in_the_mns_namespace_that_name_no_resource_answer_in_mns_xml(server: ServerProcess) -> None:
+    for path in ("/queues/q/unknown", "/queues//messages", "/queues/", "/topics/t/subscriptions/s/x"):
+        r = httpx.get(f"{server.url}{path}")  # a name is never empty; no resource has these segments
+        assert r.status_code == 404, path
+        assert "<Code>ResourceNotExist</Code>" in r.text and "<RequestId>" in r.text, path
     assert httpx.put(f"{server.url}/", content=b"x").status_code == 405  # `/` is GET (console) or RPC
+
+
+def test_an_error_message_echoing_what_xml_cannot_carry_still_renders(server: ServerProcess) -> None:
+    # The method is wrong and the name holds U+001F: the message repeats the path, escaped.
+    r = httpx.post(f"{server.url}/queues/%1F", headers={"x-mns-version": "2015-06-06"})
+    assert r.status_code == 405 and "<Code>MethodNotAllowed</Code>" in r.text
+    assert "\\u001f" in r.text
+    assert "Traceback" not in server.log()
+
+
+def test_an_unknown_rest_path_answers_the_rest_error_document(server: ServerProcess) -> None:
+    for method in ("GET", "POST", "DELETE"):
+        r = httpx.request(method, f"{server.url}/api/v1/no/such/thing")
+        assert r.status_code == 404, method
+        body = r.json()
+        assert body["code"] == "NotFound" and "/api/v1/no/such/thing" in body["message"] and body["request_id"]
 
 
 def test_absolute_form_reaches_every_route(server: ServerProcess) -> None:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tidegate.api.body import ClientDisconnected
 from tidegate.api.fnf_rpc import RpcEndpoint
 from tidegate.api.ids import new_request_id
-from tidegate.api.mns import MethodNotAllowed, MnsEndpoint, is_mns_request
+from tidegate.api.mns import MnsEndpoint, is_mns_request
 from tidegate.api.proxy import origin_form_scope
 
 __all__ = ["FrontDoor", "is_rpc_call"]
@@ -91,7 +91,7 @@ class FrontDoor:
         found = self.mns.match(scope["method"], path)
         if found is None:
             return None
-        if isinstance(found, MethodNotAllowed):
+        if not isinstance(found, tuple):  # MethodNotAllowed, ResourceNotExist
             return self.mns.error(found, new_request_id())
         handler, names = found
         return await self.mns.run(Request(scope, receive), handler, *names)

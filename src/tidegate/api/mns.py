@@ -175,8 +175,13 @@ class MnsEndpoint:
             return Response(b"not found", status_code=404, media_type="text/plain")
         return Response(pem.encode("ascii"), media_type="application/x-pem-file")
 
-    def match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | MethodNotAllowed | None:
-        """Find the handler of an MNS request: ``(handler, names)``, MethodNotAllowed, or None (not MNS)."""
+    def match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | QueueError | None:
+        """Find the handler of an MNS request: ``(handler, names)``, an error to answer, or None (not MNS).
+
+        The error is MethodNotAllowed for a resource asked with a method it does not have, and
+        ResourceNotExist for a path under ``/queues`` or ``/topics`` that names no resource (``/queues/``,
+        ``/topics/t/x``): the MNS namespace answers in its own format, never with a plain-text 404.
+        """
         segments = path[1:].split("/")
         for pattern, by_method in _ROUTES.get((segments[0], len(segments)), ()):
             names = []
@@ -192,6 +197,8 @@ class MnsEndpoint:
                 if handler is None:
                     return MethodNotAllowed(f"The method {method} is not allowed on {path[:200]}.")
                 return handler, tuple(names)
+        if segments[0] in ("queues", "topics"):
+            return ResourceNotExist(f"No message-service resource is at {path[:200]}.")
         return None
 
 
@@ -199,6 +206,12 @@ class MethodNotAllowed(QueueError):
     """The resource exists, but not with this method."""
 
     code = "MethodNotAllowed"
+
+
+class ResourceNotExist(QueueError):
+    """A path in the message service's namespace that names no resource (answered 404)."""
+
+    code = "ResourceNotExist"
 
 
 #: Every MNS resource: path segments ("{}" is a name, which is never empty) and its handlers by method.

@@ -30,7 +30,7 @@ from tidegate.api.rest_openapi import openapi_document
 from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedule_doc
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
-from tidegate.errors import AuthError
+from tidegate.errors import AuthError, NotFoundError
 from tidegate.jsontext import MAX_DEPTH, compact
 from tidegate.jsontext import parse as parse_json
 from tidegate.runtime.service import InvalidArgument, WorkflowService
@@ -297,9 +297,9 @@ def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitabl
                 result = await anyio.to_thread.run_sync(call, limiter=ctx.long_poll_limiter())
             else:
                 result = await run_in_threadpool(handler, ctx.service, request, body)
+            return respond(result, request_id)  # rendering can fail too: it is answered (and logged) the same way
         except Exception as exc:  # the one place REST errors become responses
             return error_response(exc, request_id)
-        return respond(result, request_id)
 
     return endpoint
 
@@ -338,6 +338,22 @@ def rest_routes(ctx: AppContext) -> list[BaseRoute]:
     for path, handlers in by_path.items():
         routes.append(Route(PREFIX + path, method_dispatch(handlers), methods=sorted(handlers)))
     return routes
+
+
+class NoSuchPath(NotFoundError):
+    """A path under ``/api/v1`` that is no REST resource."""
+
+    code = "NotFound"
+
+
+async def not_found(request: Request) -> Response:
+    """Any other path under ``/api/v1``: the REST error document, not a plain-text 404."""
+    return error_response(NoSuchPath(f"No REST resource is at {request.url.path[:200]}."), new_request_id())
+
+
+def not_found_route() -> BaseRoute:
+    """The last route of the app: every method on an unknown ``/api/v1/...`` path answers :func:`not_found`."""
+    return Route(PREFIX + "/{rest:path}", not_found, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 
 
 async def _not_allowed(request: Request) -> Response:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tidegate.mq.wire_requests import MessageProperty
-from tidegate.mq.wire_xml import document, el, esc
+from tidegate.mq.wire_xml import document, el, esc, xml_printable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,8 +310,9 @@ def render_subscription_list(urls: Sequence[str], next_marker: str | None = None
 
 def render_error(code: str, message: str, request_id: str, host_id: str) -> bytes:
     """Render the ``<Error>`` body; all four elements are present (the SDK requires them)."""
-    # Message may be empty (xml_to_dic accepts it); the other three must not be.
-    msg = el("Message", message) if message else "<Message></Message>"
+    # Message may be empty (xml_to_dic accepts it); the other three must not be. A message may echo what the
+    # client sent (a name in the path), so what XML cannot carry is written as an escape, never refused.
+    msg = el("Message", xml_printable(message)) if message else "<Message></Message>"
     return document("Error", el("Code", code) + msg + el("RequestId", request_id or "-") + el("HostId", host_id or "-"))
 
 

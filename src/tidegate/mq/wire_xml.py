@@ -45,6 +45,7 @@ MNS_ERRORS: dict[str, int] = {
     "MissingReceiptHandle": 400,
     "MissingVisibilityTimeout": 400,
     "MessageNotExist": 404,
+    "ResourceNotExist": 404,  # tidegate's: a path under /queues or /topics that names no resource
     "MethodNotAllowed": 405,  # tidegate's: the resource exists, not with this method
     "QueueAlreadyExist": 409,
     "QueueDeletedRecently": 400,
@@ -185,6 +186,14 @@ def xml_text_problem(text: str) -> str | None:
     if m is None:
         return None
     return f"U+{ord(m.group()):04X} at position {m.start()}"
+
+
+def xml_printable(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot carry written as ``\\uXXXX``: for messages that echo input.
+
+    An error message may repeat what a client sent (a queue name in a path, a header); it must still render.
+    """
+    return _INVALID_XML_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class XmlUnsafeText(MalformedXML):

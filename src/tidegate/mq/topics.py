@@ -22,7 +22,7 @@ from tidegate.mq.errors import (
 from tidegate.mq.wire_render import SendResult, SubscriptionInfo, TopicInfo
 from tidegate.mq.wire_requests import MessageRequest, SubscriptionAttributes, TopicAttributes, check_message_text
 from tidegate.mq.wire_xml import body_md5
-from tidegate.store._db import Database, Tx
+from tidegate.store.database import Database, Tx
 
 PUSH_CHANNEL = "mq:push"
 TOPIC_DEFAULT_MAX_SIZE = 65536

@@ -18,7 +18,7 @@ from tidegate.jsontext import compact_ascii
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tidegate.store._db import Tx
+    from tidegate.store.database import Tx
 
 ACTIVE_STATUSES = frozenset({"Starting", "Running"})
 TERMINAL_STATUSES = frozenset({"Stopped", "Succeeded", "Failed", "TimedOut"})

@@ -197,7 +197,7 @@ class FunctionRegistry:
     """Create, update, read and delete deployed functions (thread-safe, one transaction each).
 
     Args:
-        db: The store's database (``tidegate.mq.store.database``).
+        db: The store's database (``store.database``).
         clock: Epoch milliseconds.
     """
 

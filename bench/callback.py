@@ -31,6 +31,7 @@ from typing import Any
 from tests.server import ServerProcess
 
 from bench.mq import Driver, bench_server, driver_cmd, driver_env, pct, run_drivers, server_cpu_s
+from tidegate.status import ACTIVE
 from tidegate.store import open_store
 
 FLOW_FILE = Path(__file__).resolve().parent.parent / "examples" / "queue-callback" / "flow.yaml"
@@ -60,7 +61,7 @@ def _await_ended(url: str, deadline: float) -> None:
     store = open_store(url)
     try:
         while time.monotonic() < deadline:
-            if not any(store.list_executions(FLOW, status=s, limit=1).items for s in ("Starting", "Running")):
+            if not any(store.list_executions(FLOW, status=s, limit=1).items for s in ACTIVE):
                 return
             time.sleep(0.05)  # polling a condition (every execution ended) within a deadline
         raise RuntimeError("the executions did not end in time")

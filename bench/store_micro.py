@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from tidegate.status import ExecutionStatus
 from tidegate.store import (
     ExecutionRecord,
     FlowRecord,
-    HistoryEvent,
+    HistoryWrite,
     Store,
     TransitionWrite,
     open_store,
@@ -47,7 +48,7 @@ def _prepare(store: Store, executions: int) -> list[ExecutionRecord]:
 def _transition(rec: ExecutionRecord, version: int) -> TransitionWrite:
     first = version * EVENTS_PER_TRANSITION + 1
     events = [
-        HistoryEvent(
+        HistoryWrite(
             event_id=i,
             schedule_event_id=i - 1,
             type="StepEntered",
@@ -61,7 +62,7 @@ def _transition(rec: ExecutionRecord, version: int) -> TransitionWrite:
         execution_id=rec.id,
         expected_version=version,
         state={"pc": version + 1, "data": {"x": "y" * 200}},
-        status="Running",
+        status=ExecutionStatus.RUNNING,
         events=events,
     )
 

@@ -89,6 +89,12 @@ class StoreError(TidegateError):
     code = "StoreError"
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot be reached."""
+
+    code = "StoreUnavailable"
+
+
 class ConflictError(StoreError):
     """The object already exists or was changed concurrently."""
 

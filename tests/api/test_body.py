@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
+from tidegate.api.body import MAX_BODY as MNS_MAX_BODY
 from tidegate.api.body import read_body
-from tidegate.api.mns import MAX_BODY as MNS_MAX_BODY
 
 
 def request(chunks: list[bytes], headers: dict[str, str] | None = None) -> tuple[Request, list[int]]:

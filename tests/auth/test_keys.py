@@ -19,7 +19,6 @@ from tidegate.auth.errors import (
     SecurityTokenExpired,
 )
 from tidegate.auth.keys import (
-    DEFAULT_ACCOUNT_ID,
     AccessKey,
     KeyKind,
     KeyRing,
@@ -38,6 +37,7 @@ from tidegate.auth.signatures import (
 )
 from tidegate.auth.tasktoken import TaskTokenClaims, TaskTokenSigner, flow_tag
 from tidegate.errors import ConfigurationError
+from tidegate.names import DEFAULT_ACCOUNT_ID
 
 NOW = 1_795_000_000.0
 URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

@@ -27,6 +27,7 @@ from tests.console.flows import MIXED, SLOW
 from tests.console.gate import Gate, Passage
 from tests.server import TEST_KEYS, ServerProcess, free_port
 from tests.waiting import wait_until
+from tidegate.status import ExecutionStatus
 
 TRIGGER = "/2016-08-15/proxy/fnf-demo/callback/"  # the example function's HTTP trigger
 DEPLOY_TIMEOUT_S = 300  # the first deploy on a machine pip-installs the function's SDK (cached afterwards)
@@ -197,3 +198,12 @@ def test_keyboard_navigation(page: Any, examples: str, rest: httpx.Client, shots
     page.keyboard.press("Enter")
     page.wait_for_selector("h1:has-text('Queues')")
     page.screenshot(path=str(shots / "keyboard.png"))
+
+
+def test_the_status_filter_offers_every_status(page: Any, rest: httpx.Client) -> None:
+    sign_in(page)
+    create_flow(rest, "mixed", MIXED)
+    page.goto(page.url.split("#")[0] + "#/flows/mixed")
+    page.wait_for_selector("#f-status option[value=TimedOut]", state="attached")
+    options = page.eval_on_selector_all("#f-status option", "(os) => os.map((o) => o.value)")
+    assert options == ["", *(s.value for s in ExecutionStatus)]

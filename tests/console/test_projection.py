@@ -114,3 +114,37 @@ def test_paths_in_graph_are_the_model_paths() -> None:
 
     walk(flow_graph(flow)["steps"])
     assert sorted(seen) == sorted(flow.steps_by_path)
+
+
+def test_attempts_carry_a_function_invocations_request_log_and_stack() -> None:
+    from tidegate.engine import TaskSubmitted
+
+    flow, t = run(TOPIC, {})
+    cmd = next(c for c in t.commands if isinstance(c, InvokeTask))
+    sent = apply(
+        flow,
+        t.state,
+        TaskSubmitted(cmd.task_key, {"requestId": "r-1", "logTail": "sent\n", "logBytes": 5}),
+        now_ms=2000,
+        minter=str,
+    )
+    [attempt] = project(flow, rows(t.events + sent.events)).runs["steps[0]"][0].attempts
+    assert attempt.status == "waiting"
+    assert (attempt.request_id, attempt.log_tail, attempt.log_bytes, attempt.stack_trace) == ("r-1", "sent\n", 5, None)
+
+    report = {"requestId": "r-2", "logTail": "<b>x</b>\n", "logBytes": 9000, "stackTrace": ["  File a", "  File b"]}
+    done = apply(flow, sent.state, TaskFailed(cmd.task_key, "Oops", "bad", report), now_ms=3000, minter=str)
+    doc = project(flow, rows(t.events + sent.events + done.events)).runs["steps[0]"][0].attempts[0].to_json()
+    assert doc["status"] == "failed" and (doc["error"], doc["cause"]) == ("Oops", "bad")
+    assert (doc["request_id"], doc["log_tail"], doc["log_bytes"]) == ("r-2", "<b>x</b>\n", 9000)
+    assert doc["stack_trace"] == ["  File a", "  File b"]
+
+
+def test_malformed_invocation_fields_are_left_out() -> None:
+    flow, t = run(TOPIC, {})
+    cmd = next(c for c in t.commands if isinstance(c, InvokeTask))
+    odd = {"requestId": 7, "logTail": ["x"], "logBytes": True, "stackTrace": ["ok", 3]}
+    done = apply(flow, t.state, TaskSucceeded(cmd.task_key, {}, odd), now_ms=2000, minter=str)
+    doc = project(flow, rows(t.events + done.events)).runs["steps[0]"][0].attempts[0].to_json()
+    assert doc["status"] == "succeeded"
+    assert [doc[k] for k in ("request_id", "log_tail", "log_bytes", "stack_trace")] == [None] * 4

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.engine.harness import HANG, LATER, Harness, Outcome, fail, ok
 from tidegate import engine as E
+from tidegate.flow import Flow, load_flow
 
 HEAD = "version: v1\ntype: flow\n"
 ARN = "acs:fc:::services/s/functions/f"
@@ -371,3 +374,60 @@ def test_task_retry_reevaluates_input_mappings_against_unchanged_parent() -> Non
     assert [c.input for c in h.invocations] == [{"tok": "tok:2.1", "a": 5}, {"tok": "tok:2.2", "a": 5}]
     assert [h.detail("TaskScheduled", "t", n)["attempt"] for n in (0, 1)] == [1, 2]
     assert h.output == {"r": 1}
+
+
+def _one_task(pattern: str = "requestResponse") -> tuple[Flow, E.Transition, E.InvokeTask]:
+    flow = load_flow(task(f"    pattern: {pattern}\n"))
+    t = E.start(flow, flow_name="f", execution_name="e", input={}, now_ms=1000, minter=lambda k: "tok:" + k)
+    cmd = t.commands[0]
+    assert isinstance(cmd, E.InvokeTask)
+    return flow, t, cmd
+
+
+def _apply(flow: Flow, t: E.Transition, event: E.EngineEvent) -> E.Transition:
+    return E.apply(flow, t.state, event, now_ms=2000, minter=lambda k: "tok:" + k)
+
+
+def _event(t: E.Transition, kind: E.EventType) -> E.HistoryEvent:
+    return next(e for e in t.events if e.type == kind)
+
+
+def test_an_integrations_detail_reaches_the_history_event_only() -> None:
+    flow, t, cmd = _one_task()
+    # 40 KB of log: more than the 32 KiB step data limit, which it must not count against.
+    report = {"requestId": "r-1", "logTail": "x" * 40_000, "output": "not the output"}
+    event = E.event_from_dict(E.TaskSucceeded(cmd.task_key, {"a": 1}, report).to_dict())  # as the store keeps it
+    done = _apply(flow, t, event)
+    assert done.status is E.ExecutionStatus.SUCCEEDED and done.output == {"a": 1}
+    # The event's own fields come first and win over the integration's.
+    assert _event(done, E.EventType.TASK_SUCCEEDED).detail == {
+        "output": {"a": 1},
+        "requestId": "r-1",
+        "logTail": "x" * 40_000,
+    }
+    assert _event(done, E.EventType.STEP_SUCCEEDED).detail == {"output": {"a": 1}}
+    assert "r-1" not in json.dumps(done.state.to_dict())
+
+
+def test_a_failed_or_invalid_result_keeps_the_detail_and_plain_events_have_none() -> None:
+    flow, t, cmd = _one_task()
+    report = {"requestId": "r-2", "stackTrace": ["  File x"], "logTail": "printed\n", "logBytes": 8}
+    failed = _apply(flow, t, E.TaskFailed(cmd.task_key, "Boom", "it broke", report))
+    assert failed.status is E.ExecutionStatus.FAILED and (failed.error, failed.cause) == ("Boom", "it broke")
+    assert _event(failed, E.EventType.TASK_FAILED).detail == {"error": "Boom", "cause": "it broke", **report}
+    assert _event(failed, E.EventType.STEP_FAILED).detail == {"error": "Boom", "cause": "it broke"}
+
+    flow, t, cmd = _one_task()
+    invalid = _apply(flow, t, E.TaskSucceeded(cmd.task_key, [1], {"requestId": "r-3"}))
+    assert _event(invalid, E.EventType.TASK_FAILED).detail["requestId"] == "r-3"
+    assert invalid.error == "FnF.InvalidLocal"
+
+    assert E.TaskFailed("k", "E", "c").to_dict() == {"type": "TaskFailed", "task_key": "k", "error": "E", "cause": "c"}
+    assert E.TaskSubmitted("k").to_dict() == {"type": "TaskSubmitted", "task_key": "k"}
+
+
+def test_a_submitted_task_event_carries_the_detail() -> None:
+    flow, t, cmd = _one_task("waitForCallback")
+    waiting = _apply(flow, t, E.event_from_dict(E.TaskSubmitted(cmd.task_key, {"requestId": "r-4"}).to_dict()))
+    assert _event(waiting, E.EventType.TASK_SUBMITTED).detail == {"requestId": "r-4"}
+    assert waiting.status is E.ExecutionStatus.RUNNING

@@ -26,7 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     def deployed() -> bool:
         log = srv.log()
         assert "tidegate.deploy: deploying" not in log, log  # the deploy failed
-        return "tidegate: deployed" in log
+        return "tidegate.deploy: deployed" in log
 
     # The first deploy pip-installs the function's SDK.
     wait_until(deployed, timeout=300, interval=0.2, message=lambda: f"the deploy to finish:\n{srv.log()}")

@@ -40,4 +40,6 @@ def test_flow_imports_nothing_else_from_tidegate() -> None:
     code = "import sys, tidegate.flow; print(sorted(n for n in sys.modules if n.startswith('tidegate')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     loaded = ast.literal_eval(out.stdout)
-    assert all(n.startswith("tidegate.flow") or n in ("tidegate", "tidegate.errors") for n in loaded), loaded
+    assert all(
+        n.startswith("tidegate.flow") or n in ("tidegate", "tidegate.errors", "tidegate.names") for n in loaded
+    ), loaded

@@ -14,6 +14,7 @@ def test_exported_names() -> None:
             "HANDLER_NOT_FOUND",
             "INITIALIZER_ERROR",
             "INVALID_RESPONSE",
+            "LOG_TAIL_BYTES",
             "UNKNOWN",
             "Credentials",
             "FunctionKind",
@@ -26,6 +27,7 @@ def test_exported_names() -> None:
             "InvocationResult",
             "RunnerClosed",
             "WrongFunctionKind",
+            "log_tail",
             "resolve_local_function",
         ]
     )

@@ -12,7 +12,7 @@ from tests.mq.helpers import FakeClock
 from tests.waiting import wait_until
 from tidegate.mq import queues
 from tidegate.mq.errors import (
-    InvalidArgument,
+    InvalidQueueArgument,
     InvalidQueueName,
     MessageNotExist,
     QueueAlreadyExist,
@@ -76,7 +76,7 @@ def test_list_with_prefix_and_marker(qs: QueueService) -> None:
     assert [q.name for q in page] == ["a1", "a2"] and marker == "a2"
     page, marker = qs.list_queues(prefix="a", limit=2, marker=marker)
     assert [q.name for q in page] == ["a3"] and marker is None
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidQueueArgument):
         qs.list_queues(limit=0)
 
 
@@ -160,7 +160,7 @@ def test_batches_and_partial_failures(qs: QueueService) -> None:
     results = qs.send("b", [MessageRequest(body=f"m{i}") for i in range(15)] + [MessageRequest(body="x" * 1025)])
     assert sum(isinstance(r, SendResult) for r in results) == 15
     assert isinstance(results[15], EntryError) and results[15].code == "InvalidArgument"
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidQueueArgument):
         qs.send("b", [MessageRequest(body="m")] * 17)
     peeked = qs.peek("b", 16)
     assert len(peeked) == 15 and all(p.receipt_handle is None and p.dequeue_count == 0 for p in peeked)
@@ -191,7 +191,7 @@ def test_change_visibility(qs: QueueService, clock: FakeClock) -> None:
     handle, _ = qs.change_visibility("c", handle, 0)
     (again,) = qs.receive("c", 1, wait_s=0)
     assert again.dequeue_count == 2
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidQueueArgument):
         qs.change_visibility("c", handle, 43201)
 
 

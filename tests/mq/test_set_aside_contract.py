@@ -17,7 +17,7 @@ from tests.mq.helpers import FakeClock, poison_delivery, poison_message
 from tests.mq.subscriber import Subscriber
 from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
-from tidegate.mq.errors import InvalidArgument, MessageNotExist
+from tidegate.mq.errors import InvalidQueueArgument, MessageNotExist
 from tidegate.mq.push import PushWorker, failure_class, max_attempts
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import TopicService
@@ -113,7 +113,7 @@ def test_everything_xml_can_carry_is_accepted(qs: QueueService) -> None:
 
 def test_a_subscription_endpoint_needs_a_host(ts: TopicService) -> None:
     for endpoint in ("http://", "https://", "http:///path", "http://:80/", "http://h:99999/"):
-        with pytest.raises(InvalidArgument):
+        with pytest.raises(InvalidQueueArgument):
             ts.subscribe("t", "s", SubscriptionAttributes(endpoint=endpoint))
     assert ts.subscribe("t", "s", SubscriptionAttributes(endpoint="http://127.0.0.1:9/p")) is True
 

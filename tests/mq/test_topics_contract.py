@@ -12,7 +12,7 @@ from tests.mq.subscriber import Subscriber
 from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
 from tidegate.mq.errors import (
-    InvalidArgument,
+    InvalidQueueArgument,
     SubscriptionAlreadyExist,
     SubscriptionNotExist,
     TopicAlreadyExist,
@@ -50,7 +50,7 @@ def test_topic_lifecycle(ts: TopicService) -> None:
     page, marker = ts.list_topics(prefix="t", limit=1)
     assert [t.name for t in page] == ["t1"] and marker == "t1"
     assert [t.name for t in ts.list_topics(marker="t1")[0]] == ["t2"]
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidQueueArgument):
         ts.publish("t1", MessageRequest(body="x" * 2049))
     ts.delete_topic("t1")
     with pytest.raises(TopicNotExist):

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tests.waiting import wait_until
 from tidegate.clock import now_ms
 from tidegate.runtime import START, Runtime, load_signer
+from tidegate.status import ExecutionStatus
 from tidegate.store import ExecutionRecord, FlowRecord, Store, open_store
 
 COUNT = 300
@@ -48,7 +49,7 @@ def _start(store: Store, n: int) -> None:
 
 
 def _first_running(store: Store) -> ExecutionRecord | None:
-    page = store.list_executions("sleepy", status="Running", limit=1)
+    page = store.list_executions("sleepy", status=ExecutionStatus.RUNNING, limit=1)
     return page.items[0] if page.items else None
 
 

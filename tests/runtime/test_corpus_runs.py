@@ -61,9 +61,10 @@ def test_trip_booking_hotel_failure_compensates_then_fails(tmp_path: Path) -> No
         "CancelTrainTicket",
         "OrderFailed1",
     ]
-    assert run.of("BookHotel", "TaskFailed") == [
-        {"error": "BookHotelError", "cause": "bookHotel failed: result=failed"}
-    ]
+    [failed] = run.of("BookHotel", "TaskFailed")
+    assert (failed["error"], failed["cause"]) == ("BookHotelError", "bookHotel failed: result=failed")
+    # The function's invocation is in the event too: its request id and the stack of the raise.
+    assert len(failed["requestId"]) == 36 and "bookHotel.py" in failed["stackTrace"][-1]
     # The compensations get the transaction ids the bookings produced.
     assert run.task_inputs("CancelFlight") == [{"result": "succeeded", "transaction_id": "flight-tx-1"}]
     assert run.task_inputs("CancelTrainTicket") == [{"result": "succeeded", "transaction_id": "train-tx-1"}]
@@ -280,7 +281,7 @@ def test_fork_flows_subflow_end_true_skips_the_failure_branch(tmp_path: Path) ->
     # catch FnF.ALL -> goto reportTaskFailed; the caught step contributes nothing to the flow local.
     assert bad.status == "Succeeded"
     assert bad.entered() == ["doWork", "reportTaskFailed"]
-    assert bad.of("doWork", "TaskFailed") == [{"error": "WorkError", "cause": "cannot work on bad"}]
+    assert [(d["error"], d["cause"]) for d in bad.of("doWork", "TaskFailed")] == [("WorkError", "cannot work on bad")]
     assert bad.output == {
         "reported": "failed",
         "error": "SubflowError",

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from tidegate.store import ExecutionRecord, FlowRecord, HistoryEvent, Store, TransitionWrite
+from tidegate.store import ExecutionRecord, FlowRecord, HistoryWrite, Store, TransitionWrite
 
 
 def now_ms() -> int:
@@ -33,10 +33,10 @@ def start(store: Store, name: str, flow: str = "flow1", started_ms: int = 1000, 
     return record
 
 
-def events(first: int, count: int, time_ms: int = 1) -> list[HistoryEvent]:
+def events(first: int, count: int, time_ms: int = 1) -> list[HistoryWrite]:
     """``count`` history events with ids from ``first``."""
     return [
-        HistoryEvent(
+        HistoryWrite(
             event_id=i,
             schedule_event_id=i - 1,
             type="StepEntered",

@@ -12,9 +12,10 @@ import json
 import pytest
 
 from tests.store.helpers import make_flow, now_ms, start, step
+from tidegate.status import ExecutionStatus
 from tidegate.store import (
     ExecutionRecord,
-    HistoryEvent,
+    HistoryWrite,
     Store,
     TaskCompletion,
     TransitionWrite,
@@ -27,13 +28,13 @@ def _failed(ex: ExecutionRecord, completions: list[TaskCompletion] | None = None
         execution_id=ex.id,
         expected_version=ex.version,
         state=None,
-        status="Failed",
+        status=ExecutionStatus.FAILED,
         output="",
         error="FnF.RuntimeError",
         cause="boom",
         stopped_ms=5,
         events=[
-            HistoryEvent(
+            HistoryWrite(
                 event_id=ex.event_count + 1,
                 schedule_event_id=0,
                 type="ExecutionFailed",

@@ -49,14 +49,14 @@ def test_reopen_keeps_everything(store_url: str) -> None:
 _CHILD = textwrap.dedent(
     """
     import sys
-    from tidegate.store import open_store, ExecutionRecord, FlowRecord, HistoryEvent, TransitionWrite
+    from tidegate.store import open_store, ExecutionRecord, FlowRecord, HistoryWrite, TransitionWrite
     store = open_store(sys.argv[1])
     store.create_flow(FlowRecord(name="f", id="fid", definition="d", created_ms=1, modified_ms=1))
     rec, _ = store.create_execution(
         ExecutionRecord(flow_name="f", name="e", definition="d", input="{}", started_ms=1), {"type": "Start"})
     version = 0
     while True:
-        ev = [HistoryEvent(event_id=version * 5 + i, schedule_event_id=0, type="StepEntered", time_ms=1,
+        ev = [HistoryWrite(event_id=version * 5 + i, schedule_event_id=0, type="StepEntered", time_ms=1,
                            detail={"v": version}) for i in range(1, 6)]
         store.commit([TransitionWrite(execution_id=rec.id, expected_version=version, state={"v": version + 1},
                                       status="Running", events=ev)])

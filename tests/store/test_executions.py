@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tests.store.helpers import make_flow, start, step
+from tidegate.status import ExecutionStatus
 from tidegate.store import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -60,7 +61,7 @@ def test_create_execution_needs_the_flow_and_an_active_status(store: Store) -> N
         store.create_execution(_record("e1", flow="missing"), {"type": "Start"})
     make_flow(store)
     with pytest.raises(ValueError):
-        store.create_execution(replace(_record("e1"), status="Succeeded"), {"type": "Start"})
+        store.create_execution(replace(_record("e1"), status=ExecutionStatus.SUCCEEDED), {"type": "Start"})
     assert store.list_executions("flow1").items == []
 
 

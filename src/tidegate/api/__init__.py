@@ -5,6 +5,7 @@ The whole application, with the console mounted, is assembled by :func:`tidegate
 
 from __future__ import annotations
 
-from tidegate.api.context import DEFAULT_REGION, AppContext
+from tidegate.api.context import AppContext
+from tidegate.names import DEFAULT_REGION
 
 __all__ = ["DEFAULT_REGION", "AppContext"]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import ClientDisconnect, Request
 
-__all__ = ["ClientDisconnected", "read_body"]
+__all__ = ["MAX_BODY", "ClientDisconnected", "read_body"]
+
+#: The largest request body the workflow RPC, REST, console and MNS protocols read (16 messages of 64 KiB,
+#: XML-escaped, fit easily); function triggers allow more.
+MAX_BODY = 1024 * 1024
 
 
 class ClientDisconnected(BaseException):

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from tidegate.auth.keys import DEFAULT_ACCOUNT_ID, KeyRing
+from tidegate.auth.keys import KeyRing
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
+from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from tidegate.runtime.service import WorkflowService
 from tidegate.store import Store
-
-DEFAULT_REGION = "cn-hangzhou"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -7,13 +7,19 @@ decides what to accept. The function gets ``PATH_INFO`` = the path below the pre
 URI in ``environ['fc.request_uri']``, the headers, the query and the body, and ``environ['fc.context']``
 with ``request_id``, ``region``, ``account_id``, ``function`` and temporary ``credentials``.
 
-Errors have FC's API error body ``{"ErrorCode", "ErrorMessage"}``: 404 ``FunctionNotFound`` (no such
-deployed function, or it has no HTTP trigger), 405 ``MethodNotAllowed``, 413 ``RequestEntityTooLarge``.
-A function that raises answers 502 with the FC error document (see docs/functions.md).
+Every answer carries ``X-Fc-Request-Id``. With ``X-Fc-Log-Type: Tail`` the answer of an invocation also
+carries ``X-Fc-Log-Result``, the base64 of the last 4 KiB of the function's output (``None``, the default,
+leaves it out), as Function Compute does.
+
+Errors have FC's API error body ``{"ErrorCode", "ErrorMessage"}``: 400 ``InvalidArgument`` (an
+``X-Fc-Log-Type`` other than ``Tail`` or ``None``), 404 ``FunctionNotFound`` (no such deployed function, or
+it has no HTTP trigger), 405 ``MethodNotAllowed``, 413 ``RequestEntityTooLarge``. A function that raises
+answers 502 with the FC error document (see docs/functions.md).
 """
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -26,21 +32,44 @@ from tidegate.api.body import read_body
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.registry import HTTP_METHODS, FunctionRecord
 from tidegate.errors import TidegateError
-from tidegate.functions import FunctionSpec, HttpRequest
+from tidegate.functions import FunctionSpec, HttpRequest, log_tail
 
-__all__ = ["MAX_BODY", "PREFIX", "trigger_routes"]
+__all__ = ["LOG_TYPE", "MAX_BODY", "PREFIX", "trigger_routes"]
 
 PREFIX = "/2016-08-15/proxy"
 #: Function Compute's limit on a synchronous HTTP request body.
 MAX_BODY = 6 * 1024 * 1024
-# Framing headers are the server's business: the body is sent whole with its own length.
-_HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+# Framing headers are the server's business: the body is sent whole with its own length. The request id
+# and the log tail are the platform's: a function cannot set them.
+_NOT_FROM_FUNCTION = {
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "x-fc-request-id",
+    "x-fc-log-result",
+}
 
 
 def _error(status: int, code: str, message: str, request_id: str) -> JSONResponse:
     return JSONResponse(
         {"ErrorCode": code, "ErrorMessage": message}, status_code=status, headers={"x-fc-request-id": request_id}
     )
+
+
+LOG_TYPE = "x-fc-log-type"
+"""The request header asking for the log tail (``Tail``) or not (``None``, the default)."""
+_LOG_TYPES = {"tail": True, "none": False}
+
+
+def _wants_log(request: Request) -> bool | None:
+    """Whether ``X-Fc-Log-Type`` asks for the log tail; None when its value is not one FC knows."""
+    values = {v.strip().lower() for v in request.headers.getlist(LOG_TYPE)}
+    if not values:
+        return False
+    if len(values) > 1:
+        return None
+    return _LOG_TYPES.get(values.pop())
 
 
 def _below_prefix(request: Request) -> str:
@@ -71,6 +100,10 @@ def _endpoint(host: FunctionHost) -> Callable[[Request], Awaitable[Response]]:
             return _error(404, "FunctionNotFound", message, request_id)
         if request.method not in record.http_methods:
             return _error(405, "MethodNotAllowed", f"method {request.method} is not allowed", request_id)
+        want_log = _wants_log(request)
+        if want_log is None:
+            message = "the header X-Fc-Log-Type must be Tail or None (once)"
+            return _error(400, "InvalidArgument", message, request_id)
         body = await read_body(request, MAX_BODY)
         if body is None:
             return _error(413, "RequestEntityTooLarge", f"the body exceeds {MAX_BODY} bytes", request_id)
@@ -91,7 +124,7 @@ def _endpoint(host: FunctionHost) -> Callable[[Request], Awaitable[Response]]:
         )
         ctx = host.context(qualifier or "LATEST", request_id=request_id)
         result = await host.runner.invoke_http_async(spec, http, ctx)
-        headers = [(k, v) for k, v in result.headers if k.lower() not in _HOP_BY_HOP]
+        headers = [(k, v) for k, v in result.headers if k.lower() not in _NOT_FROM_FUNCTION]
         response = Response(content=result.body, status_code=result.status)
         # Repeated headers (Set-Cookie) must survive: append raw pairs instead of a dict.
         response.raw_headers = [
@@ -99,6 +132,9 @@ def _endpoint(host: FunctionHost) -> Callable[[Request], Awaitable[Response]]:
             *[(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
             (b"x-fc-request-id", request_id.encode()),
         ]
+        if want_log:
+            tail = base64.b64encode(log_tail(result.logs).encode("utf-8", "replace"))
+            response.raw_headers.append((b"x-fc-log-result", tail))
         return response
 
     return trigger

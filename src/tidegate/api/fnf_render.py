@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tidegate.engine import rfc3339_ms
+from tidegate.status import ExecutionStatus
 from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, ScheduleRecord
 
 __all__ = ["execution_json", "flow_json", "history_json", "schedule_json"]
@@ -32,7 +33,7 @@ def execution_json(e: ExecutionRecord) -> dict[str, Any]:
         "FlowName": e.flow_name,
         "FlowDefinition": e.definition,
         "Input": e.input,
-        "Output": (e.output or "") if e.status == "Succeeded" else "",
+        "Output": (e.output or "") if e.status == ExecutionStatus.SUCCEEDED else "",
         "Status": e.status,
         "StartedTime": rfc3339_ms(e.started_ms),
         "StoppedTime": rfc3339_ms(e.stopped_ms) if e.ended and e.stopped_ms is not None else "",

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidegate.api.body import read_body
+from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
 from tidegate.api.ids import new_request_id
@@ -31,11 +31,11 @@ from tidegate.api.rpc_errors import (
 from tidegate.api.rpc_params import Params
 from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
+from tidegate.logctx import REQUEST_ID
 
 __all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
 
 API_VERSION = "2019-03-15"
-MAX_BODY = 1024 * 1024
 
 
 def _request_id(params: dict[str, str] | None) -> str:
@@ -86,20 +86,24 @@ class RpcEndpoint:
     async def handle(self, request: Request) -> Response:
         """Handle one request; never raises."""
         params: dict[str, str] | None = None
+        rid: str | None = None
         try:
             body = await _read_body(request)
             # A form body counts for GET too: aliyunsdkcore sends one (and signs it) when a POST action is
             # switched to GET with set_method; parse_rpc_request reads bodies of non-GET requests only.
             params = parse_rpc_request("POST", _target(request), request.headers.get("content-type"), body)
+            rid = _request_id(params)
+            REQUEST_ID.set(rid)  # the log lines of this request carry it
             if request.headers.get("authorization", "").startswith(ACS3_PREFIX):
                 result = await self._dispatch_acs3(request, params, body)
             else:
                 result = await self._dispatch(request.method, params)
         except Exception as exc:  # the one place errors become responses
+            if rid is None:
+                rid = _request_id(params)
+                REQUEST_ID.set(rid)
             status, code, message = rpc_error(exc)
-            rid = _request_id(params)
             return _json(status, {"RequestId": rid, "HostId": self.ctx.host_id, "Code": code, "Message": message}, rid)
-        rid = _request_id(params)
         return _json(200, {**result, "RequestId": rid}, rid)
 
     def _action(self, params: dict[str, str]) -> str:

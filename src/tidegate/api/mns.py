@@ -22,11 +22,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from tidegate.api import mns_ops as ops
-from tidegate.api.body import read_body
+from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
 from tidegate.errors import AuthError, QueueError, TidegateError
+from tidegate.logctx import REQUEST_ID
 from tidegate.mq import wire
 from tidegate.mq.errors import MessageNotExist
 from tidegate.mq.push import CERT_SETTING_PREFIX
@@ -36,8 +37,6 @@ from tidegate.mq.topics import TopicService
 __all__ = ["MethodNotAllowed", "MnsEndpoint", "certificate_routes", "is_mns_request"]
 
 log = logging.getLogger(__name__)
-#: Largest accepted request body: 16 messages of 64 KiB, XML-escaped, fit easily.
-MAX_BODY = 1 << 20
 #: Long polls waiting at once (each holds a worker thread for up to 30 s).
 LONG_POLL_SLOTS = 512
 
@@ -105,6 +104,7 @@ class MnsEndpoint:
     async def run(self, request: Request, handler: Handler, *args: str) -> Response:
         """Authenticate the request, run ``handler(services, request, *args)``, render the reply."""
         request_id = new_request_id()
+        REQUEST_ID.set(request_id)  # the log lines of this request carry it
         started = time.monotonic()
         try:
             req = await self._request(request)

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from tidegate.auth.keys import KeyRing
 from tidegate.auth.signatures import content_md5_ok, mns_date_skew_ok, parse_mns_authorization, verify_mns
 from tidegate.errors import AuthError
-from tidegate.mq.errors import InvalidArgument
+from tidegate.mq.errors import InvalidQueueArgument
 
 
 class MissingDateHeader(AuthError):
@@ -69,13 +69,13 @@ class MnsRequest:
         """Parse an integer parameter or header value.
 
         Raises:
-            InvalidArgument: not an integer.
+            InvalidQueueArgument: not an integer.
         """
         if value is None or value == "":
             return None
         text = value.strip()
         if not (text.lstrip("-").isdigit() and len(text) <= 12):
-            raise InvalidArgument(f"The value of {name} must be an integer.")
+            raise InvalidQueueArgument(f"The value of {name} must be an integer.")
         return int(text)
 
 

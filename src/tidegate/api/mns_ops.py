@@ -12,20 +12,20 @@ from tidegate.api.mns_auth import MnsRequest
 from tidegate.mq import wire
 from tidegate.mq._common import check_range
 from tidegate.mq.client import seg
-from tidegate.mq.errors import InvalidArgument, MessageNotExist
+from tidegate.mq.errors import InvalidQueueArgument, MessageNotExist
 from tidegate.mq.queues import MAX_WAIT_S, QueueService
 from tidegate.mq.topics import TopicService
 from tidegate.mq.wire_render import EntryError, SendResult
 from tidegate.mq.wire_requests import QueueAttributes, TopicAttributes
 
 
-class MissingReceiptHandle(InvalidArgument):
+class MissingReceiptHandle(InvalidQueueArgument):
     """The receipt handle is missing."""
 
     code = "MissingReceiptHandle"
 
 
-class MissingVisibilityTimeout(InvalidArgument):
+class MissingVisibilityTimeout(InvalidQueueArgument):
     """The visibility timeout is missing."""
 
     code = "MissingVisibilityTimeout"
@@ -105,7 +105,7 @@ def send_messages(s: MnsServices, req: MnsRequest, queue: str) -> Reply:
     if not isinstance(parsed, list):
         (result,) = s.queues.send(queue, [parsed])
         if isinstance(result, EntryError):
-            raise InvalidArgument(result.message)
+            raise InvalidQueueArgument(result.message)
         return Reply(201, wire.render_send_result(result))
     results = s.queues.send(queue, parsed)
     failed = any(isinstance(r, EntryError) for r in results)

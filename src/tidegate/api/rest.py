@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tidegate.api.body import read_body
+from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.rest_openapi import openapi_document
@@ -38,7 +38,6 @@ from tidegate.runtime.service import InvalidArgument, WorkflowService
 __all__ = ["PREFIX", "Unauthorized", "error_response", "method_dispatch", "respond", "rest_routes"]
 
 PREFIX = "/api/v1"
-MAX_BODY = 1024 * 1024
 TOKEN_HEADER = "x-tidegate-security-token"
 
 Handler = Callable[[WorkflowService, Request, dict[str, Any]], Any]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from tidegate.status import ExecutionStatus
+
 __all__ = ["openapi_document"]
 
 
@@ -42,7 +44,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "name": _S,
             "flow_name": _S,
-            "status": {"enum": ["Starting", "Running", "Stopped", "Succeeded", "Failed", "TimedOut"]},
+            "status": {"enum": [s.value for s in ExecutionStatus]},
             "input": _JSON_OBJ,
             "output": {"type": ["object", "null"]},
             "error": {"type": ["string", "null"]},

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tidegate.engine import rfc3339_ms
+from tidegate.status import ExecutionStatus
 from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, ScheduleRecord
 
 __all__ = ["event_doc", "execution_doc", "flow_doc", "schedule_doc"]
@@ -40,7 +41,7 @@ def execution_doc(e: ExecutionRecord) -> dict[str, Any]:
         "flow_name": e.flow_name,
         "status": e.status,
         "input": _parsed(e.input),
-        "output": _parsed(e.output) if e.status == "Succeeded" else None,
+        "output": _parsed(e.output) if e.status == ExecutionStatus.SUCCEEDED else None,
         "error": e.error,
         "cause": e.cause,
         "started_time": rfc3339_ms(e.started_ms),
@@ -50,7 +51,11 @@ def execution_doc(e: ExecutionRecord) -> dict[str, Any]:
 
 
 def event_doc(h: HistoryRow) -> dict[str, Any]:
-    """A history event as JSON."""
+    """A history event as JSON; ``detail`` is the event's detail object as stored.
+
+    The detail of a function task's ``TaskSucceeded``/``TaskFailed``/``TaskSubmitted`` also holds the
+    invocation's ``requestId``, ``logTail``, ``logBytes`` and (failed) ``stackTrace`` (docs/engine.md).
+    """
     return {
         "event_id": h.event_id,
         "schedule_event_id": h.schedule_event_id,

@@ -30,9 +30,8 @@ from pathlib import Path
 from tidegate.auth.errors import InvalidAccessKeyId, InvalidSecurityToken, SecurityTokenExpired
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.errors import ConfigurationError
+from tidegate.names import DEFAULT_ACCOUNT_ID as DEFAULT_ACCOUNT_ID  # re-exported for callers of this module
 
-#: Account id used in ARNs and URLs when ``TIDEGATE_ACCOUNT_ID`` is unset (the MNS docs' example id).
-DEFAULT_ACCOUNT_ID = "1234567890123456"
 ROOT_KEY_FILE = "root-key.json"
 ENV_ID = "TIDEGATE_ACCESS_KEY_ID"
 ENV_SECRET = "TIDEGATE_ACCESS_KEY_SECRET"

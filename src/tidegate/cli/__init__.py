@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tidegate.cli import backup as _backup  # noqa: F401  (registers the command)
 from tidegate.cli import deploy as _deploy  # noqa: F401  (registers the command)
 from tidegate.cli import env as _env  # noqa: F401  (registers the command)
 from tidegate.cli import executions as _executions  # noqa: F401  (registers the command)

@@ -31,7 +31,7 @@ import click
 import httpx
 
 from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE, load_or_create_root_key
-from tidegate.errors import ConfigurationError, StoreError, TidegateError
+from tidegate.errors import ConfigurationError, StoreError, StoreUnavailable, TidegateError
 from tidegate.mq.client import MnsClient, MnsClientError
 
 __all__ = [
@@ -65,14 +65,15 @@ _KEY_HINT = f"check the access key: --access-key-id/--access-key-secret, {ENV_ID
 
 
 class ExitCode(IntEnum):
-    """Exit codes of the client commands."""
+    """Exit codes of every command (docs/cli.md)."""
 
     OK = 0
     #: The server refused the request, or the execution did not succeed (``--wait``).
     FAILED = 1
     #: A usage or configuration error: a bad option value, an endpoint that is not a URL, no access key.
     USAGE = 2
-    #: The server could not be reached (refused, timed out, name not resolved).
+    #: The server could not be reached (refused, timed out, name not resolved); for ``tidegate server``:
+    #: its store could not be reached.
     UNREACHABLE = 3
 
 
@@ -319,6 +320,8 @@ def cli_error(exc: Exception) -> click.ClickException:
         return CliError(exc.message + hint)
     if isinstance(exc, ConfigurationError):
         return UsageFailure(_one_line(exc.message))
+    if isinstance(exc, StoreUnavailable):
+        return Unreachable(_one_line(exc.message))
     if isinstance(exc, StoreError | OSError):
         return CliError(_one_line(str(exc)))
     if isinstance(exc, TidegateError):

@@ -49,12 +49,18 @@ def json_object(option: str, text: str) -> dict[str, Any]:
     return value
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Print rows under headers in aligned columns (the last column is not padded)."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], below: Sequence[Sequence[str]] | None = None) -> None:
+    """Print rows under headers in aligned columns (the last column is not padded).
+
+    ``below[i]``: lines printed as they are under row ``i`` (not part of the columns).
+    """
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    for row in [headers, *rows]:
+    for i, row in enumerate([headers, *rows]):
         cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=False)]
         click.echo("  ".join([*cells, row[-1]]).rstrip())
+        if below is not None and i > 0:
+            for line in below[i - 1]:
+                click.echo(line)
 
 
 def _compact(value: Any, width: int | None = None) -> str:
@@ -206,26 +212,73 @@ def describe(flow: str, name: str, as_json: bool, conn: Connection) -> None:
         _describe_text(doc)
 
 
+#: The detail fields of a function invocation, shown under its event rather than in the DETAIL column.
+_INVOCATION_FIELDS = ("requestId", "logTail", "logBytes", "stackTrace")
+
+
+def _printable(line: str) -> str:
+    """A line of a function's output with control characters escaped (no terminal escapes reach the screen)."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in line)
+
+
+def _invocation_lines(detail: Any) -> list[str]:
+    """The request id, stack trace and log tail of a function task event, indented under its row."""
+    if not isinstance(detail, dict) or not isinstance(detail.get("requestId"), str):
+        return []
+    lines = [f"    request: {_printable(detail['requestId'])}"]
+    stack = detail.get("stackTrace")
+    if isinstance(stack, list) and stack:
+        lines.append("    stack trace:")
+        lines += [f"      {_printable(line)}" for entry in stack for line in str(entry).splitlines()]
+    tail, size = detail.get("logTail"), detail.get("logBytes")
+    if isinstance(tail, str):
+        shown = len(tail.encode("utf-8", "replace"))
+        size = size if isinstance(size, int) else shown
+        if not size:
+            lines.append("    log: (no output)")
+        else:
+            lines.append(f"    log (the last {shown} of {size} bytes):" if shown < size else f"    log ({size} bytes):")
+            lines += [f"      {_printable(line)}" for line in tail.splitlines()]
+    return lines
+
+
 @exec_group.command("history")
 @click.argument("flow")
 @click.argument("name")
 @click.option(
     "--limit", type=click.IntRange(1, 100000), default=10000, show_default=True, help="At most this many events."
 )
+@click.option(
+    "--no-logs", "no_logs", is_flag=True, help="Leave out the request id, stack trace and log tail of function tasks."
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"events": [...], "next_token"} as the API does.')
 @connection_options
-def history(flow: str, name: str, limit: int, as_json: bool, conn: Connection) -> None:
-    """Show the history of execution NAME of FLOW: one event per line with time, type, step and detail."""
+def history(flow: str, name: str, limit: int, no_logs: bool, as_json: bool, conn: Connection) -> None:
+    """Show the history of execution NAME of FLOW: one event per line with time, type, step and detail.
+
+    Under each event of a function task: its request id, the stack trace of a failure and the tail of
+    what the function printed (--no-logs leaves them out; --json shows them as the detail's fields).
+    """
+    if no_logs and as_json:
+        raise UsageFailure("--no-logs applies to the text output; --json prints every field")
     with conn.api() as api:
         doc = _collect(api, _path(flow, name) + "/history", "events", limit, {})
     if as_json:
         echo_json(doc)
         return
-    rows = [
-        (str(e["event_id"]), e["time"], e["type"], e.get("step_name") or "", _compact(e.get("detail"), _DETAIL_WIDTH))
-        for e in doc["events"]
-    ]
-    table(("ID", "TIME", "TYPE", "STEP", "DETAIL"), rows)
+    rows: list[tuple[str, ...]] = []
+    extra: list[list[str]] = []
+    for e in doc["events"]:
+        detail = e.get("detail")
+        shown = detail
+        if isinstance(detail, dict):
+            shown = {k: v for k, v in detail.items() if k not in _INVOCATION_FIELDS}
+        step = e.get("step_name") or ""
+        rows.append((str(e["event_id"]), e["time"], e["type"], step, _compact(shown, _DETAIL_WIDTH)))
+        extra.append([] if no_logs else _invocation_lines(detail))
+    table(("ID", "TIME", "TYPE", "STEP", "DETAIL"), rows, extra)
     if doc["next_token"]:
         click.echo(f"(more than {limit} events; raise --limit to see them)", err=True)
 

@@ -12,6 +12,8 @@ from tidegate.cli._app import main
 from tidegate.cli._client import Connection, connection_options
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.wire import (
+    MAX_MESSAGE_SIZE,
+    MIN_MESSAGE_SIZE,
     MessageRequest,
     QueueAttributes,
     encode_message,
@@ -57,7 +59,7 @@ def queue_group() -> None:
 @click.option("--visibility-timeout", type=int, help="Seconds a received message stays invisible (1-43200).")
 @click.option("--delay", "delay_seconds", type=int, help="Default delay of new messages (0-604800 s).")
 @click.option("--retention", type=int, help="MessageRetentionPeriod in seconds.")
-@click.option("--max-size", type=int, help="MaximumMessageSize in bytes (1024-65536).")
+@click.option("--max-size", type=int, help=f"MaximumMessageSize in bytes ({MIN_MESSAGE_SIZE}-{MAX_MESSAGE_SIZE}).")
 @click.option("--polling-wait", type=int, help="Default long-poll seconds (0-30).")
 @connection_options
 def create(

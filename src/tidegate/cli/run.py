@@ -25,6 +25,7 @@ from tidegate.flow.model import Flow
 from tidegate.jsontext import JsonTextError, compact
 from tidegate.jsontext import parse as parse_json
 from tidegate.runtime import START, Runtime, load_signer
+from tidegate.status import ExecutionStatus
 from tidegate.store import (
     ExecutionAlreadyExists,
     ExecutionRecord,
@@ -77,7 +78,7 @@ def _describe(store: Store, r: ExecutionRecord) -> dict[str, Any]:
     """DescribeExecution's fields (``Error``/``Cause`` when it did not succeed) and the whole history."""
     out = execution_json(r)
     del out["FlowDefinition"]  # the file the user just ran
-    if r.status in ("Failed", "TimedOut", "Stopped"):
+    if r.ended and r.status != ExecutionStatus.SUCCEEDED:
         out["Error"] = r.error or ""
         out["Cause"] = r.cause or ""
     events: list[dict[str, Any]] = []
@@ -162,7 +163,7 @@ def run_command(
         store.close()
         if tmp is not None:
             tmp.cleanup()
-    sys.exit(0 if record.status == "Succeeded" else 1)
+    sys.exit(0 if record.status == ExecutionStatus.SUCCEEDED else 1)
 
 
 def _print(store: Store, record: ExecutionRecord, as_json: bool) -> None:
@@ -170,7 +171,7 @@ def _print(store: Store, record: ExecutionRecord, as_json: bool) -> None:
         click.echo(json.dumps(_describe(store, record), ensure_ascii=False, indent=2))
         return
     click.echo(f"{record.flow_name}/{record.name}: {record.status}")
-    if record.status == "Succeeded":
+    if record.status == ExecutionStatus.SUCCEEDED:
         click.echo(record.output or "{}")
     elif record.ended:
         click.echo(f"error: {record.error or ''}\ncause: {record.cause or ''}")

@@ -1,35 +1,55 @@
-"""``tidegate server``: the workflow runtime and its API on one port."""
+"""``tidegate server``: the workflow runtime and its API on one port; ``--check`` tries a configuration.
+
+The settings (flags, ``TIDEGATE_*`` variables, the ``--config`` file) are declared in
+:mod:`tidegate.cli.config`. Starting goes in an order that fails early and leaves nothing behind: the
+settings are checked while the command line is parsed, then the port is bound, then the data folder is
+checked and created, then the store is opened, then the root key is read or created, and only then does
+the server say it is serving. Every refusal is one ``Error:`` line with the exit codes of
+:class:`tidegate.cli._client.ExitCode` (2: configuration, 3: the store cannot be reached).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
-from collections.abc import Callable, Iterator, Mapping
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import click
 import uvicorn
 
 from tidegate.api import DEFAULT_REGION, AppContext
-from tidegate.api.http_limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, KEEP_ALIVE_S, HttpLimits, protocol_class
+from tidegate.api.access_log import AccessLog
+from tidegate.api.http_limits import HttpLimits, protocol_class
 from tidegate.app import create_app
-from tidegate.auth.keys import KeyRing, load_or_create_root_key
+from tidegate.auth.keys import ENV_ACCOUNT, ENV_ID, ENV_SECRET, ROOT_KEY_FILE, KeyRing, load_or_create_root_key
 from tidegate.cli._app import main
-from tidegate.cli._client import cli_error
+from tidegate.cli._client import CliError, ExitCode, UsageFailure, cli_error
+from tidegate.cli.config import ConfigProblems, ServerConfig, Settings, redact_url, server_settings
+from tidegate.cli.logs import LogFormat, LogLevel, setup_logging
 from tidegate.cli.private import PRIVATE_UMASK, make_private, sqlite_files
 from tidegate.deploy.host import FunctionHost
-from tidegate.deploy.serve import build_function_host, deploy_on_start
-from tidegate.errors import ConfigurationError
+from tidegate.deploy.serve import build_function_host, deploy_files, deploy_on_start
+from tidegate.deploy.spec import load_deploy_file
+from tidegate.errors import ConfigurationError, StoreError
 from tidegate.flow.model import ResourceKind
 from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
 from tidegate.runtime import Runtime
+from tidegate.runtime.retention import Retention, parse_retention
 from tidegate.store import Store, open_store
+from tidegate.store.inspect import schema_status
+from tidegate.urls import PUBLIC_URL_ENV
 
-__all__ = ["ENV_REGION", "build_context", "server_command", "store_url_for"]
+__all__ = ["ENV_REGION", "bind_listeners", "build_context", "server_command", "server_env", "store_url_for"]
 
 ENV_REGION = "TIDEGATE_REGION"
 log = logging.getLogger("tidegate.server")
@@ -40,12 +60,264 @@ def store_url_for(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'tidegate.db').resolve()}"
 
 
+def server_env(config: ServerConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with the variables the server's parts read set from ``config``.
+
+    The function host, the push worker and the root key read the region, the public URL and the account
+    id from an environment mapping; the resolved settings (which may come from a flag or the file) win.
+    """
+    env = dict(environ)
+    given = {ENV_REGION: config.region, PUBLIC_URL_ENV: config.public_url, ENV_ACCOUNT: config.account_id}
+    for name, value in given.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
 def build_context(store: Store, data_dir: Path, env: Mapping[str, str]) -> tuple[AppContext, bool]:
     """Load (or create) the root key and build the app context; also return whether the key is new."""
     root, created = load_or_create_root_key(data_dir, env)
     region = env.get(ENV_REGION) or DEFAULT_REGION
     ctx = AppContext(store=store, keyring=KeyRing(root), region=region, account_id=root.account_id)
     return ctx, created
+
+
+# --- checks shared by the start and --check ---------------------------------------------------------
+
+
+def bind_listeners(host: str, port: int) -> list[socket.socket]:
+    """Bind the server's listening sockets (one per address ``host`` resolves to), as asyncio would.
+
+    Raises:
+        UsageFailure: the port is taken, the address is not this machine's, or ``host`` does not resolve.
+    """
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageFailure(f"cannot listen on {host!r}: the name does not resolve ({exc.strerror})") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                raise UsageFailure(_bind_failure(host, port, exc)) from None
+            sock.set_inheritable(True)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _bind_failure(host: str, port: int, exc: OSError) -> str:
+    where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is already in use on {host} (another server?): choose another with --port"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: {host} is not an address of this machine"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
+
+
+def folder_problem(folder: Path, what: str) -> str | None:
+    """Why ``folder`` cannot be used (or created) as a writable folder, or None when it can."""
+    if folder.exists():
+        if not folder.is_dir():
+            return f"the {what} {folder} is not a folder"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"the {what} {folder} is not writable"
+        return None
+    parent = folder.absolute().parent
+    for _ in range(256):  # bounded: a path has far fewer parts
+        if parent.exists() or parent == parent.parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot create the {what} {folder}: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create the {what} {folder}: {parent} is not writable"
+    return None
+
+
+def _store_file(url: str) -> Path | None:
+    files = sqlite_files(url)
+    return files[0] if files else None
+
+
+def _folder_problems(data: Path, url: str) -> list[str]:
+    """Why the data folder, or the file or folder of a SQLite store, cannot be used (or created)."""
+    problems = [p for p in (folder_problem(data, "data folder"),) if p is not None]
+    path = _store_file(url)
+    if path is None:
+        return problems
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        problems.append(f"the SQLite store {path} is not writable")
+    elif path.parent.absolute() != data.absolute():  # the data folder's problem is said once
+        problems.extend(p for p in (folder_problem(path.parent, "folder of the SQLite store"),) if p is not None)
+    return problems
+
+
+# --- --check ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason the server would not start."""
+
+    message: str
+    code: ExitCode
+
+
+class _Problems(UsageFailure):
+    """Several configuration problems: one ``Error:`` line each (exit code 2)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        for problem in self.problems:
+            click.echo(f"Error: {problem}", err=True, file=file)
+
+
+def _problem(exc: Exception) -> Problem:
+    converted = cli_error(exc)
+    return Problem(converted.format_message(), ExitCode(converted.exit_code))
+
+
+def _check_key(data: Path, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The summary line of the root key and notes; raises ConfigurationError when it is unusable."""
+    notes = []
+    path = data / ROOT_KEY_FILE
+    if env.get(ENV_ID) or env.get(ENV_SECRET):
+        key, _ = load_or_create_root_key(data, env)
+        if path.is_file():
+            try:
+                stored, _ = load_or_create_root_key(data, {})
+            except ConfigurationError:
+                stored = None
+            if stored is not None and stored.id != key.id:
+                notes.append(
+                    f"{path} holds another key ({stored.id}): commands that read --data sign with it, and "
+                    f"this server refuses it"
+                )
+        return f"{key.id} from {ENV_ID} (account {key.account_id})", notes
+    if path.exists():
+        key, _ = load_or_create_root_key(data, env)
+        return f"{key.id} from {path} (account {key.account_id})", notes
+    return f"none yet: a new one is created in {path} and printed once", notes
+
+
+def _check_store(url: str) -> str:
+    """The summary line of the store; raises the store's errors."""
+    shown = redact_url(url)
+    path = _store_file(url)
+    if path is not None and not path.exists():
+        return f"{shown}: created on start"
+    status = schema_status(url)
+    if status.unknown:
+        raise StoreError(
+            f"the store {shown} has migrations this version does not know ({', '.join(map(str, status.unknown))}): "
+            f"it was used by a newer tidegate"
+        )
+    if status.pending:
+        return f"{shown}: {len(status.pending)} migration(s) to apply on start"
+    return f"{shown}: up to date (migration {status.known[-1]})"
+
+
+class _Report:
+    """What ``--check`` found: summary lines, notes and problems."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self.notes: list[str] = []
+        self.problems: list[Problem] = []
+
+    def attempt(self, label: str, check: Callable[[], str]) -> None:
+        """Run one check: its summary line, or its failure as a problem (the other checks still run)."""
+        try:
+            self.lines.append((label, check()))
+        except Exception as exc:
+            self.problems.append(_problem(exc))
+
+
+def _check_port(host: str, port: int) -> str:
+    for sock in bind_listeners(host, port):
+        sock.close()
+    return f"{_listen_url(host, port)} (free)"
+
+
+def _check_deploy(folder: Path) -> str:
+    files = deploy_files(folder)
+    for path in files:
+        load_deploy_file(path)
+    return f"{len(files)} deploy file(s) in {folder}, valid"
+
+
+def run_check(settings: Settings, environ: Mapping[str, str]) -> None:
+    """``--check``: every problem on its own line (exit code of the first), else a summary (exit 0).
+
+    Nothing is created: not the data folder, not the key, not a SQLite file. A PostgreSQL store is
+    connected to and its applied migrations read (a ``?schema=`` of the URL is created if missing).
+    """
+    config = settings.config
+    env = server_env(config, environ)
+    url = config.store or store_url_for(config.data)
+    report = _Report()
+    folders = _folder_problems(config.data, url)
+    report.problems.extend(Problem(p, ExitCode.USAGE) for p in folders)
+    if not folders:
+        report.lines.append(("data", str(config.data.absolute())))
+
+        def key() -> str:
+            line, notes = _check_key(config.data, env)
+            report.notes.extend(notes)
+            return line
+
+        report.attempt("root key", key)
+        report.attempt("store", lambda: _check_store(url))
+    report.attempt("listen", lambda: _check_port(config.host, config.port))
+    deploy_dir = config.deploy
+    if deploy_dir is not None:
+        report.attempt("deploy", lambda: _check_deploy(deploy_dir))
+    if report.problems:
+        for problem in report.problems:
+            click.echo(f"Error: {problem.message}", err=True)
+        raise click.exceptions.Exit(report.problems[0].code)
+    _print_summary(settings, report)
+
+
+def _print_summary(settings: Settings, report: _Report) -> None:
+    config = settings.config
+    lines = list(report.lines)
+    if settings.file is not None:
+        lines.insert(0, ("config file", str(settings.file)))
+    lines.append(("region", config.region))
+    access = "on" if config.access_log else "off"
+    lines.append(("logs", f"{config.log_level}, {config.log_format}, access log {access}"))
+    given = ", ".join(f"{s.key} from {source}" for s, _, source in settings.given())
+    lines.append(("settings", given or "all defaults"))
+    click.echo("tidegate server --check: the configuration is usable")
+    for label, text in lines:
+        click.echo(f"  {label + ':':<13}{text}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+
+
+# --- serving ----------------------------------------------------------------------------------------
+
+
+def _listen_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
@@ -84,98 +356,59 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _print_key(echo: Callable[[str], None], ctx: AppContext, data_dir: Path) -> None:
+def _announce_key(ctx: AppContext, data_dir: Path, fmt: LogFormat) -> None:
+    """A new root key: printed once on stdout for people; with JSON logs, where it is (never the secret)."""
     root = ctx.keyring.root
-    echo("tidegate: created the root AccessKey (shown once):")
-    echo(f"  AccessKeyId:     {root.id}")
-    echo(f"  AccessKeySecret: {root.secret}")
-    echo(f"  kept in {data_dir / 'root-key.json'} (mode 0600); account {root.account_id}")
+    path = data_dir / ROOT_KEY_FILE
+    if fmt == LogFormat.JSON:
+        log.warning("created the root AccessKey %s (account %s); its secret is in %s", root.id, root.account_id, path)
+        return
+    click.echo("tidegate: created the root AccessKey (shown once):")
+    click.echo(f"  AccessKeyId:     {root.id}")
+    click.echo(f"  AccessKeySecret: {root.secret}")
+    click.echo(f"  kept in {path} (mode 0600); account {root.account_id}")
 
 
-@main.command("server")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8787, show_default=True, type=int, help="Port to listen on.")
-@click.option(
-    "--data",
-    "data_dir",
-    default=".tidegate",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Data folder: root key, and the SQLite store unless --store is given.",
-)
-@click.option("--store", "store_url", default=None, help="Store URL (sqlite:///… or postgresql://…).")
-@click.option(
-    "--functions",
-    "functions_dir",
-    default=None,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Local functions as DIR/SERVICE/FUNCTION.py (task steps on acs:fc:::services/S/functions/F).",
-)
-@click.option(
-    "--header-timeout",
-    default=HEADER_TIMEOUT_S,
-    show_default=True,
-    type=click.FloatRange(0, 3600, min_open=True),
-    help="Seconds a client has to send a request's line and headers.",
-)
-@click.option(
-    "--body-timeout",
-    default=BODY_TIMEOUT_S,
-    show_default=True,
-    type=click.FloatRange(0, 3600, min_open=True),
-    help="Seconds a request body may stall (no byte arriving) before the connection is closed.",
-)
-@click.option(
-    "--keep-alive-timeout",
-    default=KEEP_ALIVE_S,
-    show_default=True,
-    type=click.IntRange(1, 3600),
-    help="Seconds an idle keep-alive connection stays open between requests.",
-)
-@click.option(
-    "--deploy",
-    "deploy_dir",
-    default=None,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Deploy every DIR/*/deploy.yaml once the server is up (as `tidegate deploy DIR` would).",
-)
-def server_command(
-    host: str,
-    port: int,
-    data_dir: Path,
-    store_url: str | None,
-    functions_dir: Path | None,
-    header_timeout: float,
-    body_timeout: float,
-    keep_alive_timeout: int,
-    deploy_dir: Path | None,
-) -> None:
-    """Run the Serverless Workflow API and runtime.
+def _debugging() -> bool:
+    """``tidegate --debug``: errors keep their traceback."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().params.get("debug"))
 
-    Environment: TIDEGATE_ACCESS_KEY_ID / TIDEGATE_ACCESS_KEY_SECRET (root key; else DATA/root-key.json,
-    created on first start), TIDEGATE_ACCOUNT_ID (default 1234567890123456), TIDEGATE_REGION
-    (default cn-hangzhou).
-    """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    limits = HttpLimits(header_timeout, body_timeout, keep_alive_timeout)
-    os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
-    data_dir.mkdir(parents=True, exist_ok=True)
-    url = store_url or store_url_for(data_dir)
+
+def _open_store(url: str) -> Store:
     try:
-        store = open_store(url)
-    except ConfigurationError as exc:
-        raise cli_error(exc) from None
+        return open_store(url)
+    except sqlite3.Error as exc:  # a file that is not a database, or cannot be opened
+        if _debugging():
+            raise
+        raise CliError(f"the SQLite store cannot be opened: {exc}") from None
+
+
+def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.socket]) -> None:
+    """Run the server on the bound ``listeners`` until SIGINT/SIGTERM."""
+    data_dir = config.data
+    os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
+    url = config.store or store_url_for(data_dir)
+    for problem in _folder_problems(data_dir, url):
+        raise UsageFailure(problem)
+    _check_key(data_dir, env)  # a key that would be refused is refused before anything is created
+    retention_ms = parse_retention(config.retention)  # checked by the setting's type already
+    store = _open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
     runtime: Runtime | None = None
+    retention = Retention(store, retention_ms) if retention_ms is not None else None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
     ctx: AppContext | None = None
+    host, port = config.host, config.port
+    serving = False
     try:
         try:
-            ctx, created = build_context(store, data_dir, os.environ)
-        except ConfigurationError as exc:  # a refusal to start is one line (exit 2), not a traceback
-            raise cli_error(exc) from None
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageFailure(f"cannot create the data folder {data_dir}: {exc.strerror or exc}") from None
+        ctx, created = build_context(store, data_dir, env)
         if created:
-            _print_key(click.echo, ctx, data_dir)
+            _announce_key(ctx, data_dir, config.log_format)
         make_private(data_dir, sqlite_files(url))  # after the key check: a readable key file is refused
         ctx.service.purger.sweep()  # executions of flows deleted before a stop (or by an older version)
         functions = build_function_host(
@@ -186,34 +419,44 @@ def server_command(
             port=port,
             region=ctx.region,
             account_id=ctx.account_id,
-            env=os.environ,
-            functions_dir=functions_dir,
+            env=env,
+            functions_dir=config.functions,
         )
         runtime = _start_runtime(ctx, functions)
+        if retention is not None:
+            retention.start()
         push = start_push_worker(
-            store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=os.environ
+            store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=env
         )
-        config = uvicorn.Config(
-            create_app(ctx, functions),
+        limits = HttpLimits(config.header_timeout, config.body_timeout, config.keep_alive_timeout)
+        app: Any = create_app(ctx, functions)
+        if config.access_log:
+            app = AccessLog(app)
+        uv_config = uvicorn.Config(
+            app,
             host=host,
             port=port,
             loop="auto",  # uvloop where it is installed (a dependency on Linux and macOS)
             http=protocol_class(limits),  # httptools (a dependency) with header and body deadlines
             timeout_keep_alive=limits.keep_alive_s,
             lifespan="off",
-            access_log=False,
+            access_log=False,  # ours is --access-log (AccessLog), in the server's log format
             server_header=False,  # the MNS replies name the server themselves; no "server: uvicorn" besides
-            log_level="warning",
+            log_config=None,  # uvicorn's lines go through the server's handler (one style)
+            log_level="info" if config.log_level == LogLevel.DEBUG else "warning",
             timeout_graceful_shutdown=5,
         )
-        click.echo(f"tidegate: serving on http://{host}:{port} (region {ctx.region})")
-        if deploy_dir is not None:
-            deploy_on_start(deploy_dir, functions.endpoint, ctx.keyring, click.echo)
+        serving = True
+        log.info("serving on %s (region %s)", _listen_url(host, port), ctx.region)
+        if config.deploy is not None:
+            deploy_on_start(config.deploy, functions.endpoint, ctx.keyring, logging.getLogger("tidegate.deploy").info)
         # SIGINT/SIGTERM end serve() after in-flight requests finish; then the finally block cleans up.
-        _Server(config).run()
+        _Server(uv_config).run(sockets=listeners)
     finally:
         if push is not None:
             push.stop()
+        if retention is not None:
+            retention.stop()
         if runtime is not None:
             runtime.stop()
         if functions is not None:
@@ -221,4 +464,47 @@ def server_command(
         if ctx is not None:
             ctx.service.purger.stop()
         store.close()
-        click.echo("tidegate: stopped")
+        if serving:
+            log.info("stopped")
+
+
+class _ServerCommand(click.Command):
+    """Parsing errors (a bad value, an unknown option, a bad configuration file) are one line each."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except ConfigProblems as exc:
+            raise _Problems(exc.problems) from None
+        except click.UsageError as exc:
+            raise UsageFailure(exc.format_message()) from None
+
+
+@main.command("server", cls=_ServerCommand)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Check the settings, the data folder, the store, the root key and the port; start nothing.",
+)
+@server_settings
+def server_command(settings: Settings, check: bool) -> None:
+    """Run the Serverless Workflow API, the message service and the runtime on one port.
+
+    Every option can also be set by its TIDEGATE_* variable or in the --config file (flag over variable
+    over file); docs/configuration.md lists them. The root key: TIDEGATE_ACCESS_KEY_ID and
+    TIDEGATE_ACCESS_KEY_SECRET, else DATA/root-key.json (created on first start).
+    """
+    if check:
+        run_check(settings, os.environ)
+        return
+    config = settings.config
+    setup_logging(config.log_level, config.log_format, access_log=config.access_log)
+    env = server_env(config, os.environ)
+    listeners = bind_listeners(config.host, config.port)  # before anything is created or announced
+    try:
+        serve(config, env, listeners)
+    finally:
+        for sock in listeners:
+            sock.close()

@@ -9,6 +9,8 @@ from tidegate.cli._client import Connection, connection_options
 from tidegate.cli.queue import created_or_unchanged, exists, run
 from tidegate.mq.client import MnsClient, fields, seg
 from tidegate.mq.wire import (
+    MAX_MESSAGE_SIZE,
+    MIN_MESSAGE_SIZE,
     NOTIFY_FORMATS,
     NOTIFY_STRATEGIES,
     MessageRequest,
@@ -27,7 +29,7 @@ def topic_group() -> None:
 
 @topic_group.command("create")
 @click.argument("name")
-@click.option("--max-size", type=int, help="MaximumMessageSize in bytes (1024-65536).")
+@click.option("--max-size", type=int, help=f"MaximumMessageSize in bytes ({MIN_MESSAGE_SIZE}-{MAX_MESSAGE_SIZE}).")
 @connection_options
 def create(name: str, max_size: int | None, conn: Connection) -> None:
     """Create topic NAME (an existing topic with the same attributes is left unchanged)."""

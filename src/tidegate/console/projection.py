@@ -38,6 +38,11 @@ class Attempt:
     output: Any = None
     error: str | None = None
     cause: str | None = None
+    #: What a function invocation reported (docs/functions.md): None for other targets.
+    request_id: str | None = None
+    log_tail: str | None = None
+    log_bytes: int | None = None
+    stack_trace: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """As JSON for the step panel."""
@@ -51,7 +56,24 @@ class Attempt:
             "output": self.output,
             "error": self.error,
             "cause": self.cause,
+            "request_id": self.request_id,
+            "log_tail": self.log_tail,
+            "log_bytes": self.log_bytes,
+            "stack_trace": self.stack_trace,
         }
+
+    def invocation(self, detail: dict[str, Any]) -> None:
+        """Take the request id, log tail and stack trace of a task event's detail (when well-formed)."""
+        request_id, tail, size = detail.get("requestId"), detail.get("logTail"), detail.get("logBytes")
+        stack = detail.get("stackTrace")
+        if isinstance(request_id, str):
+            self.request_id = request_id
+        if isinstance(tail, str):
+            self.log_tail = tail
+        if isinstance(size, int) and not isinstance(size, bool):
+            self.log_bytes = size
+        if isinstance(stack, list) and all(isinstance(line, str) for line in stack):
+            self.stack_trace = stack
 
 
 @dataclass(slots=True, kw_only=True)
@@ -174,6 +196,7 @@ class _Projector:
         found = self.attempts.get(row.schedule_event_id)
         if found is None:
             return
+        found.invocation(detail)
         if etype == EventType.TASK_SUCCEEDED:
             found.status, found.output = "succeeded", detail.get("output")
         elif etype in (EventType.TASK_FAILED, EventType.TASK_TIMED_OUT):
@@ -207,7 +230,15 @@ class _Projector:
 
 
 _SCOPES = frozenset({EventType.BRANCH_ENTERED, EventType.ITERATION_ENTERED})
-_TASK = frozenset({EventType.TASK_SCHEDULED, EventType.TASK_SUCCEEDED, EventType.TASK_FAILED, EventType.TASK_TIMED_OUT})
+_TASK = frozenset(
+    {
+        EventType.TASK_SCHEDULED,
+        EventType.TASK_SUBMITTED,
+        EventType.TASK_SUCCEEDED,
+        EventType.TASK_FAILED,
+        EventType.TASK_TIMED_OUT,
+    }
+)
 _STEP_END = frozenset({EventType.STEP_SUCCEEDED, EventType.STEP_FAILED, EventType.STEP_EXITED})
 _EXEC_END = frozenset(
     {

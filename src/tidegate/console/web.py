@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tidegate.api.body import read_body
+from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.rpc_errors import rpc_error
 from tidegate.console.session import (
@@ -42,7 +42,6 @@ __all__ = ["PREFIX", "STATIC_DIR", "ConsoleServices", "Handler", "Invalid", "end
 
 PREFIX = "/console"
 STATIC_DIR = Path(__file__).parent / "static"
-MAX_BODY = 1024 * 1024
 _SAFE = frozenset({"GET", "HEAD"})
 #: Strict page policy: only our own scripts and styles (no inline script), no framing.
 _CSP = (

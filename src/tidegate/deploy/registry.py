@@ -18,14 +18,13 @@ from typing import Any
 from tidegate.clock import now_ms
 from tidegate.deploy.errors import InvalidFunction
 from tidegate.functions import FunctionKind, FunctionSpec
+from tidegate.names import NAME_RE
 from tidegate.store.database import Database, load_queries
 
 __all__ = ["HTTP_METHODS", "FunctionRecord", "FunctionRegistry", "check_function_name"]
 
 #: The methods an HTTP trigger may allow (Function Compute's list).
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
-# Function Compute's naming rule for services and functions.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
 _HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
@@ -35,7 +34,7 @@ def check_function_name(name: str, what: str = "function") -> str:
     Raises:
         InvalidFunction: the name breaks the rule.
     """
-    if not _NAME.fullmatch(name):
+    if not NAME_RE.fullmatch(name):  # Function Compute's naming rule for services and functions
         raise InvalidFunction(f"The {what} name {name[:64]!r} is invalid: use letters, digits, '_' and '-'.")
     return name
 

@@ -92,9 +92,6 @@ def deploy_on_start(
     It goes through the public APIs with the root key, exactly as ``tidegate deploy`` would.
     """
 
-    # httpx logs every request at INFO; the deploy's own lines say what happened.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
     def run() -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -107,12 +104,12 @@ def deploy_on_start(
         root = keyring.root
 
         def report(step: Step) -> None:
-            echo(f"tidegate: deploy {step}")
+            echo(f"deploy {step}")
 
         try:
             with Deployer(endpoint, root.id, root.secret, report=report) as deployer:
                 deploy_directory(folder, deployer)
-            echo(f"tidegate: deployed {folder}")
+            echo(f"deployed {folder}")
         except (TidegateError, httpx.HTTPError) as exc:
             log.error("deploying %s failed: %s", folder, exc)
 

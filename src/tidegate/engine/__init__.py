@@ -28,16 +28,14 @@ from tidegate.engine._messages import (
 )
 from tidegate.engine._state import ExecutionState
 from tidegate.engine._types import (
-    ACTIVE,
-    TERMINAL,
     TRANSITIONS,
     EventType,
-    ExecutionStatus,
     HistoryEvent,
     StaleEvent,
     parse_rfc3339_ms,
     rfc3339_ms,
 )
+from tidegate.status import ACTIVE, TERMINAL, ExecutionStatus
 
 __all__ = [
     "ACTIVE",

@@ -18,10 +18,11 @@ from tidegate.engine._messages import (
     TimerFired,
 )
 from tidegate.engine._state import ExecutionState, Frame, TaskRun, WaitRun
-from tidegate.engine._types import TERMINAL, EventType, ExecutionStatus, HistoryEvent, StaleEvent
+from tidegate.engine._types import EventType, HistoryEvent, StaleEvent
 from tidegate.errors import EngineError
 from tidegate.flow.mapping import Scope, apply_mappings
 from tidegate.flow.model import JSON, Flow
+from tidegate.status import TERMINAL, ExecutionStatus
 
 
 class TokenMinter(Protocol):
@@ -123,11 +124,11 @@ def apply(flow: Flow, state: ExecutionState, event: EngineEvent, *, now_ms: int,
 
 def _dispatch(m: Machine, event: EngineEvent) -> None:
     if isinstance(event, TaskSucceeded):
-        _task.on_succeeded(m, event.task_key, event.output)
+        _task.on_succeeded(m, event.task_key, event.output, event.detail)
     elif isinstance(event, TaskFailed):
-        _task.on_failed(m, event.task_key, event.error, event.cause)
+        _task.on_failed(m, event.task_key, event.error, event.cause, event.detail)
     elif isinstance(event, TaskSubmitted):
-        _task.on_submitted(m, event.task_key)
+        _task.on_submitted(m, event.task_key, event.detail)
     elif isinstance(event, TimerFired):
         _timer(m, event.timer_key)
     elif isinstance(event, StopRequested):

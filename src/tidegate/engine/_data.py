@@ -20,7 +20,7 @@ MAX_STEP_DATA_BYTES = 32 * 1024
 
 __all__ = [
     "MAX_STEP_DATA_BYTES",
-    "Ctx",
+    "ContextBuilder",
     "data_size",
     "merge_local",
     "params",
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-class Ctx:
+class ContextBuilder:
     """Builds ``$context`` objects for one execution (only when a mapping can read them)."""
 
     __slots__ = ("_execution", "_flow")
@@ -56,7 +56,7 @@ def step_input(
     step: StepBase,
     parent_input: dict[str, Any],
     parent_local: dict[str, Any],
-    ctx: Ctx,
+    ctx: ContextBuilder,
     event_id: int,
     token: str | None = None,
 ) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def step_output(
     input: dict[str, Any],
     local: Any,
     default: dict[str, Any] | None,
-    ctx: Ctx,
+    ctx: ContextBuilder,
     event_id: int,
 ) -> dict[str, Any]:
     """A step's output: ``mappings`` over (step input, step local), else ``default``."""
@@ -104,7 +104,7 @@ def params(
     service_params: tuple[tuple[str, Source], ...],
     step_name: str,
     input: dict[str, Any],
-    ctx: Ctx,
+    ctx: ContextBuilder,
     event_id: int,
     token: str,
 ) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from typing import Any
 from tidegate.engine import _data
 from tidegate.engine._messages import CancelTask, CancelTimer, Command, InvokeTask, StartTimer
 from tidegate.engine._state import ChoiceRun, ExecutionState, FanRun, Frame, Run, TaskRun, WaitRun
-from tidegate.engine._types import TERMINAL, TRANSITIONS, EventType, ExecutionStatus, HistoryEvent
+from tidegate.engine._types import TRANSITIONS, EventType, HistoryEvent
 from tidegate.errors import EngineError
 from tidegate.flow.model import Flow, Step, StepType, iter_steps
+from tidegate.status import TERMINAL, ExecutionStatus
 
 MAX_EVENTS = 5000
 """Events per execution (docs/engine.md, Limits). The terminal event may take the 5,000th id, never a later one."""
@@ -85,7 +86,7 @@ class Machine:
         self.now = now_ms
         self.minter = minter
         self.index = index_steps(flow)
-        self.ctx = _data.Ctx(state.flow_name, state.execution_name, state.started_ms)
+        self.ctx = _data.ContextBuilder(state.flow_name, state.execution_name, state.started_ms)
         self.events: list[HistoryEvent] = []
         self.commands: list[Command] = []
         self._new_tasks: set[str] = set()

@@ -160,21 +160,39 @@ Command: TypeAlias = InvokeTask | StartTimer | CancelTimer | CancelTask
 # --- events -----------------------------------------------------------------------------------------
 
 
+def _with_detail(d: dict[str, Any], detail: dict[str, Any] | None) -> dict[str, Any]:
+    if detail:
+        d["detail"] = detail
+    return d
+
+
+def _detail_of(d: dict[str, Any]) -> dict[str, Any] | None:
+    detail = d.get("detail")
+    return detail if isinstance(detail, dict) and detail else None
+
+
+# ``detail`` of the task events: what the integration reports about the invocation (a function's request
+# id, log tail, stack trace). The engine adds it to the history event's detail and nowhere else: it is
+# never step data, so it counts for no data limit, and its own fields never replace the event's
+# (``output``, ``error``, ``cause``).
+
+
 @dataclass(frozen=True, slots=True)
 class TaskSubmitted:
     """The integration call of a waitForCallback (or async) task succeeded; the task now waits."""
 
     TYPE: ClassVar[str] = "TaskSubmitted"
     task_key: str
+    detail: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict with a ``type`` tag."""
-        return {"type": self.TYPE, "task_key": self.task_key}
+        return _with_detail({"type": self.TYPE, "task_key": self.task_key}, self.detail)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TaskSubmitted:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(d["task_key"])
+        return cls(d["task_key"], _detail_of(d))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,15 +202,16 @@ class TaskSucceeded:
     TYPE: ClassVar[str] = "TaskSucceeded"
     task_key: str
     output: JSON
+    detail: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict with a ``type`` tag."""
-        return {"type": self.TYPE, "task_key": self.task_key, "output": self.output}
+        return _with_detail({"type": self.TYPE, "task_key": self.task_key, "output": self.output}, self.detail)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TaskSucceeded:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(d["task_key"], d["output"])
+        return cls(d["task_key"], d["output"], _detail_of(d))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,15 +222,17 @@ class TaskFailed:
     task_key: str
     error: str
     cause: str
+    detail: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict with a ``type`` tag."""
-        return {"type": self.TYPE, "task_key": self.task_key, "error": self.error, "cause": self.cause}
+        d = {"type": self.TYPE, "task_key": self.task_key, "error": self.error, "cause": self.cause}
+        return _with_detail(d, self.detail)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TaskFailed:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(d["task_key"], d["error"], d["cause"])
+        return cls(d["task_key"], d["error"], d["cause"], _detail_of(d))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from tidegate.engine._types import ExecutionStatus
 from tidegate.errors import EngineError
 from tidegate.flow.mapping import default_input
 from tidegate.flow.model import Step
+from tidegate.status import ExecutionStatus
 
 STATE_VERSION = 1
 

@@ -92,35 +92,46 @@ def _close_attempt(m: Machine, run: TaskRun) -> None:
     run.timeout_timer = ""
 
 
-def on_submitted(m: Machine, key: str) -> None:
+def _event_detail(extra: dict[str, Any] | None, **own: Any) -> dict[str, Any]:
+    """The history detail of a task result: the event's own fields, then the integration's ``extra`` ones."""
+    if not extra:
+        return own
+    return own | {k: v for k, v in extra.items() if k not in own}
+
+
+def on_submitted(m: Machine, key: str, extra: dict[str, Any] | None = None) -> None:
     """The integration call of a waitForCallback/async attempt succeeded: the attempt now waits."""
     run = open_task(m, key)
     if run.submitted:
         raise StaleEvent(f"task {key} was already submitted")
     run.submitted = True
-    m.emit(EventType.TASK_SUBMITTED, m.index[run.path].name, run.scheduled_id, {})
+    m.emit(EventType.TASK_SUBMITTED, m.index[run.path].name, run.scheduled_id, _event_detail(extra))
 
 
-def on_succeeded(m: Machine, key: str, output: Any) -> None:
-    """The attempt produced ``output``; a non-object fails it with FnF.InvalidLocal."""
+def on_succeeded(m: Machine, key: str, output: Any, extra: dict[str, Any] | None = None) -> None:
+    """The attempt produced ``output``; a non-object fails it with FnF.InvalidLocal.
+
+    ``extra`` (the integration's report: a function's request id and log tail) goes into the
+    ``TaskSucceeded``/``TaskFailed`` history event only, never into the step's data.
+    """
     run = open_task(m, key)
     step: TaskStep = m.index[run.path]  # type: ignore[assignment]
     if not isinstance(output, dict):
         cause = f"the task result must be a JSON object, got {type(output).__name__}"
-        on_failed(m, key, INVALID_LOCAL, cause)
+        on_failed(m, key, INVALID_LOCAL, cause, extra)
         return
     _close_attempt(m, run)
-    m.emit(EventType.TASK_SUCCEEDED, step.name, run.scheduled_id, {"output": output})
+    m.emit(EventType.TASK_SUCCEEDED, step.name, run.scheduled_id, _event_detail(extra, output=output))
     m.finish_run(run, m.succeed_step(step, run.id, run.input, output, output))
 
 
-def on_failed(m: Machine, key: str, error: str, cause: str) -> None:
-    """The attempt failed: retry, catch, or fail the step."""
+def on_failed(m: Machine, key: str, error: str, cause: str, extra: dict[str, Any] | None = None) -> None:
+    """The attempt failed: retry, catch, or fail the step (``extra`` as in :func:`on_succeeded`)."""
     run = open_task(m, key)
     step: TaskStep = m.index[run.path]  # type: ignore[assignment]
     scheduled = run.scheduled_id
     _close_attempt(m, run)
-    m.emit(EventType.TASK_FAILED, step.name, scheduled, {"error": error, "cause": cause})
+    m.emit(EventType.TASK_FAILED, step.name, scheduled, _event_detail(extra, error=error, cause=cause))
     handle_error(m, run, step, error, cause)
 
 

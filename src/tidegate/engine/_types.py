@@ -10,27 +10,12 @@ from typing import Any
 
 from tidegate.errors import InvalidTransition
 from tidegate.jsontext import compact
+from tidegate.status import TERMINAL, ExecutionStatus
 
 
 class StaleEvent(InvalidTransition):
     """The event no longer applies to the execution (already done, cancelled, timed out or ended)."""
 
-
-class ExecutionStatus(StrEnum):
-    """Execution status values of DescribeExecution."""
-
-    STARTING = "Starting"
-    RUNNING = "Running"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    TIMED_OUT = "TimedOut"
-    STOPPED = "Stopped"
-
-
-TERMINAL: frozenset[ExecutionStatus] = frozenset(
-    {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.STOPPED}
-)
-ACTIVE: frozenset[ExecutionStatus] = frozenset({ExecutionStatus.STARTING, ExecutionStatus.RUNNING})
 
 # The only legal status changes; terminal statuses are final.
 TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -10,9 +9,6 @@ from tidegate.errors import FlowError, FlowIssue
 from tidegate.flow._yaml import LDict, LList
 
 T = TypeVar("T")
-
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
-"""Step names: 1-128 characters, a letter or "_" first, then letters, digits, "_" and "-"."""
 
 _TYPE_NAMES = {
     "str": "a string",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidegate.flow._fields import NAME_RE, Ctx, Obj, as_obj, join
+from tidegate.flow._fields import Ctx, Obj, as_obj, join
 from tidegate.flow._task import build_task
 from tidegate.flow._values import build_mappings, check_goto, duration_value, timestamp_value
 from tidegate.flow.conditions import parse_condition
@@ -23,13 +23,12 @@ from tidegate.flow.model import (
     WaitStep,
 )
 from tidegate.flow.paths import parse_path
+from tidegate.names import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, NAME_MAX, NAME_RE
 
 __all__ = ["MAX_BRANCHES", "build_steps"]
 
 MAX_BRANCHES = 100
 """Parallel branches (docs/engine.md, Limits)."""
-MAX_ERROR_LENGTH = 128
-MAX_CAUSE_LENGTH = 4096
 
 _COMMON = ("type", "name", "end", "inputMappings", "outputMappings")
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -82,7 +81,7 @@ def _build_step(obj: Obj, siblings: frozenset[str]) -> Step | None:
     if name is not None and not NAME_RE.fullmatch(name):
         obj.error(
             "name",
-            f'bad step name "{name}": 1-128 letters, digits, "_" or "-", not starting with a digit or "-"',
+            f'bad step name "{name}": 1-{NAME_MAX} letters, digits, "_" or "-", not starting with a digit or "-"',
         )
     if kind is None:
         return None

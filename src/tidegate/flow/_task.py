@@ -10,12 +10,12 @@ from tidegate.flow._values import build_mappings, check_goto
 from tidegate.flow.mapping import parse_param_source
 from tidegate.flow.model import Catch, Const, Pattern, Resource, Retry, Source, Step, TaskStep
 from tidegate.flow.resources import parse_action, parse_resource_arn
+from tidegate.names import MAX_ERROR_LENGTH
 
 __all__ = ["MAX_RETRY_SECONDS", "build_task"]
 
 MAX_RETRY_SECONDS = 86400
 """Retry ``intervalSeconds`` and ``maxIntervalSeconds`` are at most one day."""
-MAX_ERROR_NAME_LENGTH = 128
 
 BuildSteps = Callable[..., tuple[Step, ...]]
 
@@ -90,8 +90,8 @@ def _errors(item: Obj) -> tuple[str, ...]:
     if not errors:
         item.error("errors", "must list at least one error name")
     for i, name in enumerate(errors):
-        if not isinstance(name, str) or not 1 <= len(name) <= MAX_ERROR_NAME_LENGTH:
-            item.error("errors", f"item {i} must be an error name of 1-{MAX_ERROR_NAME_LENGTH} characters")
+        if not isinstance(name, str) or not 1 <= len(name) <= MAX_ERROR_LENGTH:
+            item.error("errors", f"item {i} must be an error name of 1-{MAX_ERROR_LENGTH} characters")
     return tuple(e for e in errors if isinstance(e, str))
 
 

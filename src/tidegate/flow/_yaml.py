@@ -60,11 +60,11 @@ class ParseFailed(Exception):
         self.issue = issue
 
 
-class _Loader(yaml.SafeLoader):
+class _YamlLoader(yaml.SafeLoader):
     """SafeLoader without the implicit YAML 1.1 timestamp type: RFC 3339 times stay strings."""
 
 
-_Loader.yaml_implicit_resolvers = {
+_YamlLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != _STD + "timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -79,7 +79,7 @@ def parse_document(text: str, source: str | None) -> Any:
     if len(text) > MAX_TEXT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
         raise ParseFailed(FlowIssue("", f"the definition is larger than {MAX_TEXT_BYTES} bytes", None, source))
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_YamlLoader)
     except yaml.MarkedYAMLError as exc:
         return _json_fallback(text, source, _yaml_issue(exc, source))
     except yaml.YAMLError as exc:
@@ -140,7 +140,7 @@ class _Converter:
     def __init__(self, source: str | None) -> None:
         self.source = source
         self.nodes = 0
-        self.loader = _Loader("")
+        self.loader = _YamlLoader("")
 
     def fail(self, node: Node, message: str) -> ParseFailed:
         return ParseFailed(FlowIssue("", message, node.start_mark.line + 1, self.source))

@@ -6,11 +6,12 @@ import re
 
 from tidegate.errors import FlowError
 from tidegate.flow.model import Resource, ResourceKind
+from tidegate.names import MNS_NAME_PATTERN, NAME_PATTERN
 
 __all__ = ["ResourceError", "parse_action", "parse_resource_arn"]
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,127}"  # FC service/function and FnF flow names
-_MNS_NAME = r"[A-Za-z0-9][A-Za-z0-9-]{0,255}"  # MNS queue/topic names (docs/protocols.md)
+_NAME = NAME_PATTERN  # FC service/function and FnF flow names
+_MNS_NAME = MNS_NAME_PATTERN  # MNS queue/topic names (docs/protocols.md)
 _REGION = r"(?P<region>[a-z0-9-]*)"
 _ACCOUNT = r"(?P<account>[A-Za-z0-9*_-]*)"
 

@@ -15,6 +15,7 @@ from tidegate.functions._model import (
     HANDLER_NOT_FOUND,
     INITIALIZER_ERROR,
     INVALID_RESPONSE,
+    LOG_TAIL_BYTES,
     UNKNOWN,
     Credentials,
     FunctionKind,
@@ -26,6 +27,7 @@ from tidegate.functions._model import (
     InvocationResult,
     RunnerClosed,
     WrongFunctionKind,
+    log_tail,
 )
 from tidegate.functions._runner import FunctionRunner
 
@@ -36,6 +38,7 @@ __all__ = [
     "HANDLER_NOT_FOUND",
     "INITIALIZER_ERROR",
     "INVALID_RESPONSE",
+    "LOG_TAIL_BYTES",
     "UNKNOWN",
     "Credentials",
     "FunctionKind",
@@ -48,5 +51,6 @@ __all__ = [
     "InvocationResult",
     "RunnerClosed",
     "WrongFunctionKind",
+    "log_tail",
     "resolve_local_function",
 ]

@@ -41,15 +41,32 @@ class LoadFailure(Exception):
 
 _OWN_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
+MAX_STACK_FRAMES = 32
+"""The innermost frames a stack trace keeps (a note says how many outer ones were left out)."""
+MAX_STACK_ENTRY = 1024
+"""The longest entry (one frame: its location and source line) of a stack trace, in characters."""
+
 
 def format_stack(exc: BaseException) -> list[str]:
-    """The traceback of ``exc`` as FC-style lines, without the runtime's own frames."""
+    """The traceback of ``exc`` as FC-style entries, without the runtime's own frames; bounded.
+
+    At most :data:`MAX_STACK_FRAMES` frames (the innermost, where the error is) of at most
+    :data:`MAX_STACK_ENTRY` characters each: a stack travels with the error into histories and responses.
+    """
     frames = [
         f
         for f in traceback.extract_tb(exc.__traceback__)
         if not f.filename.startswith((_OWN_FILES, "<frozen importlib"))
     ]
-    return [line.rstrip("\n") for line in traceback.format_list(frames)]
+    omitted = max(0, len(frames) - MAX_STACK_FRAMES)
+    entries = [_clip(line.rstrip("\n")) for line in traceback.format_list(frames[omitted:])]
+    if omitted:
+        entries.insert(0, f"  [... {omitted} outer frames omitted]")
+    return entries
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_STACK_ENTRY else text[: MAX_STACK_ENTRY - 1] + "…"
 
 
 class _Namespace:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from tidegate.functions._model import FunctionKind, FunctionNotFound, FunctionSpec
-
-# FC's own naming rule for services and functions (letters, digits, ``_`` and ``-``, not starting with a
-# digit or ``-``); it also keeps names from escaping the functions folder.
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
+from tidegate.names import NAME_RE
 
 
 def resolve_local_function(
@@ -30,7 +26,8 @@ def resolve_local_function(
         FunctionNotFound: The names are invalid or the file does not exist.
     """
     for label, name in (("service", service), ("function", function)):
-        if not _NAME.match(name):
+        # FC's naming rule for services and functions; it also keeps names inside the functions folder.
+        if not NAME_RE.fullmatch(name):
             raise FunctionNotFound(f"invalid {label} name {name!r}")
     code_dir = Path(functions_dir) / service
     if not (code_dir / f"{function}.py").is_file():

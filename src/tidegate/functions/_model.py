@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tidegate.errors import FunctionError
+from tidegate.names import DEFAULT_REGION
 
 # Error names the runtime itself produces (function errors carry the exception's class name instead).
 # FC platform errors are named ``FC.<Code>``; see docs/functions.md for when each occurs.
@@ -28,6 +29,24 @@ INVALID_RESPONSE = "FC.InvalidResponse"
 UNKNOWN = "FC.Unknown"
 
 FunctionKind = Literal["event", "http"]
+
+LOG_TAIL_BYTES = 4096
+"""The log tail Function Compute returns (``X-Fc-Log-Result``): the last 4 KB of an invocation's output.
+
+tidegate keeps the same tail with an execution's history and sends it for ``X-Fc-Log-Type: Tail``."""
+
+
+def log_tail(logs: str, limit: int = LOG_TAIL_BYTES) -> str:
+    """The last ``limit`` bytes of ``logs`` as UTF-8, starting at a character boundary (so maybe fewer)."""
+    if len(logs) * 4 <= limit:  # no character takes more than 4 bytes
+        return logs
+    raw = logs.encode("utf-8", "replace")
+    if len(raw) <= limit:
+        return logs
+    start = len(raw) - limit
+    while start < len(raw) and raw[start] & 0xC0 == 0x80:  # a continuation byte: not a character's start
+        start += 1
+    return raw[start:].decode("utf-8", "replace")
 
 
 class FunctionNotFound(FunctionError):
@@ -96,7 +115,7 @@ class InvocationContext:
     """Per-invocation facts; the function's own name, handler, memory and timeout come from the spec."""
 
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    region: str = "cn-hangzhou"
+    region: str = DEFAULT_REGION
     account_id: str = ""
     credentials: Credentials = field(default_factory=Credentials)
     qualifier: str = "LATEST"
@@ -108,7 +127,8 @@ class InvocationResult:
 
     ``payload`` is the handler's return value serialised: bytes as is, ``str`` as UTF-8, ``None`` as
     ``b""``, anything else as JSON. When ``ok`` is false, ``error_type`` is the exception class name (a
-    function error) or an ``FC.*`` name (a platform error) and ``payload`` is empty.
+    function error) or an ``FC.*`` name (a platform error) and ``payload`` is empty. ``logs`` is the tail
+    of the invocation's output (the runner's ``log_limit``), ``log_bytes`` how many bytes it wrote in all.
     """
 
     ok: bool
@@ -118,6 +138,7 @@ class InvocationResult:
     stack: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     logs: str = ""
+    log_bytes: int = 0
 
     def json(self) -> Any:
         """Parse the payload as JSON (raises ``ValueError`` when it is not JSON)."""
@@ -191,6 +212,7 @@ class HttpResult:
     stack: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     logs: str = ""
+    log_bytes: int = 0
 
 
 def context_to_wire(spec: FunctionSpec, ctx: InvocationContext) -> dict[str, Any]:

@@ -14,9 +14,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from tidegate.functions._model import LOG_TAIL_BYTES, log_tail
 from tidegate.functions._protocol import FrameReader, FrameTimeout, write_all
-
-_TAIL = 2000
 
 
 class WorkerTimeout(Exception):
@@ -71,6 +70,7 @@ class WorkerProcess:
         self._lock = threading.Lock()
         self._death = ""
         self._last_output = ""
+        self._last_size = 0
 
     def wait_ready(self, timeout_s: float) -> None:
         """Wait for the worker's start-up frame, so start-up time never counts against a function's timeout.
@@ -123,7 +123,7 @@ class WorkerProcess:
             self._kill_group()
             if not self._capture.closed:
                 self._death = self._describe()
-                self._last_output = self._tail()
+                self._last_output, self._last_size = self._tail()
                 self._capture.close()
             self._release()
 
@@ -161,8 +161,12 @@ class WorkerProcess:
         return self._death or self._describe()
 
     def last_output(self) -> str:
-        """The tail of what the process wrote since its last invocation began (valid after ``kill``)."""
+        """The last 4 KiB of what the process wrote since its last invocation began (valid after ``kill``)."""
         return self._last_output
+
+    def last_output_size(self) -> int:
+        """How many bytes the process wrote since its last invocation began (valid after ``kill``)."""
+        return self._last_size
 
     def _describe(self) -> str:
         code = self.proc.returncode
@@ -177,13 +181,13 @@ class WorkerProcess:
             how = f"exited with code {code}"
         return f"function worker (pid {self.pid}) {how}"
 
-    def _tail(self) -> str:
+    def _tail(self) -> tuple[str, int]:
         if self._capture.closed:
-            return ""
+            return "", 0
         fd = self._capture.fileno()
         size = os.fstat(fd).st_size
-        start = max(0, size - _TAIL)
-        return os.pread(fd, size - start, start).decode("utf-8", "replace").strip()
+        start = max(0, size - LOG_TAIL_BYTES - 3)  # 3 more: the tail starts at a character's first byte
+        return log_tail(os.pread(fd, size - start, start).decode("utf-8", "replace")), size
 
     def _release(self) -> None:
         if not self._closed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import os
 import sys
 import threading
@@ -41,6 +42,8 @@ from tidegate.functions._protocol import encode
 # stays out of reach of function code. ``env`` adds to these.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
 _Reply = tuple[dict[str, Any], bytes]
+
+log = logging.getLogger("tidegate.functions")
 
 
 class _SpawnFailed(Exception):
@@ -120,6 +123,7 @@ class FunctionRunner:
         if spec.kind != "event":
             raise WrongFunctionKind(f"{spec.service}/{spec.name} is an {spec.kind} function")
         reply, payload = self._call(spec, ctx, {"kind": "event"}, bytes(event))
+        self._log_failure(spec, ctx, reply)
         if not reply["ok"]:
             payload = b""
         return InvocationResult(
@@ -130,6 +134,7 @@ class FunctionRunner:
             stack=reply.get("stack", []),
             duration_ms=reply.get("duration_ms", 0.0),
             logs=reply.get("logs", ""),
+            log_bytes=reply.get("log_bytes", 0),
         )
 
     def invoke_http(
@@ -147,9 +152,11 @@ class FunctionRunner:
             raise WrongFunctionKind(f"{spec.service}/{spec.name} is an {spec.kind} function")
         req = request if isinstance(request, HttpRequest) else HttpRequest(**request)
         reply, payload = self._call(spec, ctx, {"kind": "http", "http": req.to_wire()}, bytes(req.body))
+        self._log_failure(spec, ctx, reply)
         common: dict[str, Any] = {
             "duration_ms": reply.get("duration_ms", 0.0),
             "logs": reply.get("logs", ""),
+            "log_bytes": reply.get("log_bytes", 0),
         }
         if reply["ok"]:
             headers = [(str(k), str(v)) for k, v in reply["headers"]]
@@ -225,6 +232,16 @@ class FunctionRunner:
                 self._executor = ThreadPoolExecutor(self._max, thread_name_prefix="tidegate-fn")
             return self._executor
 
+    def _log_failure(self, spec: FunctionSpec, ctx: InvocationContext, reply: dict[str, Any]) -> None:
+        """One line per failed invocation: request id, function, error (the stack and output go elsewhere)."""
+        if reply["ok"] or self._closed:  # invocations cut short by close() are not the function's failure
+            return
+        error = one_line(str(reply.get("error_type") or UNKNOWN), 128)
+        message = one_line(str(reply.get("error_message") or ""), 300)
+        log.warning(
+            "function %s/%s failed (request %s): %s: %s", spec.service, spec.name, ctx.request_id, error, message
+        )
+
     def _call(self, spec: FunctionSpec, ctx: InvocationContext, extra: dict[str, Any], body: bytes) -> _Reply:
         header: dict[str, Any] = {
             "code_dir": str(spec.code_dir),
@@ -248,14 +265,14 @@ class FunctionRunner:
                 self._discard(worker)
                 message = f"function {spec.service}/{spec.name} timed out after {spec.timeout_s:g} s"
                 elapsed_ms = (time.monotonic() - started) * 1000.0
-                return _failure(FUNCTION_TIMEOUT, message, elapsed_ms, worker.last_output())
+                return _failure(FUNCTION_TIMEOUT, message, elapsed_ms, *_output(worker))
             except WorkerDied as exc:
                 self._discard(worker)
                 if not exc.sent and not self._closed:
                     continue  # it died while idle: the handler never ran, so a fresh worker may run it
                 reason = "the function runner was closed" if self._closed else worker.death()
                 message = f"function {spec.service}/{spec.name} did not complete: {reason}"
-                return _failure(UNKNOWN, message, (time.monotonic() - started) * 1000.0, worker.last_output())
+                return _failure(UNKNOWN, message, (time.monotonic() - started) * 1000.0, *_output(worker))
             worker.warm.add(key)
             self._release(worker)
             return reply
@@ -325,7 +342,22 @@ class FunctionRunner:
             self._cond.notify()
 
 
-def _failure(error_type: str, message: str, duration_ms: float = 0.0, logs: str = "") -> _Reply:
+def one_line(text: str, width: int) -> str:
+    """``text`` shortened to ``width`` characters with line breaks and control characters escaped."""
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _output(worker: WorkerProcess) -> tuple[str, int]:
+    return worker.last_output(), worker.last_output_size()
+
+
+def _failure(
+    error_type: str, message: str, duration_ms: float = 0.0, logs: str = "", log_bytes: int | None = None
+) -> _Reply:
     reply = {
         "ok": False,
         "error_type": error_type,
@@ -333,5 +365,6 @@ def _failure(error_type: str, message: str, duration_ms: float = 0.0, logs: str 
         "stack": [],
         "duration_ms": duration_ms,
         "logs": logs,
+        "log_bytes": len(logs.encode("utf-8", "replace")) if log_bytes is None else log_bytes,
     }
     return reply, b""

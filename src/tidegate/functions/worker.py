@@ -86,7 +86,7 @@ class _Runtime:
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are function errors too
             reply = _failure(type(exc).__name__, str(exc), format_stack(exc))
         reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
-        reply["logs"] = self._collect_logs()
+        reply["logs"], reply["log_bytes"] = self._collect_logs()
         self._loader.adopt_new_modules()
         return reply, payload
 
@@ -102,7 +102,8 @@ class _Runtime:
                 environ[key] = value
         self._overlay = set(overlay)
 
-    def _collect_logs(self) -> str:
+    def _collect_logs(self) -> tuple[str, int]:
+        """The tail of this invocation's output (at most ``log_limit`` bytes) and its whole size in bytes."""
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             try:
                 if stream is not None:
@@ -111,13 +112,13 @@ class _Runtime:
                 pass  # a handler may have closed or replaced a stream; its output is its own business
         size = os.fstat(_CAPTURE_FD).st_size
         if size == 0:
-            return ""
+            return "", 0
         start = max(0, size - self._log_limit)
         text = os.pread(_CAPTURE_FD, size - start, start).decode("utf-8", "replace")
         if start:
             # FC keeps the tail of the log too; say how much was dropped.
             text = f"[... {start} bytes of earlier output dropped]\n{text}"
-        return text
+        return text, size
 
 
 def _failure(error_type: str, message: str, stack: list[str]) -> dict[str, Any]:

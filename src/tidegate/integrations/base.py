@@ -37,21 +37,31 @@ class Outcome:
     """What running a task produced.
 
     ``event`` completes the task (a ``TaskSucceeded``/``TaskFailed`` dict); ``submitted`` means the task
-    now waits for a callback with its token (the engine is told with ``TaskSubmitted``).
+    now waits for a callback with its token (the engine is told with ``TaskSubmitted``, whose history
+    event carries ``detail``).
     """
 
     event: dict[str, Any] | None = None
     submitted: bool = False
+    detail: dict[str, Any] | None = None
 
 
-def succeeded(job: TaskJob, output: Any) -> Outcome:
-    """The task succeeded with ``output`` (the engine checks that it is a JSON object)."""
-    return Outcome(event=TaskSucceeded(task_key=job.command.task_key, output=output).to_dict())
+def succeeded(job: TaskJob, output: Any, detail: dict[str, Any] | None = None) -> Outcome:
+    """The task succeeded with ``output`` (the engine checks that it is a JSON object).
+
+    ``detail``: fields added to the ``TaskSucceeded`` history event (never to the step's data).
+    """
+    return Outcome(event=TaskSucceeded(job.command.task_key, output, detail).to_dict())
 
 
-def failed(job: TaskJob, error: str, cause: str) -> Outcome:
-    """The task failed with ``error`` and ``cause`` (retry and catch apply)."""
-    return Outcome(event=TaskFailed(task_key=job.command.task_key, error=error, cause=cause).to_dict())
+def failed(job: TaskJob, error: str, cause: str, detail: dict[str, Any] | None = None) -> Outcome:
+    """The task failed with ``error`` and ``cause`` (retry and catch apply); ``detail`` as in :func:`succeeded`."""
+    return Outcome(event=TaskFailed(job.command.task_key, error, cause, detail).to_dict())
+
+
+def submitted(detail: dict[str, Any] | None = None) -> Outcome:
+    """The task now waits for its token to be reported; ``detail`` goes into the ``TaskSubmitted`` event."""
+    return Outcome(submitted=True, detail=detail)
 
 
 class Integration(Protocol):

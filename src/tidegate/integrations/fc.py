@@ -4,6 +4,11 @@ requestResponse (default) invokes synchronously and the handler's result becomes
 waitForCallback invokes and then waits for the token to be reported (the result is discarded).
 ``serviceParams.InvocationType: Async`` with requestResponse gives ``$local = {}`` (the flow does not see the
 result, as with Function Compute's async submit); tidegate runs the invocation before the step goes on.
+
+Every invocation reports what Function Compute's log tail would show: the history event that ends the
+attempt (``TaskSucceeded``, ``TaskFailed``, or ``TaskSubmitted`` for waitForCallback) carries
+``requestId``, ``logTail`` (the last 4 KiB of the output), ``logBytes`` (the whole output's size) and,
+on failure, ``stackTrace`` -- in the event's detail only, never in the step data.
 """
 
 from __future__ import annotations
@@ -19,12 +24,16 @@ from tidegate.functions import (
     FunctionRunner,
     FunctionSpec,
     InvocationContext,
+    InvocationResult,
+    log_tail,
     resolve_local_function,
 )
-from tidegate.integrations.base import Outcome, TaskJob, failed, succeeded
+from tidegate.integrations.base import Outcome, TaskJob, failed, submitted, succeeded
 from tidegate.jsontext import compact
 
 INVALID_LOCAL = "FnF.InvalidLocal"
+#: The longest error name and cause a failed invocation hands to the flow (those ReportTaskFailed accepts).
+MAX_ERROR, MAX_CAUSE = 128, 4096
 
 SpecResolver = Callable[[str, str, str], FunctionSpec | None]
 """``(service, qualifier, function) -> spec`` or None when there is no such function."""
@@ -73,20 +82,42 @@ class FunctionIntegration:
         )
         event = compact(cmd.input).encode("utf-8")
         result = self.runner.invoke(spec, event, ctx)
+        detail = invocation_detail(ctx.request_id, result)
         if not result.ok:
-            return failed(job, result.error_type or "FC.Unknown", result.error_message or "")
+            error = _text(result.error_type or "FC.Unknown", MAX_ERROR)
+            return failed(job, error, _text(result.error_message or "", MAX_CAUSE), detail)
         if cmd.pattern == Pattern.WAIT_FOR_CALLBACK:
-            return Outcome(submitted=True)
+            return submitted(detail)
         if str(cmd.params.get("InvocationType", "")).lower() == "async" and cmd.pattern == Pattern.REQUEST_RESPONSE:
-            return succeeded(job, {})
-        return _result(job, result.payload)
+            return succeeded(job, {}, detail)
+        return _result(job, result.payload, detail)
 
 
-def _result(job: TaskJob, payload: bytes) -> Outcome:
+def invocation_detail(request_id: str, result: InvocationResult) -> dict[str, Any]:
+    """The history-event fields of one invocation: request id, log tail and size, and the stack of a failure."""
+    detail: dict[str, Any] = {
+        "requestId": request_id,
+        "logTail": log_tail(result.logs),
+        "logBytes": result.log_bytes,
+    }
+    if not result.ok:
+        detail["stackTrace"] = [_text(entry, len(entry)) for entry in result.stack]
+    return detail
+
+
+def _text(text: str, limit: int) -> str:
+    """``text`` shortened to ``limit`` characters and storable (a lone surrogate of an exception becomes ``?``)."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _result(job: TaskJob, payload: bytes, detail: dict[str, Any]) -> Outcome:
     if not payload.strip():
-        return failed(job, INVALID_LOCAL, "the function returned nothing; a task result must be a JSON object")
+        cause = "the function returned nothing; a task result must be a JSON object"
+        return failed(job, INVALID_LOCAL, cause, detail)
     try:
         value: Any = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return failed(job, INVALID_LOCAL, f"the function result is not JSON: {payload[:200]!r}")
-    return succeeded(job, value)
+        return failed(job, INVALID_LOCAL, f"the function result is not JSON: {payload[:200]!r}", detail)
+    return succeeded(job, value, detail)

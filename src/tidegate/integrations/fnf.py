@@ -92,6 +92,7 @@ class ChildFlowIntegration:
             input=compact(raw_input),
             started_ms=self.clock(),
             callback_token=callback,
+            parent_id=job.execution_id,
         )
         request_id = str(uuid.uuid4())
         try:

@@ -6,7 +6,7 @@ See ``docs/mq.md``.
 from __future__ import annotations
 
 from tidegate.mq.errors import (
-    InvalidArgument,
+    InvalidQueueArgument,
     InvalidQueueName,
     MessageNotExist,
     QueueAlreadyExist,
@@ -23,7 +23,7 @@ from tidegate.mq.queues import QueueService, queue_channel
 from tidegate.mq.topics import TopicService
 
 __all__ = [
-    "InvalidArgument",
+    "InvalidQueueArgument",
     "InvalidQueueName",
     "MessageNotExist",
     "PushWorker",

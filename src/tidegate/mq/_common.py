@@ -10,15 +10,12 @@ from typing import Any
 
 from tidegate.clock import now_ms
 from tidegate.jsontext import compact_ascii
-from tidegate.mq.errors import InvalidArgument, InvalidQueueName, QueueNameLengthError, ReceiptHandleError
+from tidegate.mq.errors import InvalidQueueArgument, InvalidQueueName, QueueNameLengthError, ReceiptHandleError
 from tidegate.mq.wire_requests import MessageProperty
+from tidegate.names import MNS_NAME_MAX, MNS_NAME_RE
 from tidegate.store.database import Database, Params, Tx, load_queries
 
 Clock = Callable[[], int]
-#: Longest queue / topic / subscription name. Newer docs say 120, older 256: accepting 256 keeps programs
-#: written against the older docs working.
-MAX_NAME_LEN = 256
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _HANDLE = re.compile(r"([0-9a-f]{1,16})-([0-9a-f]{12})")
 
 
@@ -55,12 +52,12 @@ def check_name(name: str, what: str = "queue") -> str:
     """Validate a queue, topic or subscription name: letters, digits, hyphens; starts with letter/digit.
 
     Raises:
-        QueueNameLengthError: longer than :data:`MAX_NAME_LEN`.
+        QueueNameLengthError: longer than :data:`MNS_NAME_MAX`.
         InvalidQueueName: any other violation.
     """
-    if len(name) > MAX_NAME_LEN:
-        raise QueueNameLengthError(f"The length of {what} name should be between 1 and {MAX_NAME_LEN}.")
-    if not _NAME.fullmatch(name):
+    if len(name) > MNS_NAME_MAX:
+        raise QueueNameLengthError(f"The length of {what} name should be between 1 and {MNS_NAME_MAX}.")
+    if not MNS_NAME_RE.fullmatch(name):
         raise InvalidQueueName(f"The {what} name {name[:64]!r} is invalid.")
     return name
 
@@ -117,8 +114,8 @@ def check_range(what: str, value: int, low: int, high: int) -> int:
     """Return ``value`` if ``low <= value <= high``.
 
     Raises:
-        InvalidArgument: out of range (the service's own wording).
+        InvalidQueueArgument: out of range (the service's own wording).
     """
     if not low <= value <= high:
-        raise InvalidArgument(f"The value of {what} should between {low} and {high}.")
+        raise InvalidQueueArgument(f"The value of {what} should between {low} and {high}.")
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tidegate.errors import QueueError
 
 
-class InvalidArgument(QueueError):
+class InvalidQueueArgument(QueueError):
     """The value of a parameter is invalid."""
 
     code = "InvalidArgument"

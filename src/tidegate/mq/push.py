@@ -155,7 +155,7 @@ class PushWorker:
         try:
             self.db.notifier.notify(PUSH_CHANNEL)
         except Exception:  # the store may already be closing; the loop also wakes on its timeout
-            log.debug("tidegate: could not wake the push worker", exc_info=True)
+            log.debug("could not wake the push worker", exc_info=True)
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._pool.shutdown(wait=True)
@@ -175,7 +175,7 @@ class PushWorker:
                     pause = min(pause, max(0.0, (int(row["next_ms"]) - self.clock()) / 1000))
                 self.db.notifier.wait(PUSH_CHANNEL, pause, since=since)
             except Exception:
-                log.exception("tidegate: push delivery loop failed; retrying")
+                log.exception("push delivery loop failed; retrying")
                 self._stopping.wait(1.0)
 
     def _maybe_expire(self) -> None:
@@ -277,7 +277,7 @@ class PushWorker:
             self._fail(row, attempts, failure)
             return
         log.warning(
-            "tidegate: push of %s to %s/%s failed (attempt %d of %d): %s; next attempt in %.1f s",
+            "push of %s to %s/%s failed (attempt %d of %d): %s; next attempt in %.1f s",
             row["message_id"],
             row["topic"],
             row["subscription"],
@@ -295,7 +295,7 @@ class PushWorker:
     def _fail(self, row: dict[str, Any], attempts: int, failure: str) -> None:
         """Move the push to the failed deliveries (terminal): it is not attempted again."""
         log.warning(
-            "tidegate: push of %s to %s/%s failed for good after %d attempt(s): %s",
+            "push of %s to %s/%s failed for good after %d attempt(s): %s",
             row["message_id"],
             row["topic"],
             row["subscription"],

@@ -26,21 +26,28 @@ from tidegate.mq._common import (
     parse_handle,
 )
 from tidegate.mq.errors import (
-    InvalidArgument,
+    InvalidQueueArgument,
     MessageNotExist,
     QueueAlreadyExist,
     QueueNotExist,
     ReceiptHandleError,
 )
 from tidegate.mq.wire_render import EntryError, MessageView, QueueInfo, SendResult
-from tidegate.mq.wire_requests import MAX_BATCH, QUEUE_RANGES, MessageRequest, QueueAttributes, check_message_text
+from tidegate.mq.wire_requests import (
+    MAX_BATCH,
+    MAX_MESSAGE_SIZE,
+    QUEUE_RANGES,
+    MessageRequest,
+    QueueAttributes,
+    check_message_text,
+)
 from tidegate.mq.wire_xml import body_md5, xml_text_problem
 from tidegate.store.database import Tx
 
 #: Service defaults (docs/protocols.md, MNS: queue attributes) for attributes a CreateQueue request leaves out.
 QUEUE_DEFAULTS: dict[str, int] = {
     "visibility_timeout": 30,
-    "maximum_message_size": 65536,
+    "maximum_message_size": MAX_MESSAGE_SIZE,
     "message_retention_period": 345600,
     "delay_seconds": 0,
     "polling_wait_seconds": 0,
@@ -48,7 +55,7 @@ QUEUE_DEFAULTS: dict[str, int] = {
 }
 DEFAULT_PRIORITY = 8
 MAX_WAIT_S = 30
-MAX_BATCH_BYTES = 65536
+MAX_BATCH_BYTES = MAX_MESSAGE_SIZE
 #: Longest single wait on the notifier before re-checking the store: wake-ups from other processes on
 #: the same SQLite file are not delivered, so their sends are seen after at most this long.
 RECHECK_S = 1.0
@@ -242,7 +249,7 @@ class QueueService(MqBase):
         check_message_text(m)
         size = len(m.body.encode("utf-8"))
         if size > int(q["maximum_message_size"]):
-            raise InvalidArgument(
+            raise InvalidQueueArgument(
                 f"The message body is {size} bytes, more than the queue's MaximumMessageSize "
                 f"{q['maximum_message_size']}."
             )
@@ -270,13 +277,13 @@ class QueueService(MqBase):
 
         Raises:
             QueueNotExist: no such queue.
-            InvalidArgument: no message, more than 16, or more than 64 KiB of bodies in all.
+            InvalidQueueArgument: no message, more than 16, or more than 64 KiB of bodies in all.
             XmlUnsafeText: a text of a message holds a character XML 1.0 cannot carry (nothing is sent).
         """
         if not 1 <= len(messages) <= MAX_BATCH:
-            raise InvalidArgument(f"A batch holds 1 to {MAX_BATCH} messages.")
+            raise InvalidQueueArgument(f"A batch holds 1 to {MAX_BATCH} messages.")
         if len(messages) > 1 and sum(len(m.body.encode("utf-8")) for m in messages) > MAX_BATCH_BYTES:
-            raise InvalidArgument(f"The messages of a batch may hold at most {MAX_BATCH_BYTES} bytes in all.")
+            raise InvalidQueueArgument(f"The messages of a batch may hold at most {MAX_BATCH_BYTES} bytes in all.")
         now = self.clock()
         out: list[SendResult | EntryError] = []
         with self.db.write() as tx:
@@ -284,7 +291,7 @@ class QueueService(MqBase):
             for m in messages:
                 try:
                     out.append(self._insert(tx, q, m, now))
-                except InvalidArgument as e:
+                except InvalidQueueArgument as e:
                     out.append(EntryError(code=e.code, message=e.message))
             tx.notify(queue_channel(queue))
         return out
@@ -298,7 +305,7 @@ class QueueService(MqBase):
             ``(message_id, body_md5)``.
 
         Raises:
-            QueueNotExist, InvalidArgument: as :meth:`send_message_in`.
+            QueueNotExist, InvalidQueueArgument: as :meth:`send_message_in`.
         """
         with self.db.write() as tx:
             return self.send_message_in(tx, queue_name, body, priority, delay_s)
@@ -313,7 +320,7 @@ class QueueService(MqBase):
 
         Raises:
             QueueNotExist: no such queue.
-            InvalidArgument: body too large, priority or delay out of range.
+            InvalidQueueArgument: body too large, priority or delay out of range.
             XmlUnsafeText: the body holds a character XML 1.0 cannot carry (``MalformedXML``).
         """
         q = self._queue_row(tx, queue_name)
@@ -339,7 +346,7 @@ class QueueService(MqBase):
         Raises:
             QueueNotExist: no such queue.
             MessageNotExist: nothing became available before the wait ended.
-            InvalidArgument: ``n`` not in 1..16 or ``wait_s`` not in 0..30.
+            InvalidQueueArgument: ``n`` not in 1..16 or ``wait_s`` not in 0..30.
         """
         check_range("numOfMessages", n, 1, MAX_BATCH)
         if wait_s is not None:
@@ -395,7 +402,7 @@ class QueueService(MqBase):
     @staticmethod
     def _log_quarantined(queue: str, bad: list[tuple[str, str]]) -> None:
         for message_id, reason in bad:
-            log.warning("tidegate: queue %s: message %s quarantined: %s", queue, message_id, reason)
+            log.warning("queue %s: message %s quarantined: %s", queue, message_id, reason)
 
     def receivers_waiting(self, queue: str) -> int:
         """How many long polls of this server process are parked on ``queue`` now."""
@@ -494,10 +501,10 @@ class QueueService(MqBase):
 
         Raises:
             QueueNotExist: no such queue.
-            InvalidArgument: no handle or more than 16.
+            InvalidQueueArgument: no handle or more than 16.
         """
         if not 1 <= len(handles) <= MAX_BATCH:
-            raise InvalidArgument(f"A batch holds 1 to {MAX_BATCH} receipt handles.")
+            raise InvalidQueueArgument(f"A batch holds 1 to {MAX_BATCH} receipt handles.")
         now = self.clock()
         errors: list[EntryError] = []
         with self.db.write() as tx:
@@ -520,7 +527,7 @@ class QueueService(MqBase):
 
         Raises:
             QueueNotExist, ReceiptHandleError, MessageNotExist: as :meth:`delete_message`.
-            InvalidArgument: ``timeout_s`` not in 0..43200.
+            InvalidQueueArgument: ``timeout_s`` not in 0..43200.
         """
         check_range("VisibilityTimeout", timeout_s, 0, QUEUE_RANGES["VisibilityTimeout"][1])
         row_id, nonce = parse_handle(handle)

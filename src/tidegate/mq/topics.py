@@ -13,19 +13,25 @@ from urllib.parse import urlsplit
 
 from tidegate.mq._common import Clock, MqBase, check_name, check_range, new_message_id
 from tidegate.mq.errors import (
-    InvalidArgument,
+    InvalidQueueArgument,
     SubscriptionAlreadyExist,
     SubscriptionNotExist,
     TopicAlreadyExist,
     TopicNotExist,
 )
 from tidegate.mq.wire_render import SendResult, SubscriptionInfo, TopicInfo
-from tidegate.mq.wire_requests import MessageRequest, SubscriptionAttributes, TopicAttributes, check_message_text
+from tidegate.mq.wire_requests import (
+    MAX_MESSAGE_SIZE,
+    MessageRequest,
+    SubscriptionAttributes,
+    TopicAttributes,
+    check_message_text,
+)
 from tidegate.mq.wire_xml import body_md5
 from tidegate.store.database import Database, Tx
 
 PUSH_CHANNEL = "mq:push"
-TOPIC_DEFAULT_MAX_SIZE = 65536
+TOPIC_DEFAULT_MAX_SIZE = MAX_MESSAGE_SIZE
 #: The service does not let a topic's retention be set; GetTopicAttributes shows one day.
 TOPIC_RETENTION_S = 86400
 DEFAULT_STRATEGY = "BACKOFF_RETRY"
@@ -149,15 +155,15 @@ class TopicService(MqBase):
                 parts = urlsplit(endpoint)
                 parts.port  # noqa: B018  (raises ValueError on a port that is not a number in range)
             except ValueError:
-                raise InvalidArgument(f"The endpoint {endpoint[:200]!r} is not a valid URL.") from None
+                raise InvalidQueueArgument(f"The endpoint {endpoint[:200]!r} is not a valid URL.") from None
             if not parts.hostname:
-                raise InvalidArgument(f"The endpoint {endpoint[:200]!r} names no host.")
+                raise InvalidQueueArgument(f"The endpoint {endpoint[:200]!r} names no host.")
             return endpoint
         m = _QUEUE_ENDPOINT.fullmatch(endpoint)
         if m and m.group(1) == self.region and m.group(2) == self.account_id:
             check_name(m.group(3))
             return endpoint
-        raise InvalidArgument(
+        raise InvalidQueueArgument(
             f"The endpoint must be an http(s) URL or acs:mns:{self.region}:{self.account_id}:queues/NAME."
         )
 
@@ -166,12 +172,12 @@ class TopicService(MqBase):
 
         Raises:
             TopicNotExist: no such topic.
-            InvalidArgument: no or an unusable endpoint.
+            InvalidQueueArgument: no or an unusable endpoint.
             SubscriptionAlreadyExist: it exists with different attributes.
         """
         check_name(name, "subscription")
         if not attrs.endpoint:
-            raise InvalidArgument("The element Endpoint is missing.")
+            raise InvalidQueueArgument("The element Endpoint is missing.")
         params = {
             "topic": topic,
             "name": name,
@@ -284,7 +290,7 @@ class TopicService(MqBase):
 
         Raises:
             TopicNotExist: no such topic.
-            InvalidArgument: body larger than the topic's MaximumMessageSize.
+            InvalidQueueArgument: body larger than the topic's MaximumMessageSize.
         """
         with self.db.write() as tx:
             return self.publish_in(tx, topic, message)
@@ -293,7 +299,7 @@ class TopicService(MqBase):
         """Publish inside the caller's write transaction (deliveries exist only if it commits).
 
         Raises:
-            TopicNotExist, InvalidArgument: as :meth:`publish`.
+            TopicNotExist, InvalidQueueArgument: as :meth:`publish`.
             XmlUnsafeText: a text of the message holds a character XML 1.0 cannot carry (``MalformedXML``).
         """
         check_message_text(message)
@@ -302,7 +308,7 @@ class TopicService(MqBase):
             raise TopicNotExist()
         size = len(message.body.encode("utf-8"))
         if size > int(row["maximum_message_size"]):
-            raise InvalidArgument(
+            raise InvalidQueueArgument(
                 f"The message body is {size} bytes, more than the topic's MaximumMessageSize "
                 f"{row['maximum_message_size']}."
             )

@@ -35,8 +35,10 @@ from tidegate.mq.wire_render import (
 )
 from tidegate.mq.wire_requests import (
     MAX_BATCH,
+    MAX_MESSAGE_SIZE,
     MAX_TAG_LEN,
     MESSAGE_RANGES,
+    MIN_MESSAGE_SIZE,
     NOTIFY_FORMATS,
     NOTIFY_STRATEGIES,
     QUEUE_RANGES,
@@ -80,8 +82,10 @@ from tidegate.mq.wire_xml import (
 __all__ = [
     "CONTENT_TYPE",
     "MAX_BATCH",
+    "MAX_MESSAGE_SIZE",
     "MAX_TAG_LEN",
     "MESSAGE_RANGES",
+    "MIN_MESSAGE_SIZE",
     "MNS_ERRORS",
     "NOTIFY_CONTENT_TYPES",
     "NOTIFY_FORMATS",

@@ -16,16 +16,21 @@ from tidegate.mq.wire_xml import NS, Element, InvalidXmlArgument, MalformedXML, 
 
 _XML_REQ_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 
+#: The largest message body (the default MaximumMessageSize of queues and topics, and its upper bound).
+MAX_MESSAGE_SIZE = 65536
+#: The smallest MaximumMessageSize a queue or topic may be given.
+MIN_MESSAGE_SIZE = 1024
+
 #: Accepted ranges of numeric attributes (docs/protocols.md). MessageRetentionPeriod accepts the older docs' upper
 #: bound (15 days) so that programs written against them keep working.
 QUEUE_RANGES: dict[str, tuple[int, int]] = {
     "VisibilityTimeout": (1, 43200),
-    "MaximumMessageSize": (1024, 65536),
+    "MaximumMessageSize": (MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE),
     "MessageRetentionPeriod": (60, 1296000),
     "DelaySeconds": (0, 604800),
     "PollingWaitSeconds": (0, 30),
 }
-TOPIC_RANGES: dict[str, tuple[int, int]] = {"MaximumMessageSize": (1024, 65536)}
+TOPIC_RANGES: dict[str, tuple[int, int]] = {"MaximumMessageSize": (MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE)}
 MESSAGE_RANGES: dict[str, tuple[int, int]] = {"DelaySeconds": (0, 604800), "Priority": (1, 16)}
 MAX_BATCH = 16
 MAX_TAG_LEN = 16

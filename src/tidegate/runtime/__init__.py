@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from tidegate.engine import START
+from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from tidegate.runtime.driver import Driver
 from tidegate.runtime.executor import Executor
-from tidegate.runtime.runtime import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Runtime, new_owner
+from tidegate.runtime.runtime import Runtime, new_owner
 from tidegate.runtime.tokens import load_signer
 
 __all__ = [

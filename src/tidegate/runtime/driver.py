@@ -32,6 +32,7 @@ from tidegate.engine import (
 )
 from tidegate.errors import TidegateError
 from tidegate.flow.model import Flow
+from tidegate.logctx import execution_scope
 from tidegate.runtime.flows import FlowCache
 from tidegate.runtime.tokens import token_execution
 from tidegate.runtime.translate import Pending, Transactional, ended_write, to_write
@@ -168,28 +169,30 @@ class Driver:
         parent reads the parent from the store, which must not happen inside another open transaction (on
         PostgreSQL it would take a second pooled connection while holding one).
         """
-        if work.execution.callback_token:
+        ex = work.execution
+        if ex.callback_token:
             return None
-        try:
-            return self._apply(work, self.clock())
-        except Exception as exc:
-            ex = work.execution
-            log.warning(
-                "execution %s/%s: applying its events failed (%s); left to the driver",
-                ex.flow_name,
-                ex.name,
-                describe_failure(exc),
-            )
-            return None
+        with execution_scope(ex.flow_name, ex.name):
+            try:
+                return self._apply(work, self.clock())
+            except Exception as exc:
+                log.warning(
+                    "execution %s/%s: applying its events failed (%s); left to the driver",
+                    ex.flow_name,
+                    ex.name,
+                    describe_failure(exc),
+                )
+                return None
 
     # --- applying ----------------------------------------------------------------------------------
 
     def _apply_safely(self, work: Work, now: int) -> TransitionWrite | None:
-        try:
-            return self._apply(work, now)
-        except Exception as exc:  # a bug must not stop every other execution: retry this one later, or end it
-            self._failed(work.execution, exc, now)
-            return None
+        with execution_scope(work.execution.flow_name, work.execution.name):
+            try:
+                return self._apply(work, now)
+            except Exception as exc:  # a bug must not stop every other execution: retry this one later, or end it
+                self._failed(work.execution, exc, now)
+                return None
 
     def _failed(self, ex: ExecutionRecord, exc: Exception, now: int) -> None:
         """One failed attempt at applying ``ex``: one log line, then a back-off or, after the last, Failed."""
@@ -239,6 +242,11 @@ class Driver:
             p.events.extend(t.events)
             p.commands.extend(t.commands)
         write = to_write(p, now, self.transactional)
+        if p.state is not None and log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "execution %s/%s: %d event(s) applied, %d history event(s), status %s",
+                *(ex.flow_name, ex.name, len(p.consumed), len(p.events), p.state.status),
+            )
         if p.state is not None and p.state.status in TERMINAL and ex.callback_token:
             write = self._with_parent_callback(write, ex, p.state)
         return write

@@ -24,10 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tidegate.engine import RUNTIME_ERROR, TaskFailed, TaskSubmitted
 from tidegate.integrations import Outcome, Registry, TaskJob, failed
+from tidegate.logctx import execution_scope
 from tidegate.runtime.backoff import FailureBackoff
 from tidegate.runtime.driver import describe_failure
 from tidegate.runtime.translate import TASK_JOB
-from tidegate.store import JOBS, ApplyNow, JobRecord, Store
+from tidegate.store import JOBS, ApplyNow, JobRecord, Store, TaskStatus
 
 log = logging.getLogger("tidegate.runtime")
 
@@ -161,12 +162,21 @@ class Executor:
 
     def _execute(self, record: JobRecord) -> None:
         job = TaskJob.from_payload(record.payload)
+        with execution_scope(job.flow_name, job.execution_name):
+            self._execute_job(record, job)
+
+    def _execute_job(self, record: JobRecord, job: TaskJob) -> None:
+        command = job.command
+        log.debug(
+            "task %s (step %s, attempt %d): invoking %s",
+            *(command.task_key, command.step_name, command.attempt, command.resource.text),
+        )
         outcome = self._invoke(job)
         if self._stopping.is_set() and _failed(outcome):
             # It may have failed because stopping killed its worker: not a result. Hand it back, unless its
             # task has closed meanwhile (timed out, or the execution ended): nobody waits for it any more.
             task = self.store.get_task(job.execution_id, job.command.task_key)
-            if task is None or task.status != "open":
+            if task is None or task.status != TaskStatus.OPEN:
                 self.store.finish_job(record.id, None)
             else:
                 self.store.retry_job(record.id, self.clock(), "the runtime stopped during the invocation")
@@ -174,7 +184,8 @@ class Executor:
         if outcome.submitted:
             # Inbox first: a kill between the two re-runs the job (a second TaskSubmitted is stale and
             # dropped), whereas finishing first could lose the TaskSubmitted event for good.
-            self.store.append_inbox(job.execution_id, TaskSubmitted(task_key=job.command.task_key).to_dict())
+            event = TaskSubmitted(job.command.task_key, outcome.detail).to_dict()
+            self.store.append_inbox(job.execution_id, event)
             self.store.finish_job(record.id, None)
         else:
             self.store.finish_job(record.id, outcome.event, self.apply_now)

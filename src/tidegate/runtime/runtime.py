@@ -18,6 +18,7 @@ from tidegate.functions import Credentials, FunctionRunner
 from tidegate.integrations import Registry
 from tidegate.integrations.fc import FunctionIntegration, SpecResolver, directory_resolver
 from tidegate.integrations.fnf import ChildFlowIntegration, FnfActionIntegration
+from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from tidegate.runtime.backoff import FailureBackoff
 from tidegate.runtime.cron import compute_next, scheduled_execution_name
 from tidegate.runtime.driver import Driver
@@ -26,9 +27,6 @@ from tidegate.runtime.translate import Transactional
 from tidegate.store import WORK, Store
 
 log = logging.getLogger("tidegate.runtime")
-
-DEFAULT_REGION = "cn-hangzhou"
-DEFAULT_ACCOUNT_ID = "1234567890123456"
 
 
 def new_owner() -> str:

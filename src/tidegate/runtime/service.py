@@ -16,15 +16,17 @@ from typing import Any
 
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
-from tidegate.engine import ExecutionStatus, TaskFailed, TaskSucceeded, start_event
+from tidegate.engine import TaskFailed, TaskSucceeded, start_event
 from tidegate.errors import FlowValidationError, TidegateError
 from tidegate.flow import validate_flow
 from tidegate.jsontext import check_text
 from tidegate.jsontext import parse as parse_json
+from tidegate.names import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, NAME_MAX, NAME_RE
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.runtime.driver import end_without_engine
 from tidegate.runtime.purge import FlowPurger
 from tidegate.runtime.tokens import mark_tokens_bound, token_execution
+from tidegate.status import ExecutionStatus
 from tidegate.store import (
     ApplyNow,
     ExecutionRecord,
@@ -41,16 +43,14 @@ __all__ = ["InvalidArgument", "TaskAlreadyCompleted", "WorkflowService"]
 
 log = logging.getLogger("tidegate.schedules")
 
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
-NAME_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{0,128}")
+NAME_PREFIX_RE = re.compile(rf"[A-Za-z0-9_-]{{0,{NAME_MAX}}}")
 #: An execution name as it may already exist: the names the server generates (UUID v4, as the service does)
 #: may start with a digit, which a name a client chooses may not.
-EXISTING_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+EXISTING_NAME_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{NAME_MAX}}}")
 MAX_DEFINITION = 128 * 1024
 MAX_JSON_TEXT = 1024 * 1024
-MAX_ERROR, MAX_CAUSE, MAX_DESCRIPTION = 128, 4096, 1024
+MAX_DESCRIPTION = 1024
 MAX_WAIT_S = 60
-STATUSES = ("Starting", "Running", "Stopped", "Succeeded", "Failed", "TimedOut")
 # A long-poll waits on the notifier in slices so that a missed cross-process notification (or a
 # notifier restart) costs at most one slice of latency.
 _WAIT_SLICE_S = 5.0
@@ -72,7 +72,7 @@ def check_name(kind: str, value: str) -> str:
     """Return ``value`` if it is a valid flow/execution/schedule name, else raise InvalidArgument."""
     if not NAME_RE.fullmatch(value):
         raise InvalidArgument(
-            f"The {kind} {value[:140]!r} is invalid: use 1-128 letters, digits, '_' or '-', "
+            f"The {kind} {value[:140]!r} is invalid: use 1-{NAME_MAX} letters, digits, '_' or '-', "
             "starting with a letter or '_'."
         )
     return value
@@ -108,6 +108,17 @@ def _name_token(token: str | None) -> str | None:
     if token and not NAME_RE.fullmatch(token):
         raise InvalidArgument(f"The NextToken {token[:40]!r} is invalid.")
     return token or None
+
+
+def _status_filter(status: str | None) -> ExecutionStatus | None:
+    """The status a listing keeps (``None``: any), else raise InvalidArgument naming the statuses."""
+    if not status:
+        return None
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        allowed = ", ".join(ExecutionStatus)
+        raise InvalidArgument(f"The status {status[:40]!r} is not one of {allowed}.") from None
 
 
 def _check_type(flow_type: str) -> str:
@@ -264,8 +275,8 @@ class WorkflowService:
             InvalidArgument: the execution has ended, or Error/Cause are too long.
             FlowNotFound, ExecutionNotFound.
         """
-        check_len("error", error, 0, MAX_ERROR)
-        check_len("cause", cause, 0, MAX_CAUSE)
+        check_len("error", error, 0, MAX_ERROR_LENGTH)
+        check_len("cause", cause, 0, MAX_CAUSE_LENGTH)
         record = self.describe_execution(flow_name, execution_name)
         stopped = None
         if not record.ended:
@@ -318,15 +329,14 @@ class WorkflowService:
     ) -> Page[ExecutionRecord]:
         """List a flow's executions, oldest first. Raises FlowNotFound, InvalidArgument."""
         check_name("flow name", flow_name)
-        if status and status not in STATUSES:
-            raise InvalidArgument(f"The status {status[:40]!r} is not one of {', '.join(STATUSES)}.")
+        wanted = _status_filter(status)
         if name_prefix and not NAME_PREFIX_RE.fullmatch(name_prefix):
             raise InvalidArgument(
                 f"The name prefix {name_prefix[:40]!r} is invalid: names use letters, digits, '_', '-'."
             )
         return self.store.list_executions(
             flow_name,
-            status=status or None,
+            status=wanted,
             name_prefix=name_prefix or None,
             started_from_ms=started_from_ms,
             started_to_ms=started_to_ms,
@@ -388,8 +398,8 @@ class WorkflowService:
 
     def report_task_failed(self, token: str, error: str, cause: str = "") -> int:
         """Fail a waiting task with ``error`` (1-128 chars) and ``cause`` (≤ 4096); errors as above."""
-        check_len("error", error, 1, MAX_ERROR)
-        check_len("cause", cause, 0, MAX_CAUSE)
+        check_len("error", error, 1, MAX_ERROR_LENGTH)
+        check_len("cause", cause, 0, MAX_CAUSE_LENGTH)
         record, task_key = self._open_task(token)
         return self._complete(token, record, task_key, TaskFailed(task_key, error, cause).to_dict())
 

@@ -26,8 +26,15 @@ from tidegate.engine import (
 )
 from tidegate.flow.model import ResourceKind
 from tidegate.jsontext import compact
-from tidegate.store import ExecutionRecord, JobWrite, TaskCompletion, TimerWrite, TransitionWrite, TxEffect
-from tidegate.store import HistoryEvent as StoredEvent
+from tidegate.store import (
+    ExecutionRecord,
+    HistoryWrite,
+    JobWrite,
+    TaskCompletion,
+    TimerWrite,
+    TransitionWrite,
+    TxEffect,
+)
 
 TASK_JOB = "task"
 """The job kind of a task invocation (see :mod:`tidegate.runtime.executor`)."""
@@ -57,8 +64,8 @@ def job_payload(execution: ExecutionRecord, cmd: InvokeTask) -> dict[str, Any]:
     }
 
 
-def _stored(e: HistoryEvent) -> StoredEvent:
-    return StoredEvent(
+def _stored(e: HistoryEvent) -> HistoryWrite:
+    return HistoryWrite(
         event_id=e.event_id,
         schedule_event_id=e.schedule_event_id,
         type=str(e.type),
@@ -135,7 +142,7 @@ def to_write(p: Pending, now_ms: int, transactional: Transactional | None = None
         execution_id=ex.id,
         expected_version=ex.version,
         state=state.to_dict(),
-        status=str(state.status),
+        status=state.status,
         output=output,
         error=state.error if terminal else None,
         cause=state.cause if terminal else None,
@@ -183,7 +190,7 @@ def ended_write(
             "cause": cause,
             "stopped_ms": now_ms,
         }
-    event = StoredEvent(
+    event = HistoryWrite(
         event_id=event_id,
         schedule_event_id=min(ex.event_count, 1),
         type=str(_END_EVENTS[status]),
@@ -195,7 +202,7 @@ def ended_write(
         execution_id=ex.id,
         expected_version=ex.version,
         state=state,
-        status=str(status),
+        status=status,
         output="",
         error=error,
         cause=cause,

@@ -23,14 +23,13 @@ from tidegate.store.errors import (
 )
 from tidegate.store.notify import JOBS, WORK, LocalNotifier, Notifier, execution_channel
 from tidegate.store.records import (
-    ACTIVE_STATUSES,
-    TERMINAL_STATUSES,
+    STATUS_PARAMS,
     Delivery,
     EffectOutcome,
     ExecutionRecord,
     FlowRecord,
-    HistoryEvent,
     HistoryRow,
+    HistoryWrite,
     InboxItem,
     JobRecord,
     JobWrite,
@@ -38,6 +37,7 @@ from tidegate.store.records import (
     ScheduleRecord,
     TaskCompletion,
     TaskRecord,
+    TaskStatus,
     TimerWrite,
     TransitionWrite,
     TxEffect,
@@ -45,9 +45,8 @@ from tidegate.store.records import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES",
     "JOBS",
-    "TERMINAL_STATUSES",
+    "STATUS_PARAMS",
     "WORK",
     "ApplyNow",
     "ComputeNext",
@@ -59,9 +58,9 @@ __all__ = [
     "FlowAlreadyExists",
     "FlowNotFound",
     "FlowRecord",
-    "HistoryEvent",
     "HistoryGap",
     "HistoryRow",
+    "HistoryWrite",
     "InboxItem",
     "InvalidPageToken",
     "JobRecord",
@@ -77,6 +76,7 @@ __all__ = [
     "Store",
     "TaskCompletion",
     "TaskRecord",
+    "TaskStatus",
     "TimerWrite",
     "TransitionWrite",
     "TxEffect",

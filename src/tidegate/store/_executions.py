@@ -1,17 +1,19 @@
-"""Store operations on executions: starting them, reading them and their history, listing them."""
+"""Store operations on executions: starting them, reading them and their history, listing them, removing
+ended ones (retention)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from tidegate.status import ACTIVE, ExecutionStatus
 from tidegate.store._sqlbase import SqlBase, flow_not_found
 from tidegate.store._writer import apply_now
-from tidegate.store.base import ApplyNow
+from tidegate.store.base import EXECUTION_TABLES, ApplyNow
 from tidegate.store.database import Tx
 from tidegate.store.errors import ExecutionAlreadyExists, ExecutionNotFound, InvalidPageToken
 from tidegate.store.notify import WORK
-from tidegate.store.records import ACTIVE_STATUSES, ExecutionRecord, HistoryRow, Page, to_json
+from tidegate.store.records import STATUS_PARAMS, ExecutionRecord, HistoryRow, Page, to_json
 
 
 class ExecutionsMixin(SqlBase):
@@ -23,8 +25,8 @@ class ExecutionsMixin(SqlBase):
         self, execution: ExecutionRecord, start_event: Mapping[str, Any], apply: ApplyNow | None = None
     ) -> tuple[ExecutionRecord, bool]:
         """Insert an execution and its start event (applied at once with ``apply``); idempotent by name."""
-        if execution.status not in ACTIVE_STATUSES:
-            raise ValueError(f"a new execution must be Starting or Running, not {execution.status!r}")
+        if execution.status not in ACTIVE:
+            raise ValueError(f"a new execution must be Starting or Running, not {str(execution.status)!r}")
         with self.db.write() as tx:
             return self._insert_execution(tx, execution, start_event, apply)
 
@@ -43,12 +45,13 @@ class ExecutionsMixin(SqlBase):
             "status": execution.status,
             "started_ms": execution.started_ms,
             "callback_token": execution.callback_token,
+            "parent_id": execution.parent_id,
         }
         row = tx.one("insert_execution", params)
         if row is None:
             existing = tx.one("get_execution", {"flow_id": flow["id"], "name": execution.name})
             assert existing is not None
-            if existing["status"] in ACTIVE_STATUSES:
+            if existing["status"] in ACTIVE:
                 return ExecutionRecord.from_row(existing), False
             raise ExecutionAlreadyExists(f"Execution {execution.name} for flow {execution.flow_name} already exists.")
         if apply is None or not apply_now(tx, row["id"], apply, self.clock(), start_event, fresh=row):
@@ -82,7 +85,7 @@ class ExecutionsMixin(SqlBase):
         self,
         flow_name: str,
         *,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         name_prefix: str | None = None,
         started_from_ms: int | None = None,
         started_to_ms: int | None = None,
@@ -117,6 +120,29 @@ class ExecutionsMixin(SqlBase):
         with self.db.read() as tx:
             rows = tx.all("get_history", {"execution_id": execution_id, "after": after_event_id, "limit": limit})
         return [HistoryRow.from_row(r) for r in rows]
+
+    # --- retention -------------------------------------------------------------------------------
+
+    def remove_ended_executions(self, ended_before_ms: int, limit: int) -> int:
+        """Remove up to ``limit`` executions that ended before ``ended_before_ms``, with all their rows."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self.db.write() as tx:
+            rows = tx.all("retention_batch", {**STATUS_PARAMS, "before": ended_before_ms, "limit": limit})
+            ids = [int(r["id"]) for r in rows]
+            remove_executions(tx, ids)
+        return len(ids)
+
+
+def remove_executions(tx: Tx, ids: list[int]) -> None:
+    """Delete the executions ``ids`` and their rows in every table of :data:`EXECUTION_TABLES`."""
+    if not ids:
+        return
+    params = {"ids": tx.array(ids)}
+    id_list = tx.sql("execution_id_list")
+    for table in EXECUTION_TABLES:  # constants, never input
+        tx.raw_count(f"DELETE FROM {table} WHERE execution_id IN ({id_list})", params)
+    tx.raw_count(f"DELETE FROM executions WHERE id IN ({id_list})", params)
 
 
 def _decode_token(token: str | None) -> tuple[int | None, int | None]:

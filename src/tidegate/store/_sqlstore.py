@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tidegate.clock import Clock, now_ms
-from tidegate.store._executions import ExecutionsMixin
+from tidegate.store._executions import ExecutionsMixin, remove_executions
 from tidegate.store._sqlbase import describe, flow_not_found, log
 from tidegate.store._timers_jobs import TimersJobsMixin
 from tidegate.store._transitions import TransitionsMixin
@@ -24,7 +24,7 @@ from tidegate.store.errors import (
     ScheduleAlreadyExists,
     ScheduleNotFound,
 )
-from tidegate.store.records import ExecutionRecord, FlowRecord, Page, ScheduleRecord
+from tidegate.store.records import STATUS_PARAMS, ExecutionRecord, FlowRecord, Page, ScheduleRecord
 
 _FLOW_FIELDS = frozenset({"definition", "description", "type", "role_arn"})
 _SCHEDULE_FIELDS = frozenset({"cron", "payload", "enable", "description", "next_fire_ms"})
@@ -59,6 +59,23 @@ class SqlStore(ExecutionsMixin, TransitionsMixin, TimersJobsMixin):
     def applied_migrations(self) -> list[int]:
         """Return the applied migration versions."""
         return applied_versions(self.db)
+
+    def reclaim_space(self, max_pages: int) -> int:
+        """Free up to ``max_pages`` pages of an incrementally auto-vacuumed SQLite file; return how many."""
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        if self.db.dialect != "sqlite":
+            return 0  # PostgreSQL's autovacuum makes removed rows' space reusable
+        with self.db.write() as tx:
+            if int(tx.raw("PRAGMA auto_vacuum")[0]["auto_vacuum"]) != 2:  # not INCREMENTAL: nothing to give
+                return 0
+            before = int(tx.raw("PRAGMA freelist_count")[0]["freelist_count"])
+            # Python's sqlite3 steps a statement without result columns once, and each step of this pragma
+            # frees one page: one statement per page.
+            for _ in range(min(before, max_pages)):
+                tx.raw_count("PRAGMA incremental_vacuum(1)")
+            after = int(tx.raw("PRAGMA freelist_count")[0]["freelist_count"])
+        return before - after
 
     # --- settings --------------------------------------------------------------------------------
 
@@ -132,10 +149,10 @@ class SqlStore(ExecutionsMixin, TransitionsMixin, TimersJobsMixin):
                 raise flow_not_found(name)
             flow_id = str(row["id"])
             tx.run("delete_flow_schedules", {"name": name})
-            params = {"flow_id": flow_id, "now": now}
+            params = {**STATUS_PARAMS, "flow_id": flow_id, "now": now}
             for query in ("stop_deleted_flow_tasks", "stop_deleted_flow_inbox", "stop_deleted_flow_timers"):
                 tx.run(query, params)
-            tx.run("stop_deleted_flow_jobs", {"flow_id": flow_id})
+            tx.run("stop_deleted_flow_jobs", {**STATUS_PARAMS, "flow_id": flow_id})
             cause = f"Flow {name} was deleted."
             stopped = tx.all("stop_deleted_flow_executions", params | {"error": FLOW_DELETED, "cause": cause})
         tokens = tuple(str(r["callback_token"]) for r in stopped if r["callback_token"])
@@ -146,14 +163,9 @@ class SqlStore(ExecutionsMixin, TransitionsMixin, TimersJobsMixin):
         if limit < 1:
             raise ValueError("limit must be at least 1")
         with self.db.write() as tx:
-            batch = tx.one("purge_batch", {"flow_id": flow_id, "limit": limit})
-            if batch is None or batch["max_id"] is None:
-                return 0
-            params = {"flow_id": flow_id, "max_id": batch["max_id"]}
-            for query in ("purge_history", "purge_tasks", "purge_inbox", "purge_timers", "purge_jobs"):
-                tx.run(query, params)
-            tx.run("purge_executions", params)
-        return int(batch["n"])
+            ids = [int(r["id"]) for r in tx.all("purge_batch", {"flow_id": flow_id, "limit": limit})]
+            remove_executions(tx, ids)
+        return len(ids)
 
     def deleted_flow_ids(self, limit: int = 100) -> list[str]:
         """Ids of deleted flows that still have executions."""

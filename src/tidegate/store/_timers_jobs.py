@@ -10,7 +10,7 @@ from tidegate.store._writer import close_task
 from tidegate.store.base import ApplyNow, ComputeNext
 from tidegate.store.database import Tx
 from tidegate.store.notify import JOBS, WORK
-from tidegate.store.records import JobRecord, ScheduleRecord, TaskRecord
+from tidegate.store.records import STATUS_PARAMS, JobRecord, ScheduleRecord, TaskRecord
 
 
 class TimersJobsMixin(SqlBase):
@@ -30,7 +30,10 @@ class TimersJobsMixin(SqlBase):
             due = tx.all("take_due_timers", {"now": now_ms, "limit": limit})
             tx.many(
                 "insert_inbox_if_active",
-                ({"execution_id": r["execution_id"], "event": r["event"], "available_ms": now_ms} for r in due),
+                (
+                    {**STATUS_PARAMS, "execution_id": r["execution_id"], "event": r["event"], "available_ms": now_ms}
+                    for r in due
+                ),
             )
             if due:
                 tx.notify(WORK)
@@ -39,7 +42,7 @@ class TimersJobsMixin(SqlBase):
     def next_timer_ms(self) -> int | None:
         """Return the earliest time a timer fires or pending work becomes claimable, or None."""
         with self.db.read() as tx:
-            row = tx.one("next_due")
+            row = tx.one("next_due", STATUS_PARAMS)
         return None if row is None or row["t"] is None else int(row["t"])
 
     def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:

@@ -13,7 +13,7 @@ from tidegate.store._sqlbase import SqlBase
 from tidegate.store._writer import close_task, write_transitions
 from tidegate.store.base import ApplyNow
 from tidegate.store.notify import WORK
-from tidegate.store.records import ExecutionRecord, InboxItem, TransitionWrite, Work, to_json
+from tidegate.store.records import STATUS_PARAMS, ExecutionRecord, InboxItem, TransitionWrite, Work, to_json
 
 
 class TransitionsMixin(SqlBase):
@@ -22,6 +22,7 @@ class TransitionsMixin(SqlBase):
     def append_inbox(self, execution_id: int, event: Mapping[str, Any], available_ms: int | None = None) -> bool:
         """Queue an event for an execution; False (nothing written) when it has ended or is unknown."""
         params = {
+            **STATUS_PARAMS,
             "execution_id": execution_id,
             "event": to_json(event),
             "available_ms": self.clock() if available_ms is None else available_ms,
@@ -37,7 +38,7 @@ class TransitionsMixin(SqlBase):
         with self.db.write() as tx:
             rows = tx.all(
                 "claim_executions",
-                {"owner": owner, "until": now_ms + lease_ms, "now": now_ms, "limit": limit},
+                {**STATUS_PARAMS, "owner": owner, "until": now_ms + lease_ms, "now": now_ms, "limit": limit},
             )
             if not rows:
                 return []
@@ -67,7 +68,7 @@ class TransitionsMixin(SqlBase):
     def defer(self, execution_id: int, owner: str, until_ms: int) -> int | None:
         """Count a failed attempt at applying and keep the execution unclaimed until ``until_ms``."""
         with self.db.write() as tx:
-            row = tx.one("defer_execution", {"id": execution_id, "owner": owner, "until": until_ms})
+            row = tx.one("defer_execution", {**STATUS_PARAMS, "id": execution_id, "owner": owner, "until": until_ms})
             tx.notify(WORK)  # idle drivers recompute their wake-up time (the next attempt)
         return None if row is None else int(row["apply_failures"])
 
@@ -88,7 +89,7 @@ class TransitionsMixin(SqlBase):
         """End an active execution with the terminal write ``build`` makes of its locked row."""
         now = self.clock()
         with self.db.write() as tx:
-            row = tx.one("lock_active_execution", {"id": execution_id})
+            row = tx.one("lock_active_execution", {**STATUS_PARAMS, "id": execution_id})
             if row is None:
                 return None
             write_transitions(tx, [build(ExecutionRecord.from_row(row))], now)

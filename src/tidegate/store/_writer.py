@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tidegate.status import TERMINAL
 from tidegate.store.base import ApplyNow
 from tidegate.store.database import Tx
 from tidegate.store.errors import HistoryGap, VersionConflict
 from tidegate.store.notify import JOBS, WORK, execution_channel
 from tidegate.store.records import (
-    TERMINAL_STATUSES,
+    STATUS_PARAMS,
     ExecutionRecord,
     InboxItem,
     TransitionWrite,
@@ -106,11 +107,19 @@ def write_tasks(tx: Tx, batch: Sequence[TransitionWrite], now: int) -> None:
     """Tasks: open the new ones, cancel the abandoned ones."""
     tx.many(
         "open_task",
-        ({"execution_id": t.execution_id, "task_key": k, "now": now} for t in batch for k in t.tasks_open),
+        (
+            {**STATUS_PARAMS, "execution_id": t.execution_id, "task_key": k, "now": now}
+            for t in batch
+            for k in t.tasks_open
+        ),
     )
     tx.many(
         "cancel_task",
-        ({"execution_id": t.execution_id, "task_key": k, "now": now} for t in batch for k in t.tasks_cancel),
+        (
+            {**STATUS_PARAMS, "execution_id": t.execution_id, "task_key": k, "now": now}
+            for t in batch
+            for k in t.tasks_cancel
+        ),
     )
 
 
@@ -170,8 +179,8 @@ def close_ended(tx: Tx, batch: Sequence[TransitionWrite], now: int) -> list[int]
     Returns:
         The ids of the executions the batch ended.
     """
-    ended = [t.execution_id for t in batch if t.status in TERMINAL_STATUSES]
-    tx.many("cancel_open_tasks_of", ({"execution_id": i, "now": now} for i in ended))
+    ended = [t.execution_id for t in batch if t.status in TERMINAL]
+    tx.many("cancel_open_tasks_of", ({**STATUS_PARAMS, "execution_id": i, "now": now} for i in ended))
     tx.many("delete_timers_of", ({"execution_id": i} for i in ended))
     tx.many("delete_inbox_of", ({"execution_id": i} for i in ended))
     return ended
@@ -204,7 +213,7 @@ def close_task(
     Returns:
         False (nothing written) when the task was not open.
     """
-    closed = tx.one("close_task", {"execution_id": execution_id, "task_key": task_key, "now": now})
+    closed = tx.one("close_task", {**STATUS_PARAMS, "execution_id": execution_id, "task_key": task_key, "now": now})
     if closed is None:
         return False
     if apply is None or not apply_now(tx, execution_id, apply, now, event):
@@ -230,7 +239,7 @@ def apply_now(
     """
     row, queued = fresh, []
     if row is None:
-        row = tx.one("lock_execution_to_apply", {"id": execution_id, "now": now})
+        row = tx.one("lock_execution_to_apply", {**STATUS_PARAMS, "id": execution_id, "now": now})
         if row is None:
             return False
         queued = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
@@ -251,7 +260,7 @@ def apply_now(
 
 
 def _queue_if_active(tx: Tx, execution_id: int, event: Mapping[str, Any], now: int) -> bool:
-    params = {"execution_id": execution_id, "event": to_json(event), "available_ms": now}
+    params = {**STATUS_PARAMS, "execution_id": execution_id, "event": to_json(event), "available_ms": now}
     return tx.one("insert_inbox_if_active", params) is not None
 
 

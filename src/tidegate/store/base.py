@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidegate.clock import Clock
+from tidegate.status import ExecutionStatus
 from tidegate.store.database import Database
 from tidegate.store.notify import Notifier
 from tidegate.store.records import (
@@ -27,6 +28,11 @@ from tidegate.store.records import (
 )
 
 ComputeNext = Callable[[ScheduleRecord, int], "int | None"]
+
+#: The tables whose rows belong to one execution (column ``execution_id``): a purge of a deleted flow and
+#: retention remove an execution's rows from each of them in the transaction that removes the execution.
+#: A new table of execution-owned rows is added here.
+EXECUTION_TABLES: tuple[str, ...] = ("history", "tasks", "inbox", "timers", "jobs")
 
 #: The error of the executions a DeleteFlow stopped (and of a parent's task that waited on one of them).
 FLOW_DELETED = "FnF.FlowDeleted"
@@ -140,6 +146,21 @@ class Store(ABC):
     def deleted_flow_ids(self, limit: int = 100) -> list[str]:
         """Ids of deleted flows that still have executions (to purge, e.g. after a restart)."""
 
+    @abstractmethod
+    def remove_ended_executions(self, ended_before_ms: int, limit: int) -> int:
+        """Remove up to ``limit`` executions that ended (Succeeded, Failed, Stopped, TimedOut) before
+        ``ended_before_ms``, with everything they own (history, tasks, inbox, timers, jobs and every other
+        table of :data:`EXECUTION_TABLES`), in one transaction; return how many (fewer than ``limit``: none
+        left). A running execution is never removed, nor a child flow execution whose parent still runs."""
+
+    @abstractmethod
+    def reclaim_space(self, max_pages: int) -> int:
+        """Give up to ``max_pages`` free database pages back to the file system; return how many.
+
+        SQLite stores created with incremental auto-vacuum shrink their file by that much; other SQLite
+        files and PostgreSQL (whose autovacuum reuses the space) return 0.
+        """
+
     # --- executions ------------------------------------------------------------------------------
 
     @abstractmethod
@@ -167,7 +188,7 @@ class Store(ABC):
         self,
         flow_name: str,
         *,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         name_prefix: str | None = None,
         started_from_ms: int | None = None,
         started_to_ms: int | None = None,

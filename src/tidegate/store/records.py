@@ -11,25 +11,50 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from tidegate.jsontext import compact_ascii
+from tidegate.status import TERMINAL, ExecutionStatus
+from tidegate.store.errors import UnreadableRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tidegate.store.database import Tx
 
-ACTIVE_STATUSES = frozenset({"Starting", "Running"})
-TERMINAL_STATUSES = frozenset({"Stopped", "Succeeded", "Failed", "TimedOut"})
-
 Row = Mapping[str, Any]
+
+
+class TaskStatus(StrEnum):
+    """The status of a task token (the ``tasks`` table's values)."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 def _json_or_none(text: Any) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _execution_status(row: Row) -> ExecutionStatus:
+    try:
+        return ExecutionStatus(row["status"])
+    except ValueError:
+        raise UnreadableRecord(f"execution {row['id']} has the unknown status {str(row['status'])[:40]!r}") from None
+
+
+#: The parameters that carry status values into the named queries (``:running``, ``:task_open`` …): no
+#: query spells a status itself. Pass them with every query that names one.
+STATUS_PARAMS: Mapping[str, str] = {
+    **{s.name.lower(): s.value for s in ExecutionStatus},
+    **{f"task_{s.name.lower()}": s.value for s in TaskStatus},
+}
 
 
 _FIELDS: dict[Any, tuple[str, ...]] = {}  # record class -> its field names, computed once
@@ -80,7 +105,8 @@ class ExecutionRecord:
     """An execution. ``id``, ``flow_id``, ``version``, ``event_count`` and the lease are store-assigned.
 
     ``state`` is the engine's opaque JSON-serialisable state (``None`` until the first transition);
-    ``callback_token`` is the parent's task token to report to when this execution ends.
+    ``callback_token`` is the parent's task token to report to when this execution ends; ``parent_id``
+    the execution that started this one as a child flow (retention keeps a child while its parent runs).
     ``apply_failures`` counts failed attempts in a row at applying its events (while above zero,
     ``lease_until_ms`` is the next attempt's time).
     """
@@ -95,7 +121,7 @@ class ExecutionRecord:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
-    status: str = "Running"
+    status: ExecutionStatus = ExecutionStatus.RUNNING
     state: dict[str, Any] | None = None
     version: int = 0
     stopped_ms: int | None = None
@@ -104,11 +130,12 @@ class ExecutionRecord:
     lease_owner: str | None = None
     lease_until_ms: int | None = None
     apply_failures: int = 0
+    parent_id: int | None = None
 
     @property
     def ended(self) -> bool:
         """Whether the status is terminal."""
-        return self.status in TERMINAL_STATUSES
+        return self.status in TERMINAL
 
     @classmethod
     def from_row(cls, row: Row) -> ExecutionRecord:
@@ -118,10 +145,11 @@ class ExecutionRecord:
     @classmethod
     def from_row_readable(cls, row: Row) -> tuple[ExecutionRecord, str | None]:
         """Build the record and say why its state could not be read (then it is None), if it could not."""
+        status = _execution_status(row)
         try:
-            return _from_columns(cls, row, state=_json_or_none(row["state"])), None
+            return _from_columns(cls, row, status=status, state=_json_or_none(row["state"])), None
         except (ValueError, TypeError) as exc:
-            return _from_columns(cls, row, state=None), f"its stored state is not JSON ({exc})"
+            return _from_columns(cls, row, status=status, state=None), f"its stored state is not JSON ({exc})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,8 +179,11 @@ class Work:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryEvent:
-    """A history event to append (docs/engine.md, History). ``detail`` is a dict or JSON text."""
+class HistoryWrite:
+    """A history event to append (docs/engine.md, History). ``detail`` is a dict or JSON text.
+
+    :class:`HistoryRow` is the same event as the store returns it.
+    """
 
     event_id: int
     schedule_event_id: int
@@ -246,12 +277,12 @@ class TransitionWrite:
     execution_id: int
     expected_version: int
     state: Mapping[str, Any] | None
-    status: str
+    status: ExecutionStatus
     output: str | None = None
     error: str | None = None
     cause: str | None = None
     stopped_ms: int | None = None
-    events: Sequence[HistoryEvent] = ()
+    events: Sequence[HistoryWrite] = ()
     consumed_inbox: Sequence[int] = ()
     timers_add: Sequence[TimerWrite] = ()
     timers_cancel: Sequence[str] = ()
@@ -265,18 +296,18 @@ class TransitionWrite:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskRecord:
-    """A task token's record: ``status`` is ``open``, ``done`` or ``cancelled`` (never reopens)."""
+    """A task token's record: ``status`` is open, done or cancelled (a closed task never reopens)."""
 
     execution_id: int
     task_key: str
-    status: str
+    status: TaskStatus
     created_ms: int
     closed_ms: int | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> TaskRecord:
         """Build the record from a ``tasks`` row."""
-        return _from_columns(cls, row)
+        return _from_columns(cls, row, status=TaskStatus(row["status"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,8 +19,9 @@ from tidegate.store import HistoryRow, Store
 
 Shape = tuple[str, str, str, tuple[Any, ...]]
 
-# Per run: the task token (minted with the store's own key) and the clock. Nothing else may differ.
-_RUN_SPECIFIC = frozenset({"token", "taskToken"})
+# Per run: the task token (minted with the store's own key), a function invocation's request id and stack
+# trace (it names the run's own copy of the code folder) and the clock. Nothing else may differ.
+_RUN_SPECIFIC = frozenset({"token", "taskToken", "requestId", "stackTrace"})
 
 
 def read_history(store: Store, execution_id: int) -> list[HistoryRow]:

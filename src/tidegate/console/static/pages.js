@@ -5,6 +5,9 @@ const Console = (() => {
   const view = () => document.getElementById("view");
   const routes = [];
   let cleanup = null;  // stops the previous page's polling
+  // The execution statuses of tidegate.status, in its order (tests/test_status.py keeps them equal).
+  const STATUSES = ["Starting", "Running", "Stopped", "Succeeded", "Failed", "TimedOut"];
+  const ACTIVE = ["Starting", "Running"];
 
   function route(pattern, render) { routes.push({ re: new RegExp("^" + pattern + "$"), render }); }
 
@@ -186,7 +189,7 @@ const Console = (() => {
 
   function executionList(box, flowName) {
     const status = el("select", { id: "f-status", "aria-label": "Status" },
-      ["", "Running", "Succeeded", "Failed", "Stopped", "TimedOut"].map((s) => el("option", { value: s }, s || "Any status")));
+      ["", ...STATUSES].map((s) => el("option", { value: s }, s || "Any status")));
     const prefix = el("input", { id: "f-prefix", placeholder: "Name prefix", "aria-label": "Name prefix" });
     const from = el("input", { id: "f-from", type: "datetime-local", "aria-label": "Started after" });
     const to = el("input", { id: "f-to", type: "datetime-local", "aria-label": "Started before" });
@@ -252,7 +255,7 @@ const Console = (() => {
       head.append(statusBadge(x.status), " started ", fmtTime(x.started_time),
         x.stopped_time ? " · stopped " + fmtTime(x.stopped_time) : "",
         x.error ? el("span.error", {}, " · " + x.error + (x.cause ? ": " + x.cause : "")) : "");
-      const running = x.status === "Running" || x.status === "Starting";
+      const running = ACTIVE.includes(x.status);
       if (running) head.append(stopForm(base));
       head.append(el("a.button", { href: "#/flows/" + enc(flowName), id: "start-new" }, "Start new"));
       io.textContent = "";
@@ -290,10 +293,10 @@ const Console = (() => {
         renderHistory(followLast ? null : shownPage);
         if (g && doc.nodes) g.setStates(doc.nodes);
       }
-      const wasRunning = status === "Running" || status === "Starting";
+      const wasRunning = ACTIVE.includes(status);
       if (doc.execution.status !== status || !wasRunning) renderHead(Object.assign({}, ex, doc.execution));
       graphBox.setAttribute("data-execution-status", doc.execution.status);
-      const running = doc.execution.status === "Running" || doc.execution.status === "Starting";
+      const running = ACTIVE.includes(doc.execution.status);
       if (doc.more) timer = setTimeout(poll, 0);
       else if (running) timer = setTimeout(poll, 500);
       else {
@@ -317,6 +320,22 @@ const Console = (() => {
     } }, error, cause, el("button.danger", { type: "submit", id: "stop-submit" }, "Stop"), msg);
   }
 
+  // A function invocation's request id, stack trace and log tail, always as text (never HTML).
+  function invocationParts(a) {
+    const parts = [];
+    if (a.request_id) parts.push(el("p.request-id", {}, "Request " + a.request_id));
+    if (a.stack_trace && a.stack_trace.length) {
+      parts.push(el("details.stack", { open: true }, el("summary", {}, "Stack trace"), el("pre.code.stack-trace", { tabindex: "0" }, a.stack_trace.join("\n"))));
+    }
+    if (typeof a.log_tail === "string") {
+      const size = typeof a.log_bytes === "number" ? a.log_bytes : a.log_tail.length;
+      const shown = new TextEncoder().encode(a.log_tail).length;
+      const label = !size ? "Log (no output)" : shown < size ? `Log (the last ${shown} of ${size} bytes)` : `Log (${size} bytes)`;
+      parts.push(el("details.log", { open: !!size }, el("summary", {}, label), el("pre.code.log-tail", { tabindex: "0" }, a.log_tail)));
+    }
+    return parts;
+  }
+
   async function showStep(base, path, panel) {
     panel.textContent = "";
     panel.append(el("p", {}, "Loading…"));
@@ -333,7 +352,8 @@ const Console = (() => {
       for (const a of run.attempts) {
         box.append(el("details.attempt", { open: true }, el("summary", {}, `Attempt ${a.attempt} · ${a.pattern} · ${a.status}` + (a.token_state ? ` · token ${a.token_state}` : "")),
           a.error ? el("p.error", {}, a.error + (a.cause ? ": " + a.cause : "")) : null,
-          a.output !== null && a.output !== undefined ? el("pre.code", {}, json(a.output)) : null));
+          a.output !== null && a.output !== undefined ? el("pre.code", {}, json(a.output)) : null,
+          ...invocationParts(a)));
       }
       panel.append(box);
     }

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from tidegate.errors import ConfigurationError, ConflictError, StoreError
+from tidegate.errors import ConfigurationError, ConflictError, StoreError, StoreUnavailable
 from tidegate.store.database import Database, Params, Tx
 from tidegate.store.postgres.listen import PgNotifier
 
@@ -127,7 +127,7 @@ class PostgresDatabase(Database):
                     conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(schema)))
             self.notifier: PgNotifier = PgNotifier(self._connect, self.channel, self.send)
         except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL: cannot open {_redact(url)}: {exc}") from exc
+            raise StoreUnavailable(f"PostgreSQL: cannot open {_redact(url)}: {exc}") from exc
 
     def _connect(self) -> Any:
         if self.schema is None:

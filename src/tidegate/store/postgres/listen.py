@@ -78,7 +78,7 @@ class PgNotifier(Notifier):
                 if self._stopping.is_set():
                     return
                 # Waiters are woken once LISTEN is back (not now), so a woken waiter can rely on it.
-                log.warning("tidegate: LISTEN connection lost; reconnecting", exc_info=True)
+                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
 
@@ -90,5 +90,5 @@ class PgNotifier(Notifier):
         try:
             self._send(_STOP)
         except Exception:  # the listener also exits when its connection fails
-            log.debug("tidegate: could not send the stop notification", exc_info=True)
+            log.debug("could not send the stop notification", exc_info=True)
         self._thread.join(timeout=5)

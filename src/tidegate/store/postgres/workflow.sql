@@ -11,13 +11,13 @@ ORDER BY id;
 -- SKIP LOCKED: a row another transaction holds (a driver committing it) is left to the driver. Waiting
 -- could deadlock: the caller already holds the task row that the driver's commit may cancel.
 SELECT * FROM executions
-WHERE id = :id AND status IN ('Starting', 'Running')
+WHERE id = :id AND status IN (:starting, :running)
   AND (lease_until_ms IS NULL OR lease_until_ms <= :now)
 FOR UPDATE SKIP LOCKED;
 
 -- name: lock_active_execution
 -- Waits for a driver's commit of the row, then sees whether it is still active.
-SELECT * FROM executions WHERE id = :id AND status IN ('Starting', 'Running')
+SELECT * FROM executions WHERE id = :id AND status IN (:starting, :running)
 FOR UPDATE;
 
 -- name: claim_executions
@@ -26,7 +26,7 @@ SET lease_owner = :owner, lease_until_ms = :until
 WHERE id IN (
     SELECT e.id FROM executions e
     WHERE e.id IN (SELECT i.execution_id FROM inbox i WHERE i.available_ms <= :now)
-      AND e.status IN ('Starting', 'Running')
+      AND e.status IN (:starting, :running)
       AND (e.lease_until_ms IS NULL OR e.lease_until_ms <= :now)
     ORDER BY e.id
     LIMIT :limit
@@ -65,3 +65,20 @@ WHERE enable AND next_fire_ms IS NOT NULL AND next_fire_ms <= :now
 ORDER BY next_fire_ms
 LIMIT :limit
 FOR UPDATE SKIP LOCKED;
+
+-- name: execution_id_list
+-- The ids of the list parameter :ids (Tx.array) as a subquery: removing executions by id builds
+-- "DELETE FROM <table> WHERE execution_id IN (<this>)" for each table of store.base.EXECUTION_TABLES.
+SELECT unnest(CAST(:ids AS BIGINT[]));
+
+-- name: retention_batch
+-- SKIP LOCKED: nodes sweeping at once take different batches instead of waiting for (or deadlocking on)
+-- each other's.
+SELECT e.id FROM executions e
+WHERE e.stopped_ms < :before
+  AND e.status IN ('Succeeded', 'Failed', 'Stopped', 'TimedOut')
+  AND (e.parent_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN ('Starting', 'Running')))
+ORDER BY e.stopped_ms, e.id
+LIMIT :limit
+FOR UPDATE OF e SKIP LOCKED;

@@ -2,6 +2,7 @@
 -- Parameters are written :name; the PostgreSQL loader rewrites them to %(name)s.
 -- A dialect file (sqlite/workflow.sql, postgres/workflow.sql) overrides a query of the same name.
 -- Optional filters cast their parameter so PostgreSQL can type a NULL.
+-- Status values arrive as parameters (:running, :task_open …: STATUS_PARAMS in records.py), never literals.
 
 -- name: get_setting
 SELECT value FROM settings WHERE key = :key;
@@ -42,8 +43,9 @@ DELETE FROM schedules WHERE flow_name = :name;
 
 -- name: insert_execution
 INSERT INTO executions (flow_id, flow_name, name, definition, input, status, version, started_ms,
-                        event_count, callback_token)
-VALUES (:flow_id, :flow_name, :name, :definition, :input, :status, 0, :started_ms, 0, :callback_token)
+                        event_count, callback_token, parent_id)
+VALUES (:flow_id, :flow_name, :name, :definition, :input, :status, 0, :started_ms, 0, :callback_token,
+        :parent_id)
 ON CONFLICT (flow_id, name) DO NOTHING
 RETURNING *;
 
@@ -57,7 +59,7 @@ SELECT * FROM executions WHERE id = :id;
 -- An active execution no driver holds, for applying its inbox in the caller's transaction. SQLite's
 -- write transaction already excludes every other writer; PostgreSQL locks the row (postgres/workflow.sql).
 SELECT * FROM executions
-WHERE id = :id AND status IN ('Starting', 'Running')
+WHERE id = :id AND status IN (:starting, :running)
   AND (lease_until_ms IS NULL OR lease_until_ms <= :now);
 
 -- name: list_executions
@@ -76,7 +78,7 @@ LIMIT :limit;
 -- Events for an ended execution are dropped: nothing would ever apply them.
 INSERT INTO inbox (execution_id, event, available_ms)
 SELECT id, :event, :available_ms FROM executions
-WHERE id = :execution_id AND status IN ('Starting', 'Running')
+WHERE id = :execution_id AND status IN (:starting, :running)
 RETURNING id;
 
 -- name: insert_inbox
@@ -88,7 +90,7 @@ SET lease_owner = :owner, lease_until_ms = :until
 WHERE id IN (
     SELECT e.id FROM executions e
     WHERE e.id IN (SELECT i.execution_id FROM inbox i WHERE i.available_ms <= :now)
-      AND e.status IN ('Starting', 'Running')
+      AND e.status IN (:starting, :running)
       AND (e.lease_until_ms IS NULL OR e.lease_until_ms <= :now)
     ORDER BY e.id
     LIMIT :limit)
@@ -112,12 +114,12 @@ RETURNING event_count;
 -- holds it meanwhile, and the time is in the row, so a restart keeps the back-off.
 UPDATE executions
 SET apply_failures = apply_failures + 1, lease_owner = NULL, lease_until_ms = :until
-WHERE id = :id AND lease_owner = :owner AND status IN ('Starting', 'Running')
+WHERE id = :id AND lease_owner = :owner AND status IN (:starting, :running)
 RETURNING apply_failures;
 
 -- name: lock_active_execution
 -- An active execution, whoever holds its lease, to end it without the engine (postgres/workflow.sql locks it).
-SELECT * FROM executions WHERE id = :id AND status IN ('Starting', 'Running');
+SELECT * FROM executions WHERE id = :id AND status IN (:starting, :running);
 
 -- name: insert_history
 INSERT INTO history (execution_id, event_id, schedule_event_id, type, step_name, time_ms, detail)
@@ -157,26 +159,26 @@ SELECT MIN(t) AS t FROM (
     SELECT MIN(CASE WHEN e.lease_until_ms IS NOT NULL AND e.lease_until_ms > i.available_ms
                     THEN e.lease_until_ms ELSE i.available_ms END) AS t
     FROM inbox i JOIN executions e ON e.id = i.execution_id
-    WHERE e.status IN ('Starting', 'Running')
+    WHERE e.status IN (:starting, :running)
 ) due;
 
 -- name: open_task
 -- A task key that exists in any status is left alone: a closed task never reopens.
 INSERT INTO tasks (execution_id, task_key, status, created_ms, closed_ms)
-VALUES (:execution_id, :task_key, 'open', :now, NULL)
+VALUES (:execution_id, :task_key, :task_open, :now, NULL)
 ON CONFLICT (execution_id, task_key) DO NOTHING;
 
 -- name: cancel_task
-UPDATE tasks SET status = 'cancelled', closed_ms = :now
-WHERE execution_id = :execution_id AND task_key = :task_key AND status = 'open';
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = :task_open;
 
 -- name: cancel_open_tasks_of
-UPDATE tasks SET status = 'cancelled', closed_ms = :now
-WHERE execution_id = :execution_id AND status = 'open';
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE execution_id = :execution_id AND status = :task_open;
 
 -- name: close_task
-UPDATE tasks SET status = 'done', closed_ms = :now
-WHERE execution_id = :execution_id AND task_key = :task_key AND status = 'open'
+UPDATE tasks SET status = :task_done, closed_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = :task_open
 RETURNING execution_id;
 
 -- name: get_task
@@ -240,61 +242,57 @@ UPDATE schedules SET next_fire_ms = :next_fire_ms WHERE flow_name = :flow_name A
 
 -- Deleting a flow: its running executions are stopped in the DeleteFlow transaction (no task of theirs
 -- completes again, nothing of theirs is claimed or run), then every execution of the deleted flow is
--- removed with all its rows, a bounded batch per transaction (purge_*). The batch is the oldest :limit
--- executions of the flow, identified by the last id (executions of one flow are deleted in id order).
+-- removed with all its rows, a bounded batch per transaction (purge_batch: the oldest :limit executions
+-- of the flow).
 
 -- name: stop_deleted_flow_tasks
-UPDATE tasks SET status = 'cancelled', closed_ms = :now
-WHERE status = 'open' AND execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE status = :task_open AND execution_id IN (
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_inbox
 DELETE FROM inbox WHERE execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_timers
 DELETE FROM timers WHERE execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_jobs
 DELETE FROM jobs WHERE execution_id IN (
-    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN ('Starting', 'Running'));
+    SELECT id FROM executions WHERE flow_id = :flow_id AND status IN (:starting, :running));
 
 -- name: stop_deleted_flow_executions
 -- version + 1: a driver that holds one of them cannot commit its transition any more.
 UPDATE executions
-SET status = 'Stopped', version = version + 1, stopped_ms = :now, error = :error, cause = :cause,
+SET status = :stopped, version = version + 1, stopped_ms = :now, error = :error, cause = :cause,
     lease_owner = NULL, lease_until_ms = NULL
-WHERE flow_id = :flow_id AND status IN ('Starting', 'Running')
+WHERE flow_id = :flow_id AND status IN (:starting, :running)
 RETURNING callback_token;
 
 -- name: purge_batch
--- Nothing while a flow with this id exists: only a deleted flow's executions are ever purged.
-SELECT MAX(id) AS max_id, COUNT(*) AS n FROM (
-    SELECT id FROM executions
-    WHERE flow_id = :flow_id AND NOT EXISTS (SELECT 1 FROM flows WHERE id = :flow_id)
-    ORDER BY id
-    LIMIT :limit) batch;
-
--- name: purge_history
-DELETE FROM history WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_tasks
-DELETE FROM tasks WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_inbox
-DELETE FROM inbox WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_timers
-DELETE FROM timers WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_jobs
-DELETE FROM jobs WHERE execution_id IN (SELECT id FROM executions WHERE flow_id = :flow_id AND id <= :max_id);
-
--- name: purge_executions
-DELETE FROM executions WHERE flow_id = :flow_id AND id <= :max_id;
+-- Nothing while a flow with this id exists: only a deleted flow's executions are ever purged. The rows
+-- they own go with them (EXECUTION_TABLES in store/base.py, removed by id: see execution_id_list).
+SELECT id FROM executions
+WHERE flow_id = :flow_id AND NOT EXISTS (SELECT 1 FROM flows WHERE id = :flow_id)
+ORDER BY id
+LIMIT :limit;
 
 -- name: deleted_flow_ids
 SELECT DISTINCT e.flow_id FROM executions e
 WHERE NOT EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id)
+LIMIT :limit;
+
+-- Retention: executions that ended before :before are removed with all their rows, a bounded batch per
+-- transaction, the longest ended first. A child flow execution stays while its parent runs: a task
+-- attempt of the parent that runs again (crash recovery) finds its child by name instead of starting it
+-- anew. Ended is final, so a batch chosen here stays removable until the transaction deletes it.
+
+-- name: retention_batch
+SELECT e.id FROM executions e
+WHERE e.stopped_ms < :before
+  AND e.status IN ('Succeeded', 'Failed', 'Stopped', 'TimedOut')
+  AND (e.parent_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN ('Starting', 'Running')))
+ORDER BY e.stopped_ms, e.id
 LIMIT :limit;

@@ -100,6 +100,9 @@ class SqliteDatabase(Database):
         self._all_lock = threading.Lock()
         self._closed = False
         self._writer = self._connect()
+        # Before the first table exists (a new file), so that retention can give removed rows' pages back
+        # to the file system (PRAGMA incremental_vacuum); an existing file keeps its mode (operations.md).
+        self._writer.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._flusher = _Flusher(self.path + "-wal", self.notifier) if self.synchronous is Synchronous.FULL else None
 

@@ -28,3 +28,8 @@ RETURNING *;
 SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > available_ms
                 THEN lease_until_ms ELSE available_ms END) AS t
 FROM jobs WHERE kind IN (SELECT value FROM json_each(:kinds));
+
+-- name: execution_id_list
+-- The ids of the list parameter :ids (Tx.array) as a subquery: removing executions by id builds
+-- "DELETE FROM <table> WHERE execution_id IN (<this>)" for each table of store.base.EXECUTION_TABLES.
+SELECT value FROM json_each(:ids);

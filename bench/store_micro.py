@@ -86,12 +86,11 @@ def run(url: str, batch: int, total: int) -> tuple[float, float]:
 
 def run_threads(url: str, threads: int, total: int) -> tuple[float, float]:
     """Return (transitions/s, commits per WAL sync) for ``total`` single-transition commits from ``threads`` threads."""
-    from tidegate.mq._common import database_of
 
     store = open_store(url)
     try:
         records = _prepare(store, threads)
-        db = database_of(store)
+        db = store.database
         commits0, syncs0 = getattr(db, "commits", 0), getattr(db, "syncs", 0)
 
         def work(rec: ExecutionRecord) -> None:

@@ -182,3 +182,62 @@ def test_docs_state_the_same_layers() -> None:
     rows = re.findall(r"^\| (\d+) \| (.+) \|$", DOC.read_text(encoding="utf-8"), re.M)
     documented = [(int(n), tuple(re.findall(r"`([a-z_]+)`", cells))) for n, cells in rows]
     assert documented == list(enumerate(LAYERS))
+
+
+# --- the store's private modules -------------------------------------------------------------------------
+
+#: Where code that uses the store lives: everything outside the store package itself.
+_STORE = SRC / "store"
+
+
+def private_store_imports(path: Path) -> list[str]:
+    """``file:line module`` of each import of a private store module (``tidegate.store._x``) in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package: list[str] = []
+    if path.is_relative_to(SRC):
+        here = module_name(path).split(".")
+        package = here if path.name == "__init__.py" else here[:-1]
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package[: len(package) - node.level + 1], *([node.module] if node.module else [])])
+            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        private = []
+        for name in names:
+            parts = name.split(".")
+            if parts[:2] == ["tidegate", "store"]:
+                cut = next((n for n, p in enumerate(parts) if n >= 2 and p.startswith("_") and p != "__init__"), 0)
+                if cut and ".".join(parts[: cut + 1]) not in private:
+                    private.append(".".join(parts[: cut + 1]))
+        site = path.relative_to(REPO) if path.is_relative_to(REPO) else path.name
+        found += [f"{site}:{getattr(node, 'lineno', 0)} {name}" for name in private]
+    return found
+
+
+def test_the_private_store_scan_sees_each_form(tmp_path: Path) -> None:
+    # Guards the scanner: each way of writing such an import is found, the public modules are not.
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import tidegate.store._open\n"
+        "from tidegate.store._writer import write_transitions\n"
+        "from tidegate.store import _sqlstore\n"
+        "from tidegate.store import database, open_store\n"
+        "from tidegate.store.database import Database\n",
+        encoding="utf-8",
+    )
+    found = [line.split(" ", 1)[1] for line in private_store_imports(sample)]
+    assert found == ["tidegate.store._open", "tidegate.store._writer", "tidegate.store._sqlstore"]
+
+
+def test_no_module_outside_the_store_imports_a_private_store_module() -> None:
+    # The store's public surface is tidegate.store and tidegate.store.database (the SQL layer other domains
+    # build on); its underscored modules are free to change.
+    paths = [p for p in SRC.rglob("*.py") if not p.is_relative_to(_STORE)]
+    paths += sorted((REPO / "tests").rglob("*.py")) + sorted((REPO / "bench").rglob("*.py"))
+    assert len(paths) > 100
+    assert [hit for p in paths for hit in private_store_imports(p)] == []

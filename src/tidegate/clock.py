@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+
+#: A source of "now" in epoch milliseconds (:func:`now_ms`, or a pinned one in tests).
+Clock = Callable[[], int]
 
 
 def now_ms() -> int:

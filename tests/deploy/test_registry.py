@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tidegate.deploy import FunctionRecord, FunctionRegistry, InvalidFunction
-from tidegate.mq import database_of
 from tidegate.store import open_store
 
 
@@ -16,7 +15,7 @@ from tidegate.store import open_store
 def registry(store_url: str) -> Iterator[FunctionRegistry]:
     store = open_store(store_url)
     try:
-        yield FunctionRegistry(database_of(store))
+        yield FunctionRegistry(store.database)
     finally:
         store.close()
 

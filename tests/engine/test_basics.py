@@ -222,6 +222,7 @@ _ALLOWED_STDLIB = {
     "functools",
     "json",
     "math",
+    "types",
     "typing",
 }
 

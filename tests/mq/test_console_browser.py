@@ -12,7 +12,6 @@ from tests.console.conftest import KEY, browser, page, shots, sign_in  # noqa: F
 from tests.mq.helpers import poison_message
 from tests.server import TEST_KEYS, ServerProcess
 from tests.waiting import wait_until
-from tidegate.mq._common import database_of
 from tidegate.mq.client import MnsClient, MnsClientError, fields
 from tidegate.mq.queues import QueueService
 from tidegate.mq.wire import (
@@ -54,7 +53,7 @@ def test_queue_page_lists_quarantined_messages_and_deletes_them(
     mns.request("PUT", "/queues/jobs", body=encode_queue_attributes(QueueAttributes()))
     store = open_store(f"sqlite:///{(server.data_dir / 'tidegate.db').resolve()}")
     try:
-        bad = poison_message(QueueService(database_of(store)), "jobs", "job\u0001")
+        bad = poison_message(QueueService(store.database), "jobs", "job\u0001")
     finally:
         store.close()
     with pytest.raises(MnsClientError, match="MessageNotExist"):  # the receive sets it aside

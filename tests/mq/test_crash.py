@@ -10,7 +10,6 @@ import httpx
 from tests.server import TEST_KEYS, ServerProcess
 from tests.waiting import wait_until
 from tidegate.cli.server import store_url_for
-from tidegate.mq._common import database_of
 from tidegate.mq.client import MnsClient, MnsClientError, fields
 from tidegate.mq.wire import MessageRequest, QueueAttributes, encode_message, encode_queue_attributes
 from tidegate.store import open_store
@@ -80,7 +79,7 @@ def test_sigkill_under_load(tmp_path: Path) -> None:
     # 600 s: still in the store, not lost. So the last check reads the store itself.
     store = open_store(store_url_for(srv.data_dir))
     try:
-        with database_of(store).read() as tx:
+        with store.database.read() as tx:
             kept = {r["body"] for r in tx.raw("SELECT body FROM mq_messages")}
     finally:
         store.close()

@@ -20,7 +20,6 @@ from tests.mq.subscriber import Subscriber
 from tests.sdkenv import mns115_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
 from tests.server import TEST_KEYS, ServerProcess
 from tests.waiting import wait_until
-from tidegate.mq._common import database_of
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import TopicService
@@ -92,7 +91,7 @@ def _send(c: MnsClient, queue: str, body: str) -> None:
 
 
 def _poison(store: Store, queue: str, body: str) -> str:
-    return poison_message(QueueService(database_of(store)), queue, body)
+    return poison_message(QueueService(store.database), queue, body)
 
 
 def b64(text: str) -> str:
@@ -274,7 +273,7 @@ def test_pushes_that_cannot_succeed_end_failed_and_the_console_shows_them(
     refused = SubscriptionAttributes(endpoint="http://127.0.0.1:1/nothing-listens")
     client.request("PUT", "/topics/pushy/subscriptions/refused", body=encode_subscription(refused))
     # An XML push of text XML cannot carry, as stored before the service refused it.
-    poison_delivery(TopicService(database_of(below), REGION, ACCOUNT), "pushy", "xml", "p\u0001")
+    poison_delivery(TopicService(below.database, REGION, ACCOUNT), "pushy", "xml", "p\u0001")
     client.request("POST", "/topics/pushy/messages", body=encode_message(MessageRequest(body="news")))
 
     def failed() -> dict[str, tuple[int, str | None]]:

@@ -16,7 +16,7 @@ from tidegate.api import mns as mns_api
 from tidegate.api.context import AppContext
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
 from tidegate.auth.signatures import format_http_date, mns_authorization
-from tidegate.mq import QueueService, database_of
+from tidegate.mq import QueueService
 from tidegate.mq.wire import QueueAttributes
 from tidegate.store import Store
 
@@ -42,7 +42,7 @@ def _polls(store: Store, n: int) -> list[tuple[int, float]]:
 
 def test_a_poll_queued_for_a_slot_still_answers_by_its_wait(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mns_api, "LONG_POLL_SLOTS", 1)
-    QueueService(database_of(store)).create_queue("idle", QueueAttributes())
+    QueueService(store.database).create_queue("idle", QueueAttributes())
     results = _polls(store, 2)
     assert [status for status, _ in results] == [404, 404]  # MessageNotExist, both
     first, second = sorted(elapsed for _, elapsed in results)

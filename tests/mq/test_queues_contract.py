@@ -11,7 +11,6 @@ import pytest
 from tests.mq.helpers import FakeClock
 from tests.waiting import wait_until
 from tidegate.mq import queues
-from tidegate.mq._common import database_of
 from tidegate.mq.errors import (
     InvalidQueueArgument,
     InvalidQueueName,
@@ -33,7 +32,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def qs(store: Store, clock: FakeClock) -> QueueService:
-    return QueueService(database_of(store), clock=clock)
+    return QueueService(store.database, clock=clock)
 
 
 def _send(
@@ -213,7 +212,7 @@ def test_a_send_wakes_a_long_poll_before_its_wait_ends(store: Store, monkeypatch
     # A parked receiver re-checks the store every RECHECK_S (for sends from other processes on SQLite):
     # with that beyond the wait, only the send's notification can end the wait early.
     monkeypatch.setattr(queues, "RECHECK_S", 60.0)
-    qs = QueueService(database_of(store))
+    qs = QueueService(store.database)
     qs.create_queue("lp", QueueAttributes())
     result: dict[str, float] = {}
 
@@ -236,7 +235,7 @@ def test_a_send_wakes_a_long_poll_before_its_wait_ends(store: Store, monkeypatch
 
 
 def test_long_poll_times_out(store: Store) -> None:
-    qs = QueueService(database_of(store))
+    qs = QueueService(store.database)
     qs.create_queue("lt", QueueAttributes(polling_wait_seconds=1))
     start = time.monotonic()
     with pytest.raises(MessageNotExist):
@@ -247,7 +246,7 @@ def test_long_poll_times_out(store: Store) -> None:
 
 
 def test_competing_receivers_never_share_a_message(open_url: Callable[[], Store]) -> None:
-    services = [QueueService(database_of(open_url())) for _ in range(2)]
+    services = [QueueService(open_url().database) for _ in range(2)]
     services[0].create_queue("cr", QueueAttributes(visibility_timeout=300))
     total = 200
     for i in range(0, total, 16):

@@ -17,7 +17,6 @@ from tests.mq.helpers import FakeClock, poison_delivery, poison_message
 from tests.mq.subscriber import Subscriber
 from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
-from tidegate.mq._common import database_of
 from tidegate.mq.errors import InvalidQueueArgument, MessageNotExist
 from tidegate.mq.push import PushWorker, failure_class, max_attempts
 from tidegate.mq.queues import QueueService
@@ -44,14 +43,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def qs(store: Store, clock: FakeClock) -> QueueService:
-    service = QueueService(database_of(store), clock=clock)
+    service = QueueService(store.database, clock=clock)
     service.create_queue("q", QueueAttributes())
     return service
 
 
 @pytest.fixture
 def ts(store: Store, clock: FakeClock) -> TopicService:
-    service = TopicService(database_of(store), "cn-hangzhou", ACCOUNT, clock=clock)
+    service = TopicService(store.database, "cn-hangzhou", ACCOUNT, clock=clock)
     service.create_topic("t", TopicAttributes())
     return service
 
@@ -226,7 +225,7 @@ def test_pushes_end_in_a_durable_failed_state(
     store: Store, tmp_path: Path, subscriber: tuple[Subscriber, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     sub, url = subscriber
-    db = database_of(store)
+    db = store.database
     qs = QueueService(db)
     ts = TopicService(db, "cn-hangzhou", ACCOUNT)
     ts.create_topic("t", TopicAttributes())

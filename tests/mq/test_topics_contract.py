@@ -11,7 +11,6 @@ from tests.mq.helpers import FakeClock
 from tests.mq.subscriber import Subscriber
 from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
-from tidegate.mq._common import database_of
 from tidegate.mq.errors import (
     InvalidQueueArgument,
     SubscriptionAlreadyExist,
@@ -36,7 +35,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ts(store: Store, clock: FakeClock) -> TopicService:
-    return TopicService(database_of(store), "cn-hangzhou", ACCOUNT, clock=clock)
+    return TopicService(store.database, "cn-hangzhou", ACCOUNT, clock=clock)
 
 
 def test_topic_lifecycle(ts: TopicService) -> None:
@@ -106,7 +105,7 @@ def test_worker_delivers_to_queue_and_http_and_retries(
     store: Store, tmp_path: Path, subscriber: tuple[Subscriber, str]
 ) -> None:
     sub, url = subscriber
-    db = database_of(store)
+    db = store.database
     qs = QueueService(db)
     ts = TopicService(db, "cn-hangzhou", ACCOUNT)
     qs.create_queue("sink", QueueAttributes())

@@ -114,7 +114,7 @@ def test_a_state_this_version_cannot_read_ends_failed(tmp_path: Path, caplog: py
     caplog.set_level(logging.INFO, logger="tidegate.runtime")
     with Harness(tmp_path, speed=20) as h:
         eid = h.start(WAIT_FLOW, {}, name="poisoned")  # waits on a timer; its state is then garbled
-        with h.store.db.write() as tx:  # type: ignore[attr-defined]
+        with h.store.database.write() as tx:
             tx.raw_count(f"UPDATE executions SET state = 'garbled' WHERE id = {eid}")
         _ends_failed_after_the_attempts(h, caplog, eid, "poisoned", "UnreadableRecord: its stored state is not JSON")
 

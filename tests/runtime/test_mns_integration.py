@@ -10,7 +10,7 @@ from tests.runtime.helpers import add_flow, start, wait_ended
 from tests.waiting import wait_until
 from tidegate.engine import TaskSucceeded
 from tidegate.integrations.mns import mns_targets
-from tidegate.mq import QueueService, TopicService, database_of
+from tidegate.mq import QueueService, TopicService
 from tidegate.mq.wire import QueueAttributes, TopicAttributes, body_md5
 from tidegate.runtime import Runtime, load_signer
 from tidegate.store import Store
@@ -56,7 +56,7 @@ def runtime(store: Store) -> Runtime:
 
 
 def test_wait_for_callback_sends_the_token_and_resumes_on_report(store: Store) -> None:
-    queues = QueueService(database_of(store))
+    queues = QueueService(store.database)
     queues.create_queue("fnf-demo", QueueAttributes())
     add_flow(store, "demo", QUEUE_CALLBACK)
     rt = runtime(store)
@@ -77,7 +77,7 @@ def test_wait_for_callback_sends_the_token_and_resumes_on_report(store: Store) -
 
 @pytest.mark.parametrize("kind", ["queues", "topics"])
 def test_request_response_send_gives_message_id_and_md5(store: Store, kind: str) -> None:
-    db = database_of(store)
+    db = store.database
     if kind == "queues":
         QueueService(db).create_queue("out", QueueAttributes())
     else:
@@ -125,7 +125,7 @@ steps:
 
 @pytest.mark.parametrize("kind", ["queues", "topics"])
 def test_text_xml_cannot_carry_fails_the_task_with_a_catchable_error(store: Store, kind: str) -> None:
-    db = database_of(store)
+    db = store.database
     queues = QueueService(db)
     if kind == "queues":
         queues.create_queue("out", QueueAttributes())
@@ -143,7 +143,7 @@ def test_text_xml_cannot_carry_fails_the_task_with_a_catchable_error(store: Stor
 
 
 def test_text_xml_cannot_carry_fails_the_execution_without_a_catch(store: Store) -> None:
-    QueueService(database_of(store)).create_queue("out", QueueAttributes())
+    QueueService(store.database).create_queue("out", QueueAttributes())
     add_flow(store, "plain", SEND_ONLY.format(kind="queues", name="out"))
     with runtime(store):
         done = wait_ended(store, start(store, "plain", {"text": "bad\u0001"}).id)

@@ -110,7 +110,7 @@ def test_end_execution_completes_the_parents_task(store: Store) -> None:
 
 def _corrupt(store: Store, sql: str) -> None:
     """Write a row this version cannot read, below every API (a hand edit, an older bug)."""
-    with store.db.write() as tx:  # type: ignore[attr-defined]
+    with store.database.write() as tx:
         tx.raw_count(sql)
 
 

@@ -118,6 +118,39 @@ def test_version_conflict_writes_nothing_of_the_batch(store: Store) -> None:
     assert store.get_execution_by_id(a.id).version == 1
 
 
+class _EffectFailed(RuntimeError):
+    """What the failing effect raises (any error, not a store one)."""
+
+
+def _failing_effect(tx: object) -> None:
+    raise _EffectFailed("the effect cannot be written")
+
+
+@pytest.mark.parametrize("failure", ["history gap", "raising effect"])
+def test_any_error_writes_nothing_of_the_batch_and_the_others_commit_one_by_one(store: Store, failure: str) -> None:
+    # The store's side of the driver's fallback: a batch is all or nothing whatever the error (not only a
+    # version conflict), so committing its writes one by one afterwards writes each good one exactly once.
+    make_flow(store)
+    a, b, c = start(store, "a"), start(store, "b"), start(store, "c")
+    good = [step(a, n_events=2, tasks_open=["k"]), step(c, jobs=[JobWrite(kind="fn", payload={})])]
+    bad = step(b, events=events(5, 1)) if failure == "history gap" else step(b, effects=[_failing_effect])
+    with pytest.raises(HistoryGap if failure == "history gap" else _EffectFailed):
+        store.commit([good[0], bad, good[1]])
+    assert [store.get_execution_by_id(x.id).version for x in (a, b, c)] == [0, 0, 0]
+    assert [store.get_history(x.id) for x in (a, b, c)] == [[], [], []]
+    assert store.get_task(a.id, "k") is None
+    assert store.claim_jobs("w", ["fn"], 10, 1000, now_ms=10**13) == []
+    for write in (good[0], bad, good[1]):
+        try:
+            store.commit([write])
+        except (HistoryGap, _EffectFailed):
+            assert write is bad
+    assert [store.get_execution_by_id(x.id).version for x in (a, b, c)] == [1, 0, 1]
+    assert [len(store.get_history(x.id)) for x in (a, b, c)] == [2, 0, 1]
+    assert store.get_task(a.id, "k") is not None
+    assert len(store.claim_jobs("w", ["fn"], 10, 1000, now_ms=10**13)) == 1
+
+
 def test_event_ids_must_continue_densely(store: Store) -> None:
     make_flow(store)
     e = start(store, "e1")

@@ -6,7 +6,7 @@ import pytest
 
 from tests.store.helpers import make_flow, start, step
 from tidegate.store import EffectOutcome, Store
-from tidegate.store._db import Tx
+from tidegate.store.database import Tx
 
 
 def _claimed_events(store: Store) -> list[dict[str, object]]:

@@ -19,9 +19,8 @@ import pytest
 from tests.stores import PG_URL, drop_schema, require_pg
 from tests.waiting import wait_until
 from tidegate.errors import ConfigurationError, StoreError
-from tidegate.mq._common import database_of
 from tidegate.store import Store, open_store
-from tidegate.store._db import Synchronous, Tx, load_queries
+from tidegate.store.database import Synchronous, Tx, load_queries
 from tidegate.store.sqlite import SqliteDatabase
 
 WAIT_S = 30.0  # margins for a loaded 2-core machine: every wait ends as soon as its condition holds
@@ -90,7 +89,7 @@ def finish(*writers: Writer) -> None:
 
 def synchronous_of(store: Store) -> tuple[Synchronous, int]:
     """The store's setting, and how many WAL syncs one write caused."""
-    d = database_of(store)
+    d = store.database
     assert isinstance(d, SqliteDatabase)
     before = d.syncs
     store.put_setting_if_absent("k", "v")
@@ -135,7 +134,7 @@ def test_postgres_commits_synchronously_and_refuses_weaker() -> None:
     schema = f"t_{uuid.uuid4().hex[:16]}"
     try:
         with open_store(f"{PG_URL}?schema={schema}&synchronous=full") as s:
-            d = database_of(s)
+            d = s.database
             assert d.synchronous is Synchronous.FULL
             with d.write() as tx:
                 assert tx.raw("SHOW synchronous_commit")[0]["synchronous_commit"] == "on"

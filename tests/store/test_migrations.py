@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 from tests.stores import OpenUrl
-from tidegate.store import Store
-from tidegate.store._db import migrate, migrations
-from tidegate.store._open import open_database
+from tidegate.store import Store, open_database
+from tidegate.store.database import migrate, migrations
 
 
 def _columns(sql: str) -> dict[str, list[str]]:

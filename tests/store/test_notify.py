@@ -114,7 +114,7 @@ def test_postgres_listener_survives_a_dropped_connection(store: Store) -> None:
 
     from tests.stores import PG_URL
 
-    channel = store.db.channel  # type: ignore[attr-defined]
+    channel = store.database.channel  # type: ignore[attr-defined]
     since = store.notifier.seq()
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         killed = conn.execute(

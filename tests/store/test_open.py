@@ -15,7 +15,7 @@ from tests.conftest import REPO
 from tests.stores import PG_URL, drop_schema, require_pg
 from tidegate.errors import ConfigurationError
 from tidegate.store import PostgresStore, SqliteStore, Store, open_store
-from tidegate.store._db import migrations
+from tidegate.store.database import migrations
 
 
 def test_sqlite_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,5 +110,6 @@ def test_exported_names_are_pinned() -> None:
         "WORK",
         "Work",
         "execution_channel",
+        "open_database",
         "open_store",
     ]

@@ -32,7 +32,6 @@ from tidegate.api.rpc_params import Params
 from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
 from tidegate.logctx import REQUEST_ID
-from tidegate.mq import database_of
 
 __all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
 
@@ -81,7 +80,7 @@ class RpcEndpoint:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.nonces = NonceCache()
-        self._db = database_of(ctx.store)
+        self._db = ctx.store.database
         self._inline = _INLINE if self._db.dialect == "sqlite" else frozenset()
 
     async def handle(self, request: Request) -> Response:

@@ -29,7 +29,6 @@ from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
 from tidegate.errors import AuthError, QueueError, TidegateError
 from tidegate.logctx import REQUEST_ID
 from tidegate.mq import wire
-from tidegate.mq._common import database_of
 from tidegate.mq.errors import MessageNotExist
 from tidegate.mq.push import CERT_SETTING_PREFIX
 from tidegate.mq.queues import QueueService
@@ -61,7 +60,7 @@ class MnsEndpoint:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        db = database_of(ctx.store)
+        db = ctx.store.database
         self.services = ops.MnsServices(
             queues=QueueService(db, clock=ctx.clock),
             topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),

@@ -35,7 +35,7 @@ from tidegate.console.session import (
 from tidegate.errors import QueueError, TidegateError
 from tidegate.jsontext import MAX_DEPTH
 from tidegate.jsontext import parse as parse_json
-from tidegate.mq import QueueService, TopicService, database_of
+from tidegate.mq import QueueService, TopicService
 from tidegate.mq.wire_xml import MNS_ERRORS
 
 __all__ = ["PREFIX", "STATIC_DIR", "ConsoleServices", "Handler", "Invalid", "endpoint", "page_routes"]
@@ -69,7 +69,7 @@ class ConsoleServices:
     @classmethod
     def of(cls, ctx: AppContext) -> ConsoleServices:
         """Build the services over the context's store."""
-        db = database_of(ctx.store)
+        db = ctx.store.database
         return cls(
             ctx=ctx,
             queues=QueueService(db, clock=ctx.clock),

@@ -19,7 +19,6 @@ from tidegate.deploy.registry import FunctionRecord, FunctionRegistry
 from tidegate.errors import TidegateError
 from tidegate.functions import Credentials, FunctionRunner, FunctionSpec, InvocationContext
 from tidegate.integrations.fc import FunctionIntegration, directory_resolver
-from tidegate.mq import database_of
 from tidegate.shim import SHIM_DIR
 from tidegate.store import Store
 
@@ -56,7 +55,7 @@ class FunctionHost:
         functions_dir: Path | None = None,
         workers: int | None = None,
     ) -> None:
-        self.registry = FunctionRegistry(database_of(store))
+        self.registry = FunctionRegistry(store.database)
         self.stager = Stager(Path(data_dir).resolve() / "functions")
         self.endpoint = endpoint.rstrip("/")
         self.public_url = (public_url or endpoint).rstrip("/")

@@ -3,7 +3,7 @@
 A :class:`FunctionRecord` says where the code lives on the server machine (tidegate is self-hosted, so a
 function is a folder, not an uploaded archive), how to call it and whether it has an HTTP trigger. The
 registry is a store domain like the message service: its queries live in ``store/sql/functions.sql`` and
-run on the store's :class:`~tidegate.store._db.Database`.
+run on the store's :class:`~tidegate.store.database.Database`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tidegate.clock import now_ms
 from tidegate.deploy.errors import InvalidFunction
 from tidegate.functions import FunctionKind, FunctionSpec
 from tidegate.names import NAME_RE
-from tidegate.store._db import Database, load_queries
+from tidegate.store.database import Database, load_queries
 
 __all__ = ["HTTP_METHODS", "FunctionRecord", "FunctionRegistry", "check_function_name"]
 
@@ -196,7 +196,7 @@ class FunctionRegistry:
     """Create, update, read and delete deployed functions (thread-safe, one transaction each).
 
     Args:
-        db: The store's database (``tidegate.mq.database_of(store)``).
+        db: The store's database (``store.database``).
         clock: Epoch milliseconds.
     """
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-# The handler modules register themselves with the machine's dispatch tables on import.
-from tidegate.engine import _fan, _steps, _task  # noqa: F401
+from tidegate.engine import _steps, _task
+from tidegate.engine._handlers import HANDLERS
 from tidegate.engine._machine import FLOW_TIMEOUT, FLOW_TIMER, RUNTIME_ERROR, Fatal, Machine
 from tidegate.engine._messages import (
     Command,
@@ -81,7 +81,7 @@ def start(
         The first transition.
     """
     state = ExecutionState(flow_name=flow_name, execution_name=execution_name, started_ms=now_ms, input=input)
-    m = Machine(flow, state, now_ms, minter)
+    m = Machine(flow, state, now_ms, minter, HANDLERS)
     m.emit(EventType.EXECUTION_STARTED, "", 0, {"input": input})
     try:
         if not isinstance(input, dict):
@@ -114,7 +114,7 @@ def apply(flow: Flow, state: ExecutionState, event: EngineEvent, *, now_ms: int,
     """
     if state.status in TERMINAL:
         raise StaleEvent(f"execution {state.execution_name} has already ended ({state.status})")
-    m = Machine(flow, state, now_ms, minter)
+    m = Machine(flow, state, now_ms, minter, HANDLERS)
     try:
         _dispatch(m, event)
     except Fatal as exc:

@@ -16,15 +16,12 @@ from tidegate.engine._machine import (
     RUNTIME_ERROR,
     Machine,
     Result,
-    register_child_done,
-    register_enter,
 )
 from tidegate.engine._state import FanRun, Frame, child_input
 from tidegate.engine._types import EventType
-from tidegate.flow.model import MISSING, ForeachStep, ParallelStep, StepType
+from tidegate.flow.model import MISSING, ForeachStep, ParallelStep
 
 
-@register_enter(StepType.PARALLEL)
 def enter_parallel(m: Machine, frame: Frame, step: ParallelStep, eid: int) -> Result | None:
     """Start every branch; each branch list starts from the parallel input and an empty local."""
     inp = m.step_input(frame, step, eid)
@@ -43,7 +40,6 @@ def enter_parallel(m: Machine, frame: Frame, step: ParallelStep, eid: int) -> Re
     return fan_start(m, run, step)
 
 
-@register_enter(StepType.FOREACH)
 def enter_foreach(m: Machine, frame: Frame, step: ForeachStep, eid: int) -> Result | None:
     """Run ``steps`` once per element of the collection (a list in the step input, else FnF.RuntimeError)."""
     inp = m.step_input(frame, step, eid)
@@ -92,7 +88,6 @@ def fan_start(m: Machine, run: FanRun, step: Any) -> Result | None:
     return None
 
 
-@register_child_done(FanRun)
 def fan_child_done(m: Machine, run: FanRun, child: Frame, res: Result) -> Result | None:
     """A blocked branch or iteration ended."""
     run.children[child.pos] = 0

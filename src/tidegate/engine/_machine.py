@@ -9,9 +9,9 @@ flow's nesting depth, never by the number of steps run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from tidegate.engine import _data
 from tidegate.engine._messages import CancelTask, CancelTimer, Command, InvokeTask, StartTimer
@@ -79,8 +79,9 @@ def index_steps(flow: Flow) -> dict[str, Step]:
 class Machine:
     """The mutable context of one transition: the state, the clock, and what the transition emits."""
 
-    def __init__(self, flow: Flow, state: ExecutionState, now_ms: int, minter: TokenFn) -> None:
+    def __init__(self, flow: Flow, state: ExecutionState, now_ms: int, minter: TokenFn, handlers: Handlers) -> None:
         self.flow = flow
+        self.handlers = handlers
         self.s = state
         self.now = now_ms
         self.minter = minter
@@ -177,7 +178,7 @@ class Machine:
                 return Result(True, frame.local)
             step = steps[frame.index]
             eid = self.emit(EventType.STEP_ENTERED, step.name, frame.id, {})
-            res = _ENTER[step.type](self, frame, step, eid)
+            res = self.handlers.enter[step.type](self, frame, step, eid)
             if res is None:
                 frame.active = eid
                 return None
@@ -225,7 +226,7 @@ class Machine:
             self.end_execution(frame, res)
             return
         parent = self.s.runs[frame.parent]
-        step_res = _CHILD_DONE[type(parent)](self, parent, frame, res)
+        step_res = self.handlers.child_done[type(parent)](self, parent, frame, res)
         if step_res is not None:
             self.finish_run(parent, step_res)
 
@@ -334,37 +335,41 @@ class Machine:
         assert status in TERMINAL
 
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-# Filled by the handler modules (dispatch on step type / run type).
-_ENTER: dict[StepType, Callable[[Machine, Frame, Any, int], Result | None]] = {}
-_CHILD_DONE: dict[type, Callable[[Machine, Any, Frame, Result], Result | None]] = {}
-
-
-def register_enter(kind: StepType) -> Callable[[_F], _F]:
-    """Decorator: the handler that enters steps of ``kind``."""
-
-    def deco(fn: _F) -> _F:
-        _ENTER[kind] = fn
-        return fn
-
-    return deco
+#: Enters a step of one kind: its :class:`Result`, or None when the step blocks on a task or a timer.
+EnterHandler = Callable[["Machine", Frame, Any, int], "Result | None"]
+#: What a run of one kind does when one of its child step lists ends: the step's result, or None (it waits on).
+ChildDoneHandler = Callable[["Machine", Any, Frame, "Result"], "Result | None"]
 
 
-def register_child_done(run_type: type) -> Callable[[_F], _F]:
-    """Decorator: what a run of ``run_type`` does when one of its child lists ends."""
+@dataclass(frozen=True, slots=True)
+class Handlers:
+    """The dispatch tables of the interpreter (built in :mod:`._handlers`), checked complete when built.
 
-    def deco(fn: _F) -> _F:
-        _CHILD_DONE[run_type] = fn
-        return fn
+    ``enter`` has a handler for every :class:`StepType`; ``child_done`` one for every run kind that owns
+    child step lists (a choice's branch, a parallel's branches or a foreach's iterations, a task's catch).
+    """
 
-    return deco
+    enter: Mapping[StepType, EnterHandler]
+    child_done: Mapping[type[Run], ChildDoneHandler]
+
+    def __post_init__(self) -> None:
+        missing = [k.value for k in StepType if k not in self.enter]
+        if missing:
+            raise EngineError(f"no handler enters steps of kind {', '.join(missing)}")
+        missing = [t.__name__ for t in _RUNS_WITH_CHILDREN if t not in self.child_done]
+        if missing:
+            raise EngineError(f"no handler ends the child lists of {', '.join(missing)}")
+
+
+#: The run kinds that own child step lists (a :class:`WaitRun` owns none).
+_RUNS_WITH_CHILDREN: tuple[type[Run], ...] = (ChoiceRun, FanRun, TaskRun)
 
 
 __all__ = [
     "ChoiceRun",
     "FanRun",
     "Fatal",
+    "Handlers",
     "Machine",
     "Result",
     "TaskRun",

@@ -11,8 +11,6 @@ from tidegate.engine._machine import (
     RUNTIME_ERROR,
     Machine,
     Result,
-    register_child_done,
-    register_enter,
 )
 from tidegate.engine._state import ChoiceRun, Frame, WaitRun
 from tidegate.engine._types import parse_rfc3339_ms
@@ -23,7 +21,6 @@ from tidegate.flow.model import (
     FailStep,
     PassStep,
     Path,
-    StepType,
     SucceedStep,
     WaitStep,
 )
@@ -36,28 +33,24 @@ class _WaitError(Exception):
     pass
 
 
-@register_enter(StepType.PASS)
 def enter_pass(m: Machine, frame: Frame, step: PassStep, eid: int) -> Result:
     """A pass step: ``$local`` is ``{}``; its output is its outputMappings (or ``{}``)."""
     inp = m.step_input(frame, step, eid)
     return m.succeed_step(step, eid, inp, {}, {})
 
 
-@register_enter(StepType.SUCCEED)
 def enter_succeed(m: Machine, frame: Frame, step: SucceedStep, eid: int) -> Result:
     """A succeed step ends the innermost step list successfully (its parent step continues)."""
     inp = m.step_input(frame, step, eid)
     return m.succeed_step(step, eid, inp, {}, {}, stop=True)
 
 
-@register_enter(StepType.FAIL)
 def enter_fail(m: Machine, frame: Frame, step: FailStep, eid: int) -> Result:
     """A fail step fails its list with ``error`` (default ``FnF.Failed``) and ``cause`` (default ``""``)."""
     m.step_input(frame, step, eid)
     return m.fail_step(step, eid, step.error or FAILED_DEFAULT, step.cause or "")
 
 
-@register_enter(StepType.WAIT)
 def enter_wait(m: Machine, frame: Frame, step: WaitStep, eid: int) -> Result | None:
     """A wait step: a timer, or nothing at all when the time is already past."""
     inp = m.step_input(frame, step, eid)
@@ -125,7 +118,6 @@ def _number(value: Any) -> float | None:
     return None
 
 
-@register_enter(StepType.CHOICE)
 def enter_choice(m: Machine, frame: Frame, step: ChoiceStep, eid: int) -> Result | None:
     """A choice: the first true condition's steps then goto; else default; else fall through."""
     inp = m.step_input(frame, step, eid)
@@ -159,7 +151,6 @@ def enter_choice(m: Machine, frame: Frame, step: ChoiceStep, eid: int) -> Result
     return choice_done(m, run, child, res)
 
 
-@register_child_done(ChoiceRun)
 def choice_done(m: Machine, run: ChoiceRun, child: Frame, res: Result) -> Result:
     """The chosen branch ended: ``$local`` = the branch local; then the branch's goto (if any)."""
     step = m.index[run.path]

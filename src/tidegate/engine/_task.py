@@ -10,18 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from tidegate.engine import _data
-from tidegate.engine._machine import Machine, Result, register_child_done, register_enter
+from tidegate.engine._machine import Machine, Result
 from tidegate.engine._messages import InvokeTask
 from tidegate.engine._state import Frame, TaskRun
 from tidegate.engine._types import EventType, StaleEvent
 from tidegate.flow.mapping import Scope, apply_mappings
-from tidegate.flow.model import Catch, StepType, TaskStep, error_matches
+from tidegate.flow.model import Catch, TaskStep, error_matches
 
 TASK_TIMEOUT = "FnF.TaskTimeout"
 INVALID_LOCAL = "FnF.InvalidLocal"
 
 
-@register_enter(StepType.TASK)
 def enter_task(m: Machine, frame: Frame, step: TaskStep, eid: int) -> None:
     """Schedule the first attempt; a task step always blocks."""
     run = TaskRun(
@@ -201,7 +200,6 @@ def _catch(m: Machine, run: TaskRun, step: TaskStep, pos: int, catch: Catch, err
     return catch_done(m, run, frame, res)
 
 
-@register_child_done(TaskRun)
 def catch_done(m: Machine, run: TaskRun, frame: Frame, res: Result) -> Result:
     """The catch's steps ended: their list local is the step's output."""
     run.catch_frame = 0

@@ -27,10 +27,10 @@ from typing import Any
 from tidegate.engine import InvokeTask, TaskFailed, TaskSubmitted, TaskSucceeded
 from tidegate.errors import QueueError
 from tidegate.flow.model import Pattern, ResourceKind
-from tidegate.mq import QueueService, TopicService, database_of
+from tidegate.mq import QueueService, TopicService
 from tidegate.mq.wire import MessageRequest
 from tidegate.store import EffectOutcome, Store, TxEffect
-from tidegate.store._db import Tx
+from tidegate.store.database import Tx
 
 
 class _BadParams(Exception):
@@ -113,6 +113,6 @@ class MnsIntegration:
 
 def mns_targets(store: Store, *, region: str, account_id: str) -> dict[ResourceKind, Callable[[InvokeTask], TxEffect]]:
     """Queue and topic task targets on the message service of ``store`` (``Runtime(transactional=...)``)."""
-    db = database_of(store)
+    db = store.database
     mns = MnsIntegration(QueueService(db), TopicService(db, region, account_id))
     return {ResourceKind.QUEUE: mns.effect, ResourceKind.TOPIC: mns.effect}

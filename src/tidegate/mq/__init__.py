@@ -5,7 +5,6 @@ See ``docs/mq.md``.
 
 from __future__ import annotations
 
-from tidegate.mq._common import database_of
 from tidegate.mq.errors import (
     InvalidQueueArgument,
     InvalidQueueName,
@@ -38,7 +37,6 @@ __all__ = [
     "TopicAlreadyExist",
     "TopicNotExist",
     "TopicService",
-    "database_of",
     "queue_channel",
     "start_push_worker",
 ]

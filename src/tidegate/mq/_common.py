@@ -9,30 +9,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tidegate.clock import now_ms
-from tidegate.errors import ConfigurationError
 from tidegate.jsontext import compact_ascii
 from tidegate.mq.errors import InvalidQueueArgument, InvalidQueueName, QueueNameLengthError, ReceiptHandleError
 from tidegate.mq.wire_requests import MessageProperty
 from tidegate.names import MNS_NAME_MAX, MNS_NAME_RE
-from tidegate.store._db import Database, Params, Tx, load_queries
+from tidegate.store.database import Database, Params, Tx, load_queries
 
 Clock = Callable[[], int]
 _HANDLE = re.compile(r"([0-9a-f]{1,16})-([0-9a-f]{12})")
 
 
 wall_ms = now_ms
-
-
-def database_of(store: object) -> Database:
-    """Return the :class:`Database` under a store (``SqlStore.db``).
-
-    Raises:
-        ConfigurationError: the store is not built on a :class:`Database`.
-    """
-    db = getattr(store, "db", None)
-    if not isinstance(db, Database):
-        raise ConfigurationError("the message service needs a SQL store (SQLite or PostgreSQL)")
-    return db
 
 
 class MqBase:

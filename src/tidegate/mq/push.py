@@ -34,7 +34,7 @@ import httpx
 
 from tidegate.auth.push import PushIdentity, load_or_create_push_identity, signed_push_headers
 from tidegate.errors import QueueError
-from tidegate.mq._common import Clock, database_of, wall_ms
+from tidegate.mq._common import Clock, wall_ms
 from tidegate.mq.errors import SubscriptionNotExist
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import PUSH_CHANNEL, TOPIC_RETENTION_S, TopicService, queue_endpoint_name
@@ -126,7 +126,7 @@ class PushWorker:
         clock: Clock | None = None,
     ) -> None:
         self.store = store
-        self.db = database_of(store)
+        self.db = store.database
         self.identity = identity
         self.clock: Clock = clock or wall_ms
         self.queues = QueueService(self.db, clock=self.clock)

@@ -42,7 +42,7 @@ from tidegate.mq.wire_requests import (
     check_message_text,
 )
 from tidegate.mq.wire_xml import body_md5, xml_text_problem
-from tidegate.store._db import Tx
+from tidegate.store.database import Tx
 
 #: Service defaults (docs/protocols.md, MNS: queue attributes) for attributes a CreateQueue request leaves out.
 QUEUE_DEFAULTS: dict[str, int] = {
@@ -141,7 +141,7 @@ class QuarantinedMessage:
 
 
 class QueueService(MqBase):
-    """Queue operations over the store's :class:`~tidegate.store._db.Database` (one transaction each)."""
+    """Queue operations over the store's :class:`~tidegate.store.database.Database` (one transaction each)."""
 
     # --- queues ----------------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from tidegate.mq.wire_requests import (
     check_message_text,
 )
 from tidegate.mq.wire_xml import body_md5
-from tidegate.store._db import Database, Tx
+from tidegate.store.database import Database, Tx
 
 PUSH_CHANNEL = "mq:push"
 TOPIC_DEFAULT_MAX_SIZE = MAX_MESSAGE_SIZE

@@ -1,12 +1,13 @@
 """tidegate.store: durable executions, history, timers, tasks, jobs and schedules.
 
 Open a store with :func:`open_store` (``sqlite:///path.db`` or ``postgresql://…``); every operation is a
-domain operation of :class:`Store` and one database transaction.
+domain operation of :class:`Store` and one database transaction. Other domains keep their tables in the
+same database through the public SQL layer :mod:`tidegate.store.database` (``store.database``).
 """
 
 from __future__ import annotations
 
-from tidegate.store._open import PostgresStore, SqliteStore, open_store
+from tidegate.store._open import PostgresStore, SqliteStore, open_database, open_store
 from tidegate.store.base import ApplyNow, ComputeNext, Store
 from tidegate.store.errors import (
     ExecutionAlreadyExists,
@@ -83,5 +84,6 @@ __all__ = [
     "VersionConflict",
     "Work",
     "execution_channel",
+    "open_database",
     "open_store",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tidegate.clock import Clock, now_ms
 from tidegate.errors import ConfigurationError
-from tidegate.store._db import Database, Synchronous, load_queries
 from tidegate.store._sqlstore import SqlStore
 from tidegate.store.base import Store
+from tidegate.store.database import Database, Synchronous, load_queries
 
 
 class SqliteStore(SqlStore):
@@ -73,7 +74,7 @@ def _sqlite_params(query: str) -> dict[str, str]:
     return params
 
 
-def open_store(url: str, **options: Any) -> Store:
+def open_store(url: str, *, clock: Clock = now_ms, **options: Any) -> Store:
     """Open (and migrate) the store named by ``url``.
 
     Args:
@@ -83,6 +84,8 @@ def open_store(url: str, **options: Any) -> Store:
             schema, created on open. Either may carry ``?synchronous=full`` (the default: a write is
             acknowledged once it is on disk); a SQLite URL may carry ``?synchronous=normal`` instead
             (acknowledged once the OS has it: survives a process crash, not a power loss).
+        clock: The store's source of "now" (epoch ms) for every operation that takes no ``now_ms``
+            argument; tests pin it.
         **options: ``synchronous=`` for both; ``schema=`` and ``pool_size=`` for PostgreSQL.
 
     Raises:
@@ -90,4 +93,4 @@ def open_store(url: str, **options: Any) -> Store:
             for a PostgreSQL URL.
     """
     db = open_database(url, **options)
-    return SqliteStore(db) if db.dialect == "sqlite" else PostgresStore(db)
+    return SqliteStore(db, clock) if db.dialect == "sqlite" else PostgresStore(db, clock)

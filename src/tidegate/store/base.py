@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tidegate.clock import Clock
 from tidegate.status import ExecutionStatus
+from tidegate.store.database import Database
 from tidegate.store.notify import Notifier
 from tidegate.store.records import (
     ExecutionRecord,
@@ -51,9 +53,21 @@ ApplyNow = Callable[[Work], "TransitionWrite | None"]
 
 
 class Store(ABC):
-    """One interface of domain operations; backends are ``SqliteStore`` and ``PostgresStore``."""
+    """One interface of domain operations; backends are ``SqliteStore`` and ``PostgresStore``.
+
+    ``clock`` is the store's one source of "now" (given at open): an operation that needs the time and
+    takes no ``now_ms`` argument reads it, never the wall clock directly.
+    """
 
     notifier: Notifier
+    clock: Clock
+
+    @property
+    @abstractmethod
+    def database(self) -> Database:
+        """The SQL database under the store, for domains that keep their own tables in it (the message
+        service, the function registry): see :mod:`tidegate.store.database`. Their writes may join a
+        transition's transaction through a :class:`~tidegate.store.TxEffect`."""
 
     @staticmethod
     def from_url(url: str, **options: Any) -> Store:
@@ -201,7 +215,9 @@ class Store(ABC):
     def commit(self, transitions: Sequence[TransitionWrite]) -> None:
         """Write a batch of transitions in one transaction and release their leases.
 
-        Raises VersionConflict (nothing written) when an execution is not at ``expected_version``.
+        All or nothing: when any write of the batch fails (VersionConflict when an execution is not at
+        ``expected_version``, HistoryGap, a failing effect, a database error) the error is raised and
+        nothing of the batch is written; the caller may then commit the writes one by one.
         """
 
     @abstractmethod

@@ -10,8 +10,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from tidegate.errors import StoreError
-from tidegate.store._db import migrations
 from tidegate.store._open import open_database
+from tidegate.store.database import migrations
 
 __all__ = ["SchemaStatus", "schema_status"]
 

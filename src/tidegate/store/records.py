@@ -21,7 +21,7 @@ from tidegate.store.errors import UnreadableRecord
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tidegate.store._db import Tx
+    from tidegate.store.database import Tx
 
 Row = Mapping[str, Any]
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tidegate.errors import ConfigurationError, ConflictError, StoreError, StoreUnavailable
-from tidegate.store._db import Database, Params, Tx
+from tidegate.store.database import Database, Params, Tx
 from tidegate.store.postgres.listen import PgNotifier
 
 try:  # psycopg is optional: only the PostgreSQL backend needs it.

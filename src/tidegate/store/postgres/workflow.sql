@@ -76,9 +76,9 @@ SELECT unnest(CAST(:ids AS BIGINT[]));
 -- each other's.
 SELECT e.id FROM executions e
 WHERE e.stopped_ms < :before
-  AND e.status IN ('Succeeded', 'Failed', 'Stopped', 'TimedOut')
+  AND e.status IN (:succeeded, :failed, :stopped, :timed_out)
   AND (e.parent_id IS NULL OR NOT EXISTS (
-      SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN ('Starting', 'Running')))
+      SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN (:starting, :running)))
 ORDER BY e.stopped_ms, e.id
 LIMIT :limit
 FOR UPDATE OF e SKIP LOCKED;

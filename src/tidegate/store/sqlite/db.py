@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.errors import StoreError
-from tidegate.store._db import Database, Params, Synchronous, Tx, iter_statements
+from tidegate.store.database import Database, Params, Synchronous, Tx, iter_statements
 from tidegate.store.notify import LocalNotifier
 
 BUSY_TIMEOUT_MS = 30_000

@@ -7,17 +7,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tidegate import metrics
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_rpc import RpcEndpoint
 from tidegate.api.front import FrontDoor
+from tidegate.api.ids import new_request_id
 from tidegate.api.mns import MnsEndpoint, certificate_routes
-from tidegate.api.rest import not_found_route, rest_routes
+from tidegate.api.rest import _authenticate, error_response, not_found_route, rest_routes
 from tidegate.console import console_routes, root_redirect
+from tidegate.mq._common import database_of
+from tidegate.runtime.observe import StoreGauges, install
 
 if TYPE_CHECKING:
     from tidegate.deploy.host import FunctionHost
@@ -30,17 +37,47 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> FrontDoor:
+def metrics_route(ctx: AppContext, *, public: bool = False) -> Route:
+    """``GET /metrics``: this process's metrics and the store's gauges in the Prometheus text format.
+
+    It counts the store's transitions and times its writes from now on. Who may read it: a client with
+    the root key (or a key derived from it) by HTTP Basic, as the REST API; with ``public`` anyone who
+    reaches the port (docs/operations.md, Metrics).
+    """
+    db = database_of(ctx.store)
+    install(ctx.store, db)
+    store_registry = CollectorRegistry(auto_describe=False)
+    store_registry.register(StoreGauges(db, ctx.clock))
+
+    def render() -> bytes:
+        return metrics.render() + generate_latest(store_registry)
+
+    async def endpoint(request: Request) -> Response:
+        if not public:
+            try:
+                _authenticate(ctx, request)
+            except Exception as exc:  # the REST API's 401 document, with its WWW-Authenticate challenge
+                return error_response(exc, new_request_id())
+        body = await run_in_threadpool(render)  # the store's gauges may read the store: not on the loop
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
+    return Route("/metrics", endpoint, methods=["GET"])
+
+
+def create_app(ctx: AppContext, functions: FunctionHost | None = None, *, metrics_public: bool = False) -> FrontDoor:
     """Build the app: the FnF RPC and MNS protocols (:mod:`tidegate.api.front`), ``/healthz``, REST, console.
 
     Args:
         ctx: the server's store, keys and identity.
         functions: deployed functions: adds ``/api/v1/functions`` and the HTTP triggers.
+        metrics_public: ``/metrics`` answers without credentials (it needs the root key otherwise). There
+            is no ``/metrics`` when metrics are off (:func:`tidegate.metrics.set_enabled`).
     """
     mns = MnsEndpoint(ctx)  # MNS protocol: /queues, /topics, /?accountmeta
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            *([metrics_route(ctx, public=metrics_public)] if metrics.enabled() else []),
             Route("/", root_redirect, methods=["GET"]),  # a browser's GET / → /console/
             *rest_routes(ctx),
             *console_routes(ctx),  # the web console

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from tidegate.clock import now_ms
@@ -137,6 +138,9 @@ class TransitionsMixin(Store):
         for t, row in zip(batch, rows, strict=True):
             _check_applied(t, row)
         self._write_children(tx, batch, now)
+        observer = self.transition_observer
+        if observer is not None:
+            tx.on_commit.append(partial(observer, batch))
 
     def _apply_now(
         self,

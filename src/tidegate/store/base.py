@@ -54,6 +54,9 @@ class Store(ABC):
     """One interface of domain operations; backends are ``SqliteStore`` and ``PostgresStore``."""
 
     notifier: Notifier
+    #: Called with every batch of transitions once its transaction has committed (the runtime's metrics;
+    #: docs/operations.md, Metrics). None: nobody observes them.
+    transition_observer: Callable[[Sequence[TransitionWrite]], None] | None = None
 
     @staticmethod
     def from_url(url: str, **options: Any) -> Store:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from prometheus_client.core import Metric
 
+from tests.conftest import REPO
 from tests.inprocess import TEST_AUTH
-from tests.metrics.helpers import delta, labels_of, parse
+from tests.metrics.helpers import FAMILIES, delta, labels_of, parse
 from tidegate import metrics
 from tidegate.api import mns
 from tidegate.api.front import MNS_OPERATIONS
@@ -117,3 +120,12 @@ def _count() -> float:
             if s.name.endswith("_count") and s.labels == {"flow": "bounded"}:
                 return s.value
     return 0.0
+
+
+def test_the_operations_page_lists_every_family() -> None:
+    doc = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Metrics") : doc.index("## Retention")]
+    listed = set(re.findall(r"^\| `(tidegate_\w+)` \|", section, re.M))
+    # The parser names a counter without its _total; the page names the series a query uses.
+    assert {name.removesuffix("_total") for name in listed} == FAMILIES
+    assert all(name.endswith("_total") for name in listed if f"`{name}` | counter" in section)

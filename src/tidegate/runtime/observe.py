@@ -138,10 +138,11 @@ SELECT q.name AS queue,
 FROM mq_queues q LEFT JOIN mq_messages m ON m.queue = q.name AND m.expire_ms > :now
 GROUP BY q.name ORDER BY q.name LIMIT :limit
 """
+# Open tasks (the partial index tasks_open) minus those with a job pending (a task has at most one job).
 _WAITING = """
-SELECT COUNT(*) AS n FROM tasks t
-WHERE t.status = 'open'
-  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.execution_id = t.execution_id AND j.task_key = t.task_key)
+SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'open')
+     - (SELECT COUNT(*) FROM jobs j JOIN tasks t ON t.execution_id = j.execution_id AND t.task_key = j.task_key
+        WHERE t.status = 'open') AS n
 """
 
 

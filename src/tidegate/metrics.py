@@ -129,7 +129,7 @@ callback_wait = Histogram(
 
 driver_lag = Histogram(
     "tidegate_driver_lag_seconds",
-    "How late the driver claims work: now minus the due time of the oldest due timer it moved.",
+    "How late the driver is: now minus the due time of the earliest work (timer or event) it then claims.",
     buckets=_SHORT,
     registry=REGISTRY,
 )

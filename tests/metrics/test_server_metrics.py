@@ -166,3 +166,34 @@ def test_metrics_options(tmp_path: Path, flag: str, anonymous: int) -> None:
             assert FAMILIES <= parse(reply.text)[0]
     finally:
         srv.stop()
+
+
+PUSH = """
+from mns.account import Account
+from mns.queue import QueueMeta
+from mns.subscription import SubscriptionMeta
+from mns.topic import TopicMessage, TopicMeta
+acc = Account(os.environ["MNS_URL"], os.environ["AK"], os.environ["SK"])
+acc.get_queue("metrics-sink").create(QueueMeta())
+topic = acc.get_topic("metrics-t")
+topic.create(TopicMeta())
+sink = "acs:mns:cn-hangzhou:1234567890123456:queues/metrics-sink"
+topic.get_subscription("to-queue").subscribe(SubscriptionMeta(sink, "BACKOFF_RETRY", "SIMPLIFIED"))
+topic.get_subscription("refused").subscribe(SubscriptionMeta("http://127.0.0.1:9/x", "BACKOFF_RETRY"))
+out["publish"] = topic.publish_message(TopicMessage("pushed")).message_id
+"""
+
+
+def test_push_deliveries_are_counted_by_outcome(server: ServerProcess, worker_env: SdkEnv) -> None:  # noqa: F811
+    before = scrape(server)
+    assert _sdk(server, PUSH)["publish"]
+
+    def both() -> Samples | None:
+        s = scrape(server)
+        done = delta(before, s, "tidegate_push_deliveries_total", outcome="delivered") == 1
+        return s if done and delta(before, s, "tidegate_push_deliveries_total", outcome="retry") >= 1 else None
+
+    after = wait_until(both, timeout=30, message="a delivered push and a refused one's retry")
+    assert delta(before, after, "tidegate_push_deliveries_total", outcome="failed") == 0  # retries go on
+    assert delta(before, after, "tidegate_http_requests_total", protocol="mns", action="PublishMessage") == 1
+    assert delta(before, after, "tidegate_http_requests_total", protocol="mns", action="Subscribe") == 2

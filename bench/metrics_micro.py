@@ -21,7 +21,8 @@ from tidegate.api.front import _count
 from tidegate.app import create_app
 from tidegate.auth.keys import DEFAULT_ACCOUNT_ID, AccessKey, KeyKind, KeyRing
 from tidegate.runtime.observe import TransitionMetrics
-from tidegate.store import HistoryEvent, TransitionWrite, open_store
+from tidegate.status import ExecutionStatus
+from tidegate.store import HistoryWrite, TransitionWrite, open_store
 
 
 def best_us(call: Callable[[], object], n: int) -> float:
@@ -38,9 +39,15 @@ def best_us(call: Callable[[], object], n: int) -> float:
 def _callback_batch() -> list[TransitionWrite]:
     """The transition that ends a callback execution: task succeeded, step exited, execution succeeded."""
     kinds = ("TaskSucceeded", "StepExited", "ExecutionSucceeded")
-    events = [HistoryEvent(event_id=5 + i, schedule_event_id=4 - i, type=k, time_ms=1000) for i, k in enumerate(kinds)]
+    events = [HistoryWrite(event_id=5 + i, schedule_event_id=4 - i, type=k, time_ms=1000) for i, k in enumerate(kinds)]
     return [
-        TransitionWrite(execution_id=1, expected_version=3, state={"flow_name": "f"}, status="Succeeded", events=events)
+        TransitionWrite(
+            execution_id=1,
+            expected_version=3,
+            state={"flow_name": "f"},
+            status=ExecutionStatus.SUCCEEDED,
+            events=events,
+        )
     ]
 
 

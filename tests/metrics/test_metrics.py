@@ -18,7 +18,8 @@ from tidegate.mq import QueueService
 from tidegate.mq._common import database_of
 from tidegate.mq.wire_requests import QueueAttributes
 from tidegate.runtime.observe import StoreGauges, TransitionMetrics
-from tidegate.store import HistoryEvent, Store, TransitionWrite
+from tidegate.status import ExecutionStatus
+from tidegate.store import HistoryWrite, Store, TransitionWrite
 
 
 def _scrape(client: httpx.Client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -93,9 +94,9 @@ def _write(execution_id: int, *events: tuple[str, int, int, int]) -> TransitionW
         execution_id=execution_id,
         expected_version=0,
         state={"flow_name": "bounded"},
-        status="Running",
+        status=ExecutionStatus.RUNNING,
         events=[
-            HistoryEvent(event_id=eid, schedule_event_id=sched, type=kind, time_ms=t) for kind, eid, sched, t in events
+            HistoryWrite(event_id=eid, schedule_event_id=sched, type=kind, time_ms=t) for kind, eid, sched, t in events
         ],
     )
 

@@ -26,6 +26,7 @@ from tidegate import metrics
 from tidegate.engine import EventType
 from tidegate.errors import TidegateError
 from tidegate.flow.resources import parse_action, parse_resource_arn
+from tidegate.status import ExecutionStatus
 from tidegate.store import Store, TransitionWrite
 from tidegate.store._db import Database, Tx, _pyformat
 
@@ -35,10 +36,10 @@ MAX_PENDING = 20_000
 """Start events (open steps and tasks) remembered for durations; beyond it the oldest are forgotten."""
 
 _ENDED = {
-    str(EventType.EXECUTION_SUCCEEDED): "Succeeded",
-    str(EventType.EXECUTION_FAILED): "Failed",
-    str(EventType.EXECUTION_TIMED_OUT): "TimedOut",
-    str(EventType.EXECUTION_STOPPED): "Stopped",
+    str(EventType.EXECUTION_SUCCEEDED): str(ExecutionStatus.SUCCEEDED),
+    str(EventType.EXECUTION_FAILED): str(ExecutionStatus.FAILED),
+    str(EventType.EXECUTION_TIMED_OUT): str(ExecutionStatus.TIMED_OUT),
+    str(EventType.EXECUTION_STOPPED): str(ExecutionStatus.STOPPED),
 }
 _STARTED = str(EventType.EXECUTION_STARTED)
 _STEP_ENTERED = str(EventType.STEP_ENTERED)

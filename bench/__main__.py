@@ -80,7 +80,7 @@ def durability_table(results: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suites", nargs="*", default=["workflow", "micro", "mq", "callback"])
+    parser.add_argument("suites", nargs="*", default=["workflow", "micro", "mq", "callback", "metrics"])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the benchmarks)")
     parser.add_argument("--backend", action="append", choices=sorted(BACKENDS), help="default: all")
     args = parser.parse_args()
@@ -98,6 +98,14 @@ def main() -> None:
 
             print(f"{suite}:", flush=True)
             results[suite] = importlib.import_module(f"bench.{suite}").run(backends, quick=args.quick)
+    if "metrics" in args.suites:  # the callback figures with metrics on, off, and JSON logs (bench/callback.py)
+        from bench import callback
+
+        label = "sqlite" if "sqlite" in backends else next(iter(backends))
+        print(f"metrics ({label}):", flush=True)
+        results["metrics"] = cost = callback.run_metrics_cost(backends[label], quick=args.quick)
+        print(f"The cost of metrics on the callback figures ({label}), measured in alternation:", flush=True)
+        print(callback.metrics_cost_table(cost), flush=True)
     if "micro" in args.suites:
         for script in sorted(Path(__file__).parent.glob("*_micro.py")):
             print(f"{script.stem}:", flush=True)

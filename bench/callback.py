@@ -15,7 +15,8 @@ delete the message). Executions are started through the RPC API (StartExecution)
   then checks that every one succeeded. Both sides' CPU per execution is reported too (server: /proc;
   clients: their own loops' ``os.times()``).
 
-Run: ``python -m bench callback [--quick] [--backend sqlite]``.
+Run: ``python -m bench callback [--quick] [--backend sqlite]``; ``python -m bench metrics`` compares the
+figures with metrics on, off (``--no-metrics``) and on with JSON logs (:func:`run_metrics_cost`).
 """
 
 from __future__ import annotations
@@ -141,6 +142,75 @@ def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
                 "executions_per_s_range": [rates[0], rates[-1]],
             }
     return results
+
+
+#: The server variants of the metrics-cost comparison: label -> extra ``tidegate server`` options.
+METRICS_VARIANTS = {
+    "metrics on": (),
+    "metrics off": ("--no-metrics",),
+    "metrics on, JSON logs": ("--log-format", "json"),
+}
+
+
+def run_metrics_cost(url_template: str, quick: bool = False) -> dict[str, Any]:
+    """The callback figures with metrics on, off, and on with JSON logs: one server each, on one backend.
+
+    All three servers run for the whole suite; the latency runs and then the throughput rounds alternate
+    between them, so that they are compared in the same period of this machine.
+    """
+    n_latency = 30 if quick else 200
+    n_throughput = 100 if quick else 1000
+    results: dict[str, Any] = {label: {} for label in METRICS_VARIANTS}
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tidegate-cb-metrics-")))
+        servers = {
+            label: stack.enter_context(bench_server(url_template, args=args))
+            for label, args in METRICS_VARIANTS.items()
+        }
+        for srv, _ in servers.values():
+            run_drivers(
+                [driver_cmd("worker", "callback_client.py", "setup", FLOW_FILE, FLOW, QUEUE)], driver_env(srv), 60
+            )
+        rounds: dict[str, list[dict[str, Any]]] = {label: [] for label in METRICS_VARIANTS}
+        latencies: dict[str, list[int]] = {label: [] for label in METRICS_VARIANTS}
+        for i in range(ROUNDS):
+            for v, (label, (srv, url)) in enumerate(servers.items()):
+                times, _ = _round(srv, url, tmp, f"m{i}-lat-v{v}", n_latency, 1, "seq")
+                latencies[label] += [stop - sub for _, sub, stop in times]
+            for v, (label, (srv, url)) in enumerate(servers.items()):
+                rounds[label].append(_throughput(srv, url, tmp, f"m{i}-tp-v{v}", n_throughput))
+                print(f"  {label:22} throughput {json.dumps(rounds[label][-1])}", flush=True)
+        for label, done in rounds.items():
+            rates = sorted(r["executions_per_s"] for r in done)
+            cpu = sorted(r["server_cpu_ms_per_execution"] for r in done)
+            results[label] = {
+                "executions_per_s_median": rates[len(rates) // 2],
+                "executions_per_s_range": [rates[0], rates[-1]],
+                "server_cpu_ms_per_execution_median": cpu[len(cpu) // 2],
+                "latency_p50_ms": pct(latencies[label], 50),
+                "latency_p99_ms": pct(latencies[label], 99),
+                "rounds": done,
+            }
+    return results
+
+
+def metrics_cost_table(results: dict[str, Any]) -> str:
+    """A Markdown table of :func:`run_metrics_cost`'s figures, each beside the metrics-off server's."""
+    off = results["metrics off"]
+    lines = ["| figure | " + " | ".join(METRICS_VARIANTS) + " |", "|---" * (len(METRICS_VARIANTS) + 1) + "|"]
+    rows = (
+        ("callback: executions/s, 8 workers, median of 3 rounds", "executions_per_s_median"),
+        ("callback: server CPU per execution, ms (median)", "server_cpu_ms_per_execution_median"),
+        ("callback: 1 worker, message sent → execution stopped, p50 ms", "latency_p50_ms"),
+        ("callback: 1 worker, message sent → execution stopped, p99 ms", "latency_p99_ms"),
+    )
+    for what, key in rows:
+        cells = []
+        for label in METRICS_VARIANTS:
+            v, base = results[label][key], off[key]
+            cells.append(f"{v:,}" if label == "metrics off" or not base else f"{v:,} ({v / base:.0%})")
+        lines.append(f"| {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _throughput(srv: ServerProcess, url: str, tmp: Path, prefix: str, n: int) -> dict[str, Any]:

@@ -62,14 +62,17 @@ def drop_schema(url: str) -> None:
 
 
 @contextmanager
-def bench_server(url_template: str, **extra_env: str) -> Iterator[tuple[ServerProcess, str]]:
+def bench_server(
+    url_template: str, *, args: Sequence[str] = (), **extra_env: str
+) -> Iterator[tuple[ServerProcess, str]]:
     """A ``tidegate server`` on a store from ``url_template`` (``{tmp}``, ``{schema}``); yields it and the URL.
 
-    The process is stopped (SIGTERM) at the end; a PostgreSQL schema is dropped.
+    ``args`` are further server options (``--no-metrics``…). The process is stopped (SIGTERM) at the end; a
+    PostgreSQL schema is dropped.
     """
     with tempfile.TemporaryDirectory(prefix="tidegate-bench-") as tmp:
         url = url_template.format(tmp=tmp, schema=f"bench_{uuid.uuid4().hex[:8]}")
-        srv = ServerProcess(Path(tmp) / "data", env={**TEST_KEYS, **extra_env}, args=["--store", url])
+        srv = ServerProcess(Path(tmp) / "data", env={**TEST_KEYS, **extra_env}, args=["--store", url, *args])
         try:
             srv.start(timeout_s=60)
             yield srv, url

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tidegate import metrics
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_rpc import RpcEndpoint
 from tidegate.api.front import FrontDoor
+from tidegate.api.ids import new_request_id
 from tidegate.api.mns import MnsEndpoint, certificate_routes
-from tidegate.api.rest import not_found_route, rest_routes
+from tidegate.api.rest import _authenticate, error_response, not_found_default, rest_routes
 from tidegate.console import console_routes, root_redirect
+from tidegate.runtime.observe import StoreGauges, install
 
 if TYPE_CHECKING:
     from tidegate.deploy.host import FunctionHost
@@ -30,17 +36,46 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> FrontDoor:
+def metrics_route(ctx: AppContext, *, public: bool = False) -> Route:
+    """``GET /metrics``: this process's metrics and the store's gauges in the Prometheus text format.
+
+    It counts the store's transitions and times its writes from now on. Who may read it: a client with
+    the root key (or a key derived from it) by HTTP Basic, as the REST API; with ``public`` anyone who
+    reaches the port (docs/operations.md, Metrics).
+    """
+    install(ctx.store)
+    store_registry = CollectorRegistry(auto_describe=False)
+    store_registry.register(StoreGauges(ctx.store, ctx.clock))
+
+    def render() -> bytes:
+        return metrics.render() + generate_latest(store_registry)
+
+    async def endpoint(request: Request) -> Response:
+        if not public:
+            try:
+                _authenticate(ctx, request)
+            except Exception as exc:  # the REST API's 401 document, with its WWW-Authenticate challenge
+                return error_response(exc, new_request_id())
+        body = await run_in_threadpool(render)  # the store's gauges may read the store: not on the loop
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
+    return Route("/metrics", endpoint, methods=["GET"])
+
+
+def create_app(ctx: AppContext, functions: FunctionHost | None = None, *, metrics_public: bool = False) -> FrontDoor:
     """Build the app: the FnF RPC and MNS protocols (:mod:`tidegate.api.front`), ``/healthz``, REST, console.
 
     Args:
         ctx: the server's store, keys and identity.
         functions: deployed functions: adds ``/api/v1/functions`` and the HTTP triggers.
+        metrics_public: ``/metrics`` answers without credentials (it needs the root key otherwise). There
+            is no ``/metrics`` when metrics are off (:func:`tidegate.metrics.set_enabled`).
     """
     mns = MnsEndpoint(ctx)  # MNS protocol: /queues, /topics, /?accountmeta
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            *([metrics_route(ctx, public=metrics_public)] if metrics.enabled() else []),
             Route("/", root_redirect, methods=["GET"]),  # a browser's GET / → /console/
             *rest_routes(ctx),
             *console_routes(ctx),  # the web console
@@ -52,6 +87,6 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None) -> FrontD
         from tidegate.api.rest_functions import function_routes
 
         app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(functions)])
-    app.router.routes.append(not_found_route())  # last: any other /api/v1 path answers in the REST format
+    app.router.default = not_found_default(app.router.default)  # an unknown /api/v1 path: the REST 404
     app.state.ctx = ctx
     return FrontDoor(app, RpcEndpoint(ctx), mns)

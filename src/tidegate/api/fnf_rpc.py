@@ -33,7 +33,7 @@ from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
 from tidegate.logctx import REQUEST_ID
 
-__all__ = ["API_VERSION", "MAX_BODY", "RpcEndpoint"]
+__all__ = ["ACTION_KEY", "API_VERSION", "MAX_BODY", "RpcEndpoint"]
 
 API_VERSION = "2019-03-15"
 
@@ -74,6 +74,10 @@ def _target(request: Request) -> str:
 _INLINE = frozenset({"StartExecution", "StopExecution", "DescribeExecution", "ReportTaskSucceeded", "ReportTaskFailed"})
 
 
+#: The scope key where :meth:`RpcEndpoint.handle` leaves the request's Action (unchecked; for the metrics).
+ACTION_KEY = "tidegate.rpc_action"
+
+
 class RpcEndpoint:
     """The request/response endpoint (:meth:`handle`) of the RPC protocol, bound to one :class:`AppContext`."""
 
@@ -103,7 +107,10 @@ class RpcEndpoint:
                 rid = _request_id(params)
                 REQUEST_ID.set(rid)
             status, code, message = rpc_error(exc)
+            if params is not None:
+                request.scope[ACTION_KEY] = params.get("Action")
             return _json(status, {"RequestId": rid, "HostId": self.ctx.host_id, "Code": code, "Message": message}, rid)
+        request.scope[ACTION_KEY] = params.get("Action")
         return _json(200, {**result, "RequestId": rid}, rid)
 
     def _action(self, params: dict[str, str]) -> str:

@@ -6,19 +6,27 @@ string comparisons, where Starlette's router would try each of its ~50 routes' p
 middleware would wrap the call. Everything else (REST, console, triggers, ``/healthz``, the push
 certificates) goes to the Starlette app. Request targets in absolute form (a proxied SDK) are put in origin
 form first, for every route.
+
+Each request is counted and timed here (``tidegate_http_requests_total``, docs/operations.md, Metrics) by
+protocol, action and status: the RPC Action and the MNS operation come from fixed sets (anything else is
+``other``), the other protocols are labelled by HTTP method. The label children are bound once per
+combination, so a request costs a dict look-up and three adds.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tidegate import metrics
 from tidegate.api.body import ClientDisconnected
-from tidegate.api.fnf_rpc import RpcEndpoint
+from tidegate.api.fnf_actions import ACTIONS
+from tidegate.api.fnf_rpc import ACTION_KEY, RpcEndpoint
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns import MnsEndpoint, is_mns_request
 from tidegate.api.proxy import origin_form_scope
@@ -26,6 +34,60 @@ from tidegate.api.proxy import origin_form_scope
 __all__ = ["FrontDoor", "is_rpc_call"]
 
 log = logging.getLogger("tidegate.api")
+
+#: The scope key where :meth:`FrontDoor._api` leaves the (protocol, action) labels of an RPC or MNS request.
+LABELS_KEY = "tidegate.metric_labels"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: Path prefixes of the protocols Starlette serves, first match wins.
+_PROTOCOLS = (("/api/", "rest"), ("/console", "console"), ("/2016-08-15/proxy/", "trigger"))
+
+
+def _labels(scope: Scope) -> tuple[str, str]:
+    """The (protocol, action) labels of a request Starlette serves: by path prefix and HTTP method."""
+    path: str = scope["path"]
+    method: str = scope["method"]
+    action = method if method in _METHODS else metrics.OTHER
+    for prefix, protocol in _PROTOCOLS:
+        if path.startswith(prefix):
+            return protocol, action
+    return metrics.OTHER, action
+
+
+#: The action label of each MNS handler: the operation's name in the MNS API (a batch, a peek and a
+#: SetQueueAttributes count under the operation that shares their handler).
+MNS_OPERATIONS = {
+    "put_queue": "CreateQueue",
+    "get_queue": "GetQueueAttributes",
+    "delete_queue": "DeleteQueue",
+    "list_queues": "ListQueue",
+    "send_messages": "SendMessage",
+    "receive_messages": "ReceiveMessage",
+    "delete_messages": "DeleteMessage",
+    "change_visibility": "ChangeMessageVisibility",
+    "put_topic": "CreateTopic",
+    "get_topic": "GetTopicAttributes",
+    "delete_topic": "DeleteTopic",
+    "list_topics": "ListTopic",
+    "publish": "PublishMessage",
+    "put_subscription": "Subscribe",
+    "get_subscription": "GetSubscriptionAttributes",
+    "delete_subscription": "Unsubscribe",
+    "list_subscriptions": "ListSubscriptionByTopic",
+    "get_account": "GetAccountAttributes",
+    "put_account": "SetAccountAttributes",
+}
+
+
+def rpc_action(name: str | None) -> str:
+    """The action label of an RPC request: its Action when the protocol has it, else ``other``."""
+    return name if name is not None and name in ACTIONS else metrics.OTHER
+
+
+def _count(protocol: str, action: str, status: int, started: float) -> None:
+    requests, latency = metrics.http_child(protocol, action, status)
+    requests.inc()
+    latency.observe(time.perf_counter() - started)
+
 
 #: Query parameters of the RPC protocol: a GET with any of them is an API call, not a browser's visit.
 RPC_MARKERS = frozenset({"Action", "Signature", "AccessKeyId"})
@@ -68,12 +130,32 @@ class FrontDoor:
             await self.app(scope, receive, send)
             return
         scope = origin_form_scope(scope)
+        counting = metrics.enabled()
+        started = time.perf_counter()
         try:
             response = await self._api(scope, receive)
             if response is None:
-                await self.app(scope, receive, send)
+                if not counting:
+                    await self.app(scope, receive, send)
+                    return
+                status = 500  # what the server answers if the app raises before it starts a response
+
+                async def send_counted(message: Message) -> None:
+                    nonlocal status
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                    await send(message)
+
+                try:
+                    await self.app(scope, receive, send_counted)
+                finally:
+                    protocol, action = _labels(scope)
+                    _count(protocol, action, status, started)
             else:
                 await response(scope, receive, send)
+                if counting:
+                    protocol, action = scope[LABELS_KEY]
+                    _count(protocol, action, response.status_code, started)
         except ClientDisconnected as gone:
             log.debug("%s", gone)  # nobody to answer: one line, no traceback
         except BaseExceptionGroup as group:  # raised inside a task group (a streaming response, a middleware)
@@ -86,12 +168,16 @@ class FrontDoor:
         path = scope["path"]
         if path == "/" and not is_mns_request(scope):
             if scope["method"] in ("GET", "HEAD", "POST") and is_rpc_call(scope):
-                return await self.rpc.handle(Request(scope, receive))
+                response = await self.rpc.handle(Request(scope, receive))
+                scope[LABELS_KEY] = ("rpc", rpc_action(scope.get(ACTION_KEY)))
+                return response
             return None  # a visit: the console's redirect
         found = self.mns.match(scope["method"], path)
         if found is None:
             return None
         if not isinstance(found, tuple):  # MethodNotAllowed, ResourceNotExist
+            scope[LABELS_KEY] = ("mns", metrics.OTHER)
             return self.mns.error(found, new_request_id())
         handler, names = found
+        scope[LABELS_KEY] = ("mns", MNS_OPERATIONS.get(handler.__name__, metrics.OTHER))
         return await self.mns.run(Request(scope, receive), handler, *names)

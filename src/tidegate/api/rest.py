@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
@@ -346,14 +347,19 @@ class NoSuchPath(NotFoundError):
     code = "NotFound"
 
 
-async def not_found(request: Request) -> Response:
-    """Any other path under ``/api/v1``: the REST error document, not a plain-text 404."""
-    return error_response(NoSuchPath(f"No REST resource is at {request.url.path[:200]}."), new_request_id())
+def not_found_default(fallback: ASGIApp) -> ASGIApp:
+    """The router's default (no route matched, not even by path): an unknown ``/api/v1/...`` path answers the
+    REST error document (404 ``NotFound``), any other path ``fallback`` (Starlette's plain 404)."""
 
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope["path"]).startswith(PREFIX + "/"):
+            path = str(scope["path"])[:200]
+            response = error_response(NoSuchPath(f"No REST resource is at {path}."), new_request_id())
+            await response(scope, receive, send)
+        else:
+            await fallback(scope, receive, send)
 
-def not_found_route() -> BaseRoute:
-    """The last route of the app: every method on an unknown ``/api/v1/...`` path answers :func:`not_found`."""
-    return Route(PREFIX + "/{rest:path}", not_found, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+    return default
 
 
 async def _not_allowed(request: Request) -> Response:

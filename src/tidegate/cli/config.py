@@ -330,6 +330,24 @@ class ServerConfig:
             flag=True,
         ),
     )
+    metrics: bool = field(
+        default=True,
+        metadata=_spec(
+            click.BOOL,
+            "Count requests, executions, tasks, queues… and serve them on /metrics (off: neither).",
+            toml=(bool,),
+            flag=True,
+        ),
+    )
+    metrics_public: bool = field(
+        default=False,
+        metadata=_spec(
+            click.BOOL,
+            "Serve /metrics without credentials (default: only to the root key, by HTTP Basic).",
+            toml=(bool,),
+            flag=True,
+        ),
+    )
 
 
 def _settings() -> tuple[Setting, ...]:

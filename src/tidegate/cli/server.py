@@ -25,6 +25,7 @@ from typing import IO, Any
 import click
 import uvicorn
 
+from tidegate import metrics
 from tidegate.api import DEFAULT_REGION, AppContext
 from tidegate.api.access_log import AccessLog
 from tidegate.api.http_limits import HttpLimits, protocol_class
@@ -387,6 +388,7 @@ def _open_store(url: str) -> Store:
 def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.socket]) -> None:
     """Run the server on the bound ``listeners`` until SIGINT/SIGTERM."""
     data_dir = config.data
+    metrics.set_enabled(config.metrics)  # before anything counts
     os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
     url = config.store or store_url_for(data_dir)
     for problem in _folder_problems(data_dir, url):
@@ -429,7 +431,7 @@ def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.s
             store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=env
         )
         limits = HttpLimits(config.header_timeout, config.body_timeout, config.keep_alive_timeout)
-        app: Any = create_app(ctx, functions)
+        app: Any = create_app(ctx, functions, metrics_public=config.metrics_public)
         if config.access_log:
             app = AccessLog(app)
         uv_config = uvicorn.Config(

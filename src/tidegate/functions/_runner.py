@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import tidegate
+from tidegate import metrics
 from tidegate.functions._model import (
     FUNCTION_TIMEOUT,
     UNKNOWN,
@@ -122,7 +123,13 @@ class FunctionRunner:
         """
         if spec.kind != "event":
             raise WrongFunctionKind(f"{spec.service}/{spec.name} is an {spec.kind} function")
-        reply, payload = self._call(spec, ctx, {"kind": "event"}, bytes(event))
+        started = time.perf_counter()
+        try:
+            reply, payload = self._call(spec, ctx, {"kind": "event"}, bytes(event))
+        except BaseException:
+            _counted(spec, False, started)
+            raise
+        _counted(spec, bool(reply["ok"]), started)
         self._log_failure(spec, ctx, reply)
         if not reply["ok"]:
             payload = b""
@@ -151,7 +158,13 @@ class FunctionRunner:
         if spec.kind != "http":
             raise WrongFunctionKind(f"{spec.service}/{spec.name} is an {spec.kind} function")
         req = request if isinstance(request, HttpRequest) else HttpRequest(**request)
-        reply, payload = self._call(spec, ctx, {"kind": "http", "http": req.to_wire()}, bytes(req.body))
+        started = time.perf_counter()
+        try:
+            reply, payload = self._call(spec, ctx, {"kind": "http", "http": req.to_wire()}, bytes(req.body))
+        except BaseException:
+            _counted(spec, False, started)
+            raise
+        _counted(spec, bool(reply["ok"]), started)
         self._log_failure(spec, ctx, reply)
         common: dict[str, Any] = {
             "duration_ms": reply.get("duration_ms", 0.0),
@@ -368,3 +381,12 @@ def _failure(
         "log_bytes": len(logs.encode("utf-8", "replace")) if log_bytes is None else log_bytes,
     }
     return reply, b""
+
+
+def _counted(spec: FunctionSpec, ok: bool, started: float) -> None:
+    """Count one invocation of ``spec`` (docs/operations.md, Metrics): its outcome and its wall time."""
+    if not metrics.enabled():
+        return
+    name = metrics.function_label(f"{spec.service}/{spec.name}")
+    metrics.function_invocations.labels(name, "ok" if ok else "error").inc()
+    metrics.function_duration.labels(name).observe(time.perf_counter() - started)

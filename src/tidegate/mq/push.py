@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tidegate import metrics
 from tidegate.auth.push import PushIdentity, load_or_create_push_identity, signed_push_headers
 from tidegate.errors import QueueError
 from tidegate.mq._common import Clock, wall_ms
@@ -201,6 +202,7 @@ class PushWorker:
             sub = self.topics.get_subscription(row["topic"], row["subscription"])
         except SubscriptionNotExist:  # unsubscribed meanwhile: nothing to deliver to
             self._done(row)
+            _count("dropped")
             return
         # Any other error (the store briefly unavailable) propagates: the delivery stays leased and is
         # claimed again when its lease expires, instead of being dropped.
@@ -224,6 +226,7 @@ class PushWorker:
             body, ctype = render_notification(note, sub.notify_content_format)
             if queue is not None:
                 self._to_queue(row, queue, body.decode("utf-8"))
+                _count("delivered")
                 return
         except (ValueError, XmlUnsafeText):
             # Rendering is deterministic: retrying cannot help. (Only text stored before the service
@@ -240,6 +243,7 @@ class PushWorker:
             self._retry(row, sub.notify_strategy, exc)
             return
         self._done(row)
+        _count("delivered")
 
     def _to_queue(self, row: dict[str, Any], queue: str, text: str) -> None:
         with self.db.write() as tx:
@@ -276,6 +280,7 @@ class PushWorker:
         if delay is None:
             self._fail(row, attempts, failure)
             return
+        _count("retry")
         log.warning(
             "push of %s to %s/%s failed (attempt %d of %d): %s; next attempt in %.1f s",
             row["message_id"],
@@ -294,6 +299,7 @@ class PushWorker:
 
     def _fail(self, row: dict[str, Any], attempts: int, failure: str) -> None:
         """Move the push to the failed deliveries (terminal): it is not attempted again."""
+        _count("failed")
         log.warning(
             "push of %s to %s/%s failed for good after %d attempt(s): %s",
             row["message_id"],
@@ -307,6 +313,12 @@ class PushWorker:
         with self.db.write() as tx:
             self.topics.count(tx, "delivery_failed", params)
             self.topics.count(tx, "delivery_done", params)
+
+
+def _count(outcome: str) -> None:
+    """Count one push attempt's outcome (docs/operations.md, Metrics)."""
+    if metrics.enabled():
+        metrics.push_deliveries.labels(outcome).inc()
 
 
 def start_push_worker(

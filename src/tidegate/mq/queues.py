@@ -237,6 +237,12 @@ class QueueService(MqBase):
             ]
         return infos, (rows[-1]["name"] if more and rows else None)
 
+    def gauges(self, limit: int) -> list[dict[str, Any]]:
+        """Per queue (the first ``limit`` by name): messages ``visible``, ``inflight`` and ``delayed``, and
+        ``oldest_ms``, the enqueue time of its oldest unexpired message (None when it is empty)."""
+        with self.db.read() as tx:
+            return self.rows(tx, "queue_gauges", {"now": self.clock(), "limit": limit})
+
     # --- sending ---------------------------------------------------------------------------------------
 
     def _queue_row(self, tx: Tx, name: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from tidegate import engine
+from tidegate import engine, metrics
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.engine import (
     RUNTIME_ERROR,
@@ -146,6 +146,8 @@ class Driver:
         due = self.store.next_timer_ms()  # one read: skips both write transactions when nothing is due
         if due is None or due > now:
             return 0
+        if metrics.enabled():
+            metrics.driver_lag.observe((now - due) / 1000)
         self.store.move_due_timers(now)
         works = self.store.claim_work(self.owner, self.batch, self.lease_ms, now)
         if not works:

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from tidegate import metrics
 from tidegate.engine import RUNTIME_ERROR, TaskFailed, TaskSubmitted
 from tidegate.integrations import Outcome, Registry, TaskJob, failed
 from tidegate.logctx import execution_scope
@@ -118,11 +119,16 @@ class Executor:
             self.store.notifier.wait(JOBS, timeout, since=seq)
 
     def _run(self, record: JobRecord) -> None:
+        running = metrics.executor_jobs_running if metrics.enabled() else None
+        if running is not None:
+            running.inc()
         try:
             self._execute(record)
         except Exception as exc:
             self._job_failed(record, exc)
         finally:
+            if running is not None:
+                running.dec()
             self._busy.release()
 
     def _job_failed(self, record: JobRecord, exc: Exception) -> None:

@@ -54,7 +54,9 @@ class ExecutionsMixin(SqlBase):
             if existing["status"] in ACTIVE:
                 return ExecutionRecord.from_row(existing), False
             raise ExecutionAlreadyExists(f"Execution {execution.name} for flow {execution.flow_name} already exists.")
-        if apply is None or not apply_now(tx, row["id"], apply, self.clock(), start_event, fresh=row):
+        if apply is None or not apply_now(
+            tx, row["id"], apply, self.clock(), start_event, fresh=row, observe=self.transition_observer
+        ):
             tx.run(
                 "insert_inbox",
                 {"execution_id": row["id"], "event": to_json(start_event), "available_ms": execution.started_ms},

@@ -45,6 +45,12 @@ class TimersJobsMixin(SqlBase):
             row = tx.one("next_due", STATUS_PARAMS)
         return None if row is None or row["t"] is None else int(row["t"])
 
+    def count_tasks_waiting(self) -> int:
+        """How many open tasks have no invocation pending: they wait for a report from outside (a callback)."""
+        with self.db.read() as tx:
+            row = tx.one("count_tasks_waiting", STATUS_PARAMS)
+        return 0 if row is None else int(row["n"])
+
     def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:
         """Return the task record, or None."""
         with self.db.read() as tx:
@@ -77,7 +83,9 @@ class TimersJobsMixin(SqlBase):
             row = tx.one("delete_job", {"id": job_id})
             if row is None or row["task_key"] is None or result_event is None:
                 return False
-            return close_task(tx, row["execution_id"], row["task_key"], result_event, now, apply)
+            return close_task(
+                tx, row["execution_id"], row["task_key"], result_event, now, apply, self.transition_observer
+            )
 
     def renew_jobs(self, owner: str, lease_ms: int, now_ms: int) -> int:
         """Extend every unexpired job lease ``owner`` holds to ``now_ms + lease_ms``."""

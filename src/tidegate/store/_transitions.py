@@ -81,7 +81,7 @@ class TransitionsMixin(SqlBase):
         # concurrent batches cannot deadlock on PostgreSQL.
         batch = sorted(transitions, key=lambda t: t.execution_id)
         with self.db.write() as tx:
-            write_transitions(tx, batch, now)
+            write_transitions(tx, batch, now, self.transition_observer)
 
     def end_execution(
         self, execution_id: int, build: Callable[[ExecutionRecord], TransitionWrite]
@@ -92,7 +92,7 @@ class TransitionsMixin(SqlBase):
             row = tx.one("lock_active_execution", {**STATUS_PARAMS, "id": execution_id})
             if row is None:
                 return None
-            write_transitions(tx, [build(ExecutionRecord.from_row(row))], now)
+            write_transitions(tx, [build(ExecutionRecord.from_row(row))], now, self.transition_observer)
             ended = tx.one("get_execution_by_id", {"id": execution_id})
         assert ended is not None
         return ExecutionRecord.from_row(ended)
@@ -103,4 +103,4 @@ class TransitionsMixin(SqlBase):
         """If the task is open, mark it done and queue ``event`` (applied at once with ``apply``); else False."""
         now = self.clock()
         with self.db.write() as tx:
-            return close_task(tx, execution_id, task_key, event, now, apply)
+            return close_task(tx, execution_id, task_key, event, now, apply, self.transition_observer)

@@ -9,8 +9,9 @@ The functions here take the transaction and the time ("now") they write; they ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from tidegate.status import TERMINAL
@@ -40,8 +41,13 @@ class _Wakeups:
     jobs: bool = False
 
 
-def write_transitions(tx: Tx, batch: Sequence[TransitionWrite], now: int) -> None:
-    """Write ``batch`` in ``tx``: every step below, in this order.
+#: Called with a batch of transitions once the transaction that wrote it has committed (the store's
+#: :attr:`~tidegate.store.Store.transition_observer`).
+Observer = Callable[[Sequence[TransitionWrite]], None]
+
+
+def write_transitions(tx: Tx, batch: Sequence[TransitionWrite], now: int, observe: Observer | None = None) -> None:
+    """Write ``batch`` in ``tx``: every step below, in this order; ``observe`` sees it once ``tx`` commits.
 
     Raises:
         VersionConflict: an execution is not at its write's ``expected_version``.
@@ -60,6 +66,8 @@ def write_transitions(tx: Tx, batch: Sequence[TransitionWrite], now: int) -> Non
         wake.work |= run_effects(tx, t, now)
     ended = close_ended(tx, batch, now)
     notify(tx, ended, wake)
+    if observe is not None:
+        tx.on_commit.append(partial(observe, batch))
 
 
 def apply_states(tx: Tx, batch: Sequence[TransitionWrite]) -> None:
@@ -207,6 +215,7 @@ def close_task(
     event: Mapping[str, Any],
     now: int,
     apply: ApplyNow | None = None,
+    observe: Observer | None = None,
 ) -> bool:
     """Close an open task and queue ``event`` for its execution (applied at once with ``apply``).
 
@@ -216,7 +225,7 @@ def close_task(
     closed = tx.one("close_task", {**STATUS_PARAMS, "execution_id": execution_id, "task_key": task_key, "now": now})
     if closed is None:
         return False
-    if apply is None or not apply_now(tx, execution_id, apply, now, event):
+    if apply is None or not apply_now(tx, execution_id, apply, now, event, observe=observe):
         tx.run("insert_inbox", {"execution_id": execution_id, "event": to_json(event), "available_ms": now})
         tx.notify(WORK)
     return True
@@ -229,6 +238,7 @@ def apply_now(
     now: int,
     event: Mapping[str, Any],
     fresh: dict[str, Any] | None = None,
+    observe: Observer | None = None,
 ) -> bool:
     """Apply an execution's due inbox items, then ``event``, and write the transition in ``tx``.
 
@@ -255,7 +265,7 @@ def apply_now(
     if write is None:
         return False
     write = replace(write, consumed_inbox=[i for i in write.consumed_inbox if i != NOT_QUEUED])
-    write_transitions(tx, [write], now)
+    write_transitions(tx, [write], now, observe)
     return True
 
 

@@ -69,6 +69,10 @@ class Store(ABC):
         service, the function registry): see :mod:`tidegate.store.database`. Their writes may join a
         transition's transaction through a :class:`~tidegate.store.TxEffect`."""
 
+    #: Called with every batch of transitions once its transaction has committed (the runtime's metrics;
+    #: docs/operations.md, Metrics). None: nobody observes them.
+    transition_observer: Callable[[Sequence[TransitionWrite]], None] | None = None
+
     @staticmethod
     def from_url(url: str, **options: Any) -> Store:
         """Open the store the URL names (see :func:`open_store`)."""
@@ -268,6 +272,10 @@ class Store(ABC):
         claim, commit), and no wait for the driver. Otherwise (leased, or ``apply`` returns None) the event
         waits in the inbox for the driver, as without ``apply``.
         """
+
+    @abstractmethod
+    def count_tasks_waiting(self) -> int:
+        """How many open tasks have no invocation pending: they wait for a report from outside (a callback)."""
 
     @abstractmethod
     def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:

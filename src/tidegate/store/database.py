@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
 import re
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from importlib import resources
@@ -73,6 +75,8 @@ class Tx(ABC):
     def __init__(self, queries: Mapping[str, str]) -> None:
         self._queries = queries
         self.channels: set[str] = set()
+        #: Called, in order, after the transaction committed (a write's observers; see :meth:`Database.committed`).
+        self.on_commit: list[Callable[[], None]] = []
 
     def sql(self, name: str) -> str:
         """Return the SQL of a named query."""
@@ -185,6 +189,22 @@ class Database(ABC):
     notifier: Notifier
     #: How commits are acknowledged (see :class:`Synchronous`).
     synchronous: Synchronous = Synchronous.FULL
+
+    #: Called with each write transaction's duration in seconds (begin to acknowledged commit) once it has
+    #: committed; the metrics' hook (docs/operations.md, Metrics). None: writes are not timed.
+    write_observer: Callable[[float], None] | None = None
+
+    def committed(self, tx: Tx, started: float) -> None:
+        """Run what waits for ``tx``'s commit: its on-commit hooks, then the write observer (``started`` is
+        the write's ``time.perf_counter()``). An observer's failure is logged, never raised: it is committed."""
+        observer = self.write_observer
+        try:
+            for hook in tx.on_commit:
+                hook()
+            if observer is not None:
+                observer(time.perf_counter() - started)
+        except Exception:
+            logging.getLogger("tidegate.store").exception("an observer of a committed write failed")
 
     def acknowledge_later(self) -> AbstractContextManager[None]:
         """Within this block, on this thread, ``write()`` returns once its transaction has committed without

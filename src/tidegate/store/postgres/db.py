@@ -19,6 +19,7 @@ from __future__ import annotations
 import queue
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -195,11 +196,14 @@ class PostgresDatabase(Database):
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """Run a transaction; its notifications are sent inside it, just before COMMIT."""
+        started = time.perf_counter()
         with self._conn() as conn, conn.transaction():
             tx = PgTx(conn, self.queries)
             yield tx
             for channel in sorted(tx.channels):
                 tx.raw("SELECT pg_notify(%(c)s, %(p)s)", {"c": self.channel, "p": channel})
+        if tx.on_commit or self.write_observer is not None:
+            self.committed(tx, started)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

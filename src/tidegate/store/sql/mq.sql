@@ -225,3 +225,12 @@ FROM mq_failed_deliveries
 WHERE topic = :topic
 ORDER BY id DESC
 LIMIT :limit;
+
+-- name: queue_gauges
+SELECT q.name AS queue,
+    COALESCE(SUM(CASE WHEN m.visible_ms <= :now THEN 1 ELSE 0 END), 0) AS visible,
+    COALESCE(SUM(CASE WHEN m.visible_ms > :now AND m.dequeue_count > 0 THEN 1 ELSE 0 END), 0) AS inflight,
+    COALESCE(SUM(CASE WHEN m.visible_ms > :now AND m.dequeue_count = 0 THEN 1 ELSE 0 END), 0) AS delayed,
+    MIN(m.enqueue_ms) AS oldest_ms
+FROM mq_queues q LEFT JOIN mq_messages m ON m.queue = q.name AND m.expire_ms > :now
+GROUP BY q.name ORDER BY q.name LIMIT :limit;

@@ -296,3 +296,9 @@ WHERE e.stopped_ms < :before
       SELECT 1 FROM executions p WHERE p.id = e.parent_id AND p.status IN (:starting, :running)))
 ORDER BY e.stopped_ms, e.id
 LIMIT :limit;
+
+-- name: count_tasks_waiting
+-- Open tasks with no invocation pending: waiting for a report from outside (a task has at most one job).
+SELECT (SELECT COUNT(*) FROM tasks WHERE status = :task_open)
+     - (SELECT COUNT(*) FROM jobs j JOIN tasks t ON t.execution_id = j.execution_id AND t.task_key = j.task_key
+        WHERE t.status = :task_open) AS n;

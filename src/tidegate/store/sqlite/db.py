@@ -34,6 +34,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -157,6 +158,7 @@ class SqliteDatabase(Database):
             StoreError: the store is closed, SQLite failed, or the disk failed to sync the commit.
         """
         flusher = self._flusher
+        started = time.perf_counter()
         with self._write_lock:
             if self._closed:
                 raise StoreError("the store is closed")
@@ -193,6 +195,8 @@ class SqliteDatabase(Database):
                 self.notifier.notify_many(tx.channels)
         elif not self._later():
             flusher.wait(seq)
+        if tx.on_commit or self.write_observer is not None:
+            self.committed(tx, started)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

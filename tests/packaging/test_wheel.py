@@ -262,8 +262,9 @@ def test_a_node_with_another_root_key_is_refused_at_start(installed: Installed, 
         _wait_healthy(keyed, url)
         auth = _basic(shared["TIDEGATE_ACCESS_KEY_ID"], shared["TIDEGATE_ACCESS_KEY_SECRET"])
         assert httpx.get(f"{url}/api/v1/flows", headers=auth).status_code == 200
+        no_key: dict[str, str] = {}
         cases = (
-            ("own-key", {}, "this server has no root key yet"),
+            ("own-key", no_key, "this server has no root key yet"),
             ("other-key", other, f"this server has root key {other['TIDEGATE_ACCESS_KEY_ID']}"),
         )
         for name, env, says in cases:

@@ -3,8 +3,9 @@
 The settings (flags, ``TIDEGATE_*`` variables, the ``--config`` file) are declared in
 :mod:`tidegate.cli.config`. Starting goes in an order that fails early and leaves nothing behind: the
 settings are checked while the command line is parsed, then the port is bound, then the data folder is
-checked and created, then the store is opened, then the root key is read or created, and only then does
-the server say it is serving. Every refusal is one ``Error:`` line with the exit codes of
+checked and created, then the store is opened and this server's identity (root key, region, account)
+compared with the one the servers sharing the store recorded, then the root key is read or created, and only
+then does the server say it is serving. Every refusal is one ``Error:`` line with the exit codes of
 :class:`tidegate.cli._client.ExitCode` (2: configuration, 3: the store cannot be reached).
 """
 

@@ -193,8 +193,12 @@ def test_check_refuses_a_readable_key_file_and_notes_a_different_key(tmp_path: P
     srv = ServerProcess(data)
     srv.start()
     srv.stop()
-    s = _summary(_check(tmp_path, "--data", str(data), "--port", str(free_port()), env=TEST_KEYS))
+    # The store took the file's key as its identity: another key starts only as a reset of that identity.
+    args = ("--data", str(data), "--port", str(free_port()))
+    assert_one_line_error(_check(tmp_path, *args, env=TEST_KEYS), "this store belongs to", "--reset-identity")
+    s = _summary(_check(tmp_path, *args, "--reset-identity", env=TEST_KEYS))
     assert s["root key"].startswith("testAccessKeyId from TIDEGATE_ACCESS_KEY_ID")
+    assert s["identity"].startswith("replaced by this server's on start (--reset-identity; was account ")
     assert "root-key.json holds another key" in s["note"]
     (data / "root-key.json").chmod(0o644)
     r = _check(tmp_path, "--data", str(data), "--port", str(free_port()))

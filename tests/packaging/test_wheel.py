@@ -243,33 +243,37 @@ def test_the_compose_nodes_share_one_store_and_identity(installed: Installed, tm
 
 
 @pytest.mark.postgres
-def test_a_node_with_another_root_key_starts_and_refuses_the_shared_key(
-    installed: Installed, tmp_path: Path, pg_schema: str
-) -> None:
-    """Today nothing compares the nodes' keys: a node given none makes its own and answers 401 to the others'.
+def test_a_node_with_another_root_key_is_refused_at_start(installed: Installed, tmp_path: Path, pg_schema: str) -> None:
+    """A node whose root key is not the one the store's nodes share refuses to start (exit 2, one line).
 
-    docs/deployment.md states this; if a start-up check is added, this test and that page change together.
+    docs/deployment.md states this ("A node with a different key"); the two change together.
     """
     store = f"{PG_URL}?schema={pg_schema}"
     shared = {
         "TIDEGATE_ACCESS_KEY_ID": "LTAIpackagingTest0002",
         "TIDEGATE_ACCESS_KEY_SECRET": "packagingTestSecret0000000002",
     }
-    nodes: list[Node] = []
+    other = {"TIDEGATE_ACCESS_KEY_ID": "LTAIpackagingTest0003", "TIDEGATE_ACCESS_KEY_SECRET": "anotherSecret03"}
+    port = str(free_port())
+    argv = [str(installed.bin / "tidegate"), "server", "--port", port, "--store", store]
+    keyed = Node([*argv, "--data", str(tmp_path / "keyed")], _env(installed, shared), tmp_path / "keyed.log")
     try:
-        urls = []
-        for name, env in (("keyed", shared), ("own-key", {})):
-            port = str(free_port())
-            argv = [str(installed.bin / "tidegate"), "server", "--port", port, "--data", str(tmp_path / name)]
-            node = Node([*argv, "--store", store], _env(installed, env), tmp_path / f"{name}.log")
-            nodes.append(node)
-            urls.append(f"http://127.0.0.1:{port}")
-            _wait_healthy(node, urls[-1])
-        keyed, own = urls
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(keyed, url)
         auth = _basic(shared["TIDEGATE_ACCESS_KEY_ID"], shared["TIDEGATE_ACCESS_KEY_SECRET"])
-        assert httpx.get(f"{keyed}/api/v1/flows", headers=auth).status_code == 200
-        assert "created the root AccessKey" in nodes[1].log()
-        assert httpx.get(f"{own}/api/v1/flows", headers=auth).status_code == 401
+        assert httpx.get(f"{url}/api/v1/flows", headers=auth).status_code == 200
+        no_key: dict[str, str] = {}
+        cases = (
+            ("own-key", no_key, "this server has no root key yet"),
+            ("other-key", other, f"this server has root key {other['TIDEGATE_ACCESS_KEY_ID']}"),
+        )
+        for name, env, says in cases:
+            cmd = [*argv[:3], str(free_port()), *argv[4:], "--data", str(tmp_path / name)]
+            refused = subprocess.run(cmd, env=_env(installed, env), capture_output=True, text=True, timeout=120)
+            assert refused.returncode == 2, (name, refused)
+            lines = refused.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("Error: this store belongs to"), (name, refused.stderr)
+            assert shared["TIDEGATE_ACCESS_KEY_ID"] in lines[0] and says in lines[0], lines[0]
+            assert not (tmp_path / name).exists()  # refused before its data folder (and a key) was created
     finally:
-        for node in nodes:
-            node.stop()
+        keyed.stop()

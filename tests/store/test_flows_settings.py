@@ -24,6 +24,15 @@ def test_settings_put_if_absent_keeps_the_first_value(store: Store) -> None:
     assert store.get_setting("secret") == "a"
 
 
+def test_replace_setting_writes_or_overwrites_one_key(store: Store) -> None:
+    store.replace_setting("k", "new")
+    assert store.get_setting("k") == "new"
+    store.put_setting_if_absent("other", "kept")
+    store.replace_setting("k", "newer")
+    assert (store.get_setting("k"), store.get_setting("other")) == ("newer", "kept")
+    assert store.put_setting_if_absent("k", "ignored") == "newer"
+
+
 def test_settings_race_has_one_winner(store: Store) -> None:
     results: list[str] = []
     barrier = threading.Barrier(8)

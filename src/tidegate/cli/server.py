@@ -3,8 +3,9 @@
 The settings (flags, ``TIDEGATE_*`` variables, the ``--config`` file) are declared in
 :mod:`tidegate.cli.config`. Starting goes in an order that fails early and leaves nothing behind: the
 settings are checked while the command line is parsed, then the port is bound, then the data folder is
-checked and created, then the store is opened, then the root key is read or created, and only then does
-the server say it is serving. Every refusal is one ``Error:`` line with the exit codes of
+checked and created, then the store is opened and this server's identity (root key, region, account)
+compared with the one the servers sharing the store recorded, then the root key is read or created, and only
+then does the server say it is serving. Every refusal is one ``Error:`` line with the exit codes of
 :class:`tidegate.cli._client.ExitCode` (2: configuration, 3: the store cannot be reached).
 """
 
@@ -30,7 +31,15 @@ from tidegate.api import DEFAULT_REGION, AppContext
 from tidegate.api.access_log import AccessLog
 from tidegate.api.http_limits import HttpLimits, protocol_class
 from tidegate.app import create_app
-from tidegate.auth.keys import ENV_ACCOUNT, ENV_ID, ENV_SECRET, ROOT_KEY_FILE, KeyRing, load_or_create_root_key
+from tidegate.auth.keys import (
+    ENV_ACCOUNT,
+    ENV_ID,
+    ENV_SECRET,
+    ROOT_KEY_FILE,
+    AccessKey,
+    KeyRing,
+    load_or_create_root_key,
+)
 from tidegate.cli._app import main
 from tidegate.cli._client import CliError, ExitCode, UsageFailure, cli_error
 from tidegate.cli.config import ConfigProblems, ServerConfig, Settings, redact_url, server_settings
@@ -45,9 +54,18 @@ from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
 from tidegate.runtime import Runtime
+from tidegate.runtime.identity import SETTING as IDENTITY_SETTING
+from tidegate.runtime.identity import (
+    Identity,
+    IdentityMismatch,
+    claim_identity,
+    compare_identity,
+    parse_identity,
+    reset_identity,
+)
 from tidegate.runtime.retention import Retention, parse_retention
 from tidegate.store import Store, open_store
-from tidegate.store.inspect import schema_status
+from tidegate.store.inspect import read_setting, schema_status
 from tidegate.urls import PUBLIC_URL_ENV
 
 __all__ = ["ENV_REGION", "bind_listeners", "build_context", "server_command", "server_env", "store_url_for"]
@@ -83,6 +101,52 @@ def build_context(store: Store, data_dir: Path, env: Mapping[str, str]) -> tuple
     region = env.get(ENV_REGION) or DEFAULT_REGION
     ctx = AppContext(store=store, keyring=KeyRing(root), region=region, account_id=root.account_id)
     return ctx, created
+
+
+# --- the identity of the servers sharing a store -------------------------------------------------------
+
+_IDENTITY_ADVICE = (
+    f"start it with the same {ENV_ID}/{ENV_SECRET} (or a copy of their {ROOT_KEY_FILE}), {ENV_REGION} and "
+    f"{ENV_ACCOUNT} as the others; to change them for every server, stop them all and start one with "
+    "--reset-identity"
+)
+
+
+def _existing_root_key(data_dir: Path, env: Mapping[str, str]) -> AccessKey | None:
+    """The root key this server would use, or None when starting would create a new one (nothing is created)."""
+    if env.get(ENV_ID) or env.get(ENV_SECRET) or (data_dir / ROOT_KEY_FILE).exists():
+        return load_or_create_root_key(data_dir, env)[0]
+    return None
+
+
+def check_identity(stored: Identity | None, data_dir: Path, env: Mapping[str, str]) -> None:
+    """Refuse (IdentityMismatch) a server whose key, region or account is not the store's; reads only.
+
+    A server without a root key would create a new one, which cannot be the store's: it is refused before
+    the key is created.
+    """
+    if stored is None:
+        return
+    key = _existing_root_key(data_dir, env)
+    if key is None:
+        raise IdentityMismatch(
+            f"this store belongs to {stored.describe()}; this server has no root key yet (neither {ENV_ID}/"
+            f"{ENV_SECRET} nor {data_dir / ROOT_KEY_FILE}): give it the others' key with {ENV_ID}/{ENV_SECRET} "
+            f"or a copy of their {ROOT_KEY_FILE}"
+        )
+    compare_identity(stored, Identity.of(key, env.get(ENV_REGION) or DEFAULT_REGION), _IDENTITY_ADVICE)
+
+
+def _record_identity(ctx: AppContext, reset: bool) -> None:
+    """Record this server's identity in the store (the first server), or check it against the recorded one."""
+    mine = Identity.of(ctx.keyring.root, ctx.region)
+    if reset:
+        previous = reset_identity(ctx.store, mine)
+        if previous != mine:
+            was = previous.describe() if previous is not None else "none"
+            log.warning("--reset-identity: the store now belongs to %s (was: %s)", mine.describe(), was)
+    elif claim_identity(ctx.store, mine, _IDENTITY_ADVICE):
+        log.info("recorded the store's server identity: %s", mine.describe())
 
 
 # --- checks shared by the start and --check ---------------------------------------------------------
@@ -264,7 +328,21 @@ def _check_deploy(folder: Path) -> str:
     return f"{len(files)} deploy file(s) in {folder}, valid"
 
 
-def run_check(settings: Settings, environ: Mapping[str, str]) -> None:
+def _check_identity(url: str, data: Path, env: Mapping[str, str], reset: bool) -> str:
+    """The summary line of the store's server identity; raises IdentityMismatch as a start would."""
+    path = _store_file(url)
+    value = None if path is not None and not path.exists() else read_setting(url, IDENTITY_SETTING)
+    if reset:
+        was = "none recorded" if value is None else f"was {parse_identity(value).describe()}"
+        return f"replaced by this server's on start (--reset-identity; {was})"
+    if value is None:
+        return "none recorded yet: this server's is recorded on start"
+    stored = parse_identity(value)
+    check_identity(stored, data, env)
+    return f"{stored.describe()}: this server's"
+
+
+def run_check(settings: Settings, environ: Mapping[str, str], *, reset_identity: bool = False) -> None:
     """``--check``: every problem on its own line (exit code of the first), else a summary (exit 0).
 
     Nothing is created: not the data folder, not the key, not a SQLite file. A PostgreSQL store is
@@ -286,6 +364,8 @@ def run_check(settings: Settings, environ: Mapping[str, str]) -> None:
 
         report.attempt("root key", key)
         report.attempt("store", lambda: _check_store(url))
+        if not report.problems:  # the key and the store are usable: does the store know this server?
+            report.attempt("identity", lambda: _check_identity(url, config.data, env, reset_identity))
     report.attempt("listen", lambda: _check_port(config.host, config.port))
     deploy_dir = config.deploy
     if deploy_dir is not None:
@@ -385,8 +465,14 @@ def _open_store(url: str) -> Store:
         raise CliError(f"the SQLite store cannot be opened: {exc}") from None
 
 
-def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.socket]) -> None:
-    """Run the server on the bound ``listeners`` until SIGINT/SIGTERM."""
+def serve(
+    config: ServerConfig, env: Mapping[str, str], listeners: list[socket.socket], *, reset_identity: bool = False
+) -> None:
+    """Run the server on the bound ``listeners`` until SIGINT/SIGTERM.
+
+    ``reset_identity``: record this server's key, region and account as the store's, replacing the ones the
+    servers sharing the store had (else a server that differs from them is refused).
+    """
     data_dir = config.data
     metrics.set_enabled(config.metrics)  # before anything counts
     os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
@@ -404,11 +490,15 @@ def serve(config: ServerConfig, env: Mapping[str, str], listeners: list[socket.s
     host, port = config.host, config.port
     serving = False
     try:
+        if not reset_identity:  # refused before a key or the data folder is created
+            stored = store.get_setting(IDENTITY_SETTING)
+            check_identity(None if stored is None else parse_identity(stored), data_dir, env)
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageFailure(f"cannot create the data folder {data_dir}: {exc.strerror or exc}") from None
         ctx, created = build_context(store, data_dir, env)
+        _record_identity(ctx, reset_identity)
         if created:
             _announce_key(ctx, data_dir, config.log_format)
         make_private(data_dir, sqlite_files(url))  # after the key check: a readable key file is refused
@@ -490,8 +580,14 @@ class _ServerCommand(click.Command):
     is_flag=True,
     help="Check the settings, the data folder, the store, the root key and the port; start nothing.",
 )
+@click.option(
+    "--reset-identity",
+    is_flag=True,
+    help="Record this server's root key, region and account as the store's, replacing the ones recorded "
+    "(after stopping every server sharing the store: rotating the key, moving region or account).",
+)
 @server_settings
-def server_command(settings: Settings, check: bool) -> None:
+def server_command(settings: Settings, check: bool, reset_identity: bool) -> None:
     """Run the Serverless Workflow API, the message service and the runtime on one port.
 
     Every option can also be set by its TIDEGATE_* variable or in the --config file (flag over variable
@@ -499,14 +595,14 @@ def server_command(settings: Settings, check: bool) -> None:
     TIDEGATE_ACCESS_KEY_SECRET, else DATA/root-key.json (created on first start).
     """
     if check:
-        run_check(settings, os.environ)
+        run_check(settings, os.environ, reset_identity=reset_identity)
         return
     config = settings.config
     setup_logging(config.log_level, config.log_format, access_log=config.access_log)
     env = server_env(config, os.environ)
     listeners = bind_listeners(config.host, config.port)  # before anything is created or announced
     try:
-        serve(config, env, listeners)
+        serve(config, env, listeners, reset_identity=reset_identity)
     finally:
         for sock in listeners:
             sock.close()

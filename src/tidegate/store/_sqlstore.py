@@ -93,6 +93,11 @@ class SqlStore(ExecutionsMixin, TransitionsMixin, TimersJobsMixin):
         assert row is not None
         return str(row["value"])
 
+    def replace_setting(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, replacing what was there."""
+        with self.db.write() as tx:
+            tx.run("replace_setting", {"key": key, "value": value})
+
     # --- flows -----------------------------------------------------------------------------------
 
     def create_flow(self, flow: FlowRecord) -> FlowRecord:

@@ -110,6 +110,10 @@ class Store(ABC):
     def put_setting_if_absent(self, key: str, value: str) -> str:
         """Store ``value`` unless the key exists; return the value that won."""
 
+    @abstractmethod
+    def replace_setting(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, replacing what was there."""
+
     # --- flows -----------------------------------------------------------------------------------
 
     @abstractmethod

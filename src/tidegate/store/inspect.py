@@ -13,13 +13,14 @@ from tidegate.errors import StoreError
 from tidegate.store._open import open_database
 from tidegate.store.database import migrations
 
-__all__ = ["SchemaStatus", "schema_status"]
+__all__ = ["SchemaStatus", "read_setting", "schema_status"]
 
+#: Whether a table (a constant name of the schema, never input) exists.
 _HAS_TABLE = {
-    "sqlite": "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+    "sqlite": "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = '{table}'",
     "postgres": (
         "SELECT 1 AS found FROM information_schema.tables "
-        "WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+        "WHERE table_schema = current_schema() AND table_name = '{table}'"
     ),
 }
 
@@ -62,11 +63,30 @@ def schema_status(url: str) -> SchemaStatus:
         raise StoreError(f"SQLite: {exc}") from exc
     try:
         with db.read() as tx:
-            if tx.raw(_HAS_TABLE[db.dialect]):
+            if tx.raw(_HAS_TABLE[db.dialect].format(table="schema_migrations")):
                 rows = tx.raw("SELECT version FROM schema_migrations ORDER BY version")
             else:
                 rows = []
         applied = tuple(int(r["version"]) for r in rows)
         return SchemaStatus(db.dialect, applied, tuple(m.version for m in migrations(db.dialect)))
+    finally:
+        db.close()
+
+
+def read_setting(url: str, key: str) -> str | None:
+    """Read one setting of the store named by ``url`` (None when absent, or no settings table yet); migrate nothing.
+
+    Raises: as :func:`schema_status`.
+    """
+    try:
+        db = open_database(url)
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite: {exc}") from exc
+    try:
+        with db.read() as tx:
+            if not tx.raw(_HAS_TABLE[db.dialect].format(table="settings")):
+                return None
+            row = tx.one("get_setting", {"key": key})
+        return None if row is None else str(row["value"])
     finally:
         db.close()

@@ -10,6 +10,9 @@ SELECT value FROM settings WHERE key = :key;
 -- name: insert_setting_if_absent
 INSERT INTO settings (key, value) VALUES (:key, :value) ON CONFLICT (key) DO NOTHING;
 
+-- name: replace_setting
+INSERT INTO settings (key, value) VALUES (:key, :value) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
 -- name: insert_flow
 INSERT INTO flows (name, id, definition, description, type, role_arn, created_ms, modified_ms)
 VALUES (:name, :id, :definition, :description, :type, :role_arn, :created_ms, :modified_ms)

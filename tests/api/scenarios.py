@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 PASS_FLOW = """version: v1
 type: flow
 steps:
@@ -23,6 +25,21 @@ steps:
       - target: token
         source: $context.task.token
 """
+
+# A function for waitForCallback steps: it only acknowledges; the test reports with the token it finds
+# in the history (TaskScheduled input).
+ACK_FUNCTION = """
+def handler(event, context):
+    return {"submitted": True}
+"""
+
+
+def write_functions(root: Path) -> Path:
+    """Create ``root/svc/ack.py`` and return ``root`` (the ``--functions`` folder)."""
+    (root / "svc").mkdir(parents=True, exist_ok=True)
+    (root / "svc" / "ack.py").write_text(ACK_FUNCTION)
+    return root
+
 
 # Helpers defined in every scenario that needs them: wait_token(flow, execution) polls the history (with a
 # deadline) until the task is submitted and returns its token. The scenario runs in the SDK's own

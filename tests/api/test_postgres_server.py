@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import write_functions
-from tests.api.scenarios import CALLBACK_FLOW, HELPERS, PASS_FLOW
+from tests.api.scenarios import CALLBACK_FLOW, HELPERS, PASS_FLOW, write_functions
 from tests.api.sdk import run_scenario
 from tests.server import TEST_KEYS, ServerProcess
 from tests.stores import PG_URL, drop_schema, require_pg

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.api.conftest import write_functions
-from tests.api.scenarios import CALLBACK_FLOW, HELPERS
+from tests.api.scenarios import CALLBACK_FLOW, HELPERS, write_functions
 from tests.api.sdk import run_scenario
 from tests.server import TEST_KEYS, ServerProcess
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.harness import Hostile, started, write_functions
+from tests.api.scenarios import write_functions
+from tests.hostile.harness import Hostile, started
 
 
 @pytest.fixture()

@@ -73,30 +73,6 @@ steps:
     name: p
 """
 
-CALLBACK_FLOW = """version: v1
-type: flow
-steps:
-  - type: task
-    name: t
-    resourceArn: acs:fc:::services/svc/functions/ack
-    pattern: waitForCallback
-    inputMappings:
-      - target: token
-        source: $context.task.token
-"""
-
-ACK_FUNCTION = """
-def handler(event, context):
-    return {"submitted": True}
-"""
-
-
-def write_functions(root: Path) -> Path:
-    """``root/svc/ack.py`` for the callback flow's task; returns the ``--functions`` folder."""
-    (root / "svc").mkdir(parents=True, exist_ok=True)
-    (root / "svc" / "ack.py").write_text(ACK_FUNCTION)
-    return root
-
 
 def rpc_params(params: Mapping[str, str], method: str) -> dict[str, str]:
     """``params`` with the common parameters and a valid HMAC-SHA1 signature over all of them."""

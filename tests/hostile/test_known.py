@@ -16,7 +16,8 @@ from xml.sax.saxutils import escape
 import httpx
 import pytest
 
-from tests.hostile.harness import CALLBACK_FLOW, PASS_FLOW, Hostile, Protocol, wait_token
+from tests.api.scenarios import CALLBACK_FLOW
+from tests.hostile.harness import PASS_FLOW, Hostile, Protocol, wait_token
 from tests.hostile.values import BIG_INT, DEEP_JSON, DEEP_OBJECT, HUGE_INT, LONE_SURROGATE, NAN_INFINITY
 from tests.server import free_port
 

@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.hostile.harness import CALLBACK_FLOW, PASS_FLOW, Hostile, Protocol, hostile_settings, wait_token
+from tests.api.scenarios import CALLBACK_FLOW
+from tests.hostile.harness import PASS_FLOW, Hostile, Protocol, hostile_settings, wait_token
 from tests.hostile.values import (
     BIG_INT,
     CONTROL_TEXT,

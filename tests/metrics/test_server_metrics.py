@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import write_functions
+from tests.api.scenarios import write_functions
 from tests.api.sdk import CORE_PRELUDE
 from tests.inprocess import TEST_AUTH
 from tests.metrics.helpers import FAMILIES, Samples, delta, labels_of, parse, total, value

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from tests.server import TEST_KEYS, ServerProcess
 from tidegate.mq._common import new_message_id
+from tidegate.mq.client import MnsClient
 from tidegate.mq.queues import QueueService
 from tidegate.mq.topics import TopicService
 from tidegate.mq.wire import body_md5
@@ -60,3 +64,18 @@ def poison_delivery(ts: TopicService, topic: str, subscription: str, body: str) 
     }
     with ts.db.write() as tx:
         tx.raw_count(ts.queries["insert_delivery"], params)
+
+
+def push_test_server(data_dir: Path) -> Iterator[ServerProcess]:
+    """A real server whose push retries are 100 times faster (``TIDEGATE_PUSH_RETRY_SCALE``), for a fixture."""
+    srv = ServerProcess(data_dir, env={**TEST_KEYS, "TIDEGATE_PUSH_RETRY_SCALE": "0.01"})
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def root_client(server: ServerProcess) -> Iterator[MnsClient]:
+    """An MNS client of ``server`` with the test root key, for a fixture."""
+    c = MnsClient(server.url, TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"], TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"])
+    yield c
+    c.close()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.console.conftest import KEY, browser, page, shots, sign_in  # noqa: F401  (fixtures)
-from tests.mq.helpers import poison_message
-from tests.server import TEST_KEYS, ServerProcess
+from tests.mq.helpers import poison_message, push_test_server, root_client
+from tests.server import ServerProcess
 from tests.waiting import wait_until
 from tidegate.mq.client import MnsClient, MnsClientError, fields
 from tidegate.mq.queues import QueueService
@@ -29,19 +29,12 @@ from tidegate.store import open_store
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(
-        tmp_path_factory.mktemp("mq-console") / "data", env={**TEST_KEYS, "TIDEGATE_PUSH_RETRY_SCALE": "0.01"}
-    )
-    srv.start()
-    yield srv
-    srv.stop()
+    yield from push_test_server(tmp_path_factory.mktemp("mq-console") / "data")
 
 
 @pytest.fixture
 def mns(server: ServerProcess) -> Iterator[MnsClient]:
-    c = MnsClient(server.url, *KEY)
-    yield c
-    c.close()
+    yield from root_client(server)
 
 
 def test_queue_page_lists_quarantined_messages_and_deletes_them(

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mq.helpers import poison_delivery, poison_message
+from tests.mq.helpers import poison_delivery, poison_message, push_test_server, root_client
 from tests.mq.subscriber import Subscriber
 from tests.sdkenv import mns115_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
 from tests.server import TEST_KEYS, ServerProcess
@@ -43,19 +43,12 @@ XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>'
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(
-        tmp_path_factory.mktemp("mns-hostile") / "data", env={**TEST_KEYS, "TIDEGATE_PUSH_RETRY_SCALE": "0.01"}
-    )
-    srv.start()
-    yield srv
-    srv.stop()
+    yield from push_test_server(tmp_path_factory.mktemp("mns-hostile") / "data")
 
 
 @pytest.fixture
 def client(server: ServerProcess) -> Iterator[MnsClient]:
-    c = MnsClient(server.url, *KEYS)
-    yield c
-    c.close()
+    yield from root_client(server)
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.mq.helpers import push_test_server, root_client
 from tests.mq.subscriber import Subscriber
-from tests.server import TEST_KEYS, ServerProcess
+from tests.server import ServerProcess
 from tests.waiting import wait_until
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.push import retry_delay_s
@@ -29,19 +30,12 @@ ACCOUNT = "1234567890123456"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(
-        tmp_path_factory.mktemp("mns-push") / "data", env={**TEST_KEYS, "TIDEGATE_PUSH_RETRY_SCALE": "0.01"}
-    )
-    srv.start()
-    yield srv
-    srv.stop()
+    yield from push_test_server(tmp_path_factory.mktemp("mns-push") / "data")
 
 
 @pytest.fixture
 def client(server: ServerProcess) -> Iterator[MnsClient]:
-    c = MnsClient(server.url, TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"], TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"])
-    yield c
-    c.close()
+    yield from root_client(server)
 
 
 @pytest.fixture

@@ -44,6 +44,22 @@ def exists(client: MnsClient, path: str) -> bool:
     return True
 
 
+def delete_if_exists(conn: Connection, path: str) -> bool:
+    """DELETE the queue / topic / subscription at ``path`` if it exists; False when there was none.
+
+    The service answers a delete of a missing resource with success too, so the command asks first, to
+    tell the user what happened.
+    """
+
+    def action(c: MnsClient) -> bool:
+        if not exists(c, path):
+            return False
+        c.request("DELETE", path)
+        return True
+
+    return run(conn, action)
+
+
 def created_or_unchanged(status: int, what: str) -> str:
     """The line for a create that answered ``status``: 201 created, 204 it was there already, the same."""
     return f"created {what}" if status == 201 else f"{what} already exists (unchanged)"
@@ -101,14 +117,8 @@ def list_(prefix: str, conn: Connection) -> None:
 @connection_options
 def delete(name: str, conn: Connection) -> None:
     """Delete queue NAME and its messages (a queue that does not exist is reported, not an error)."""
-
-    def action(c: MnsClient) -> bool:
-        if not exists(c, f"/queues/{seg(name)}"):
-            return False
-        c.request("DELETE", f"/queues/{seg(name)}")
-        return True
-
-    click.echo(f"deleted queue {name}" if run(conn, action) else f"queue {name} does not exist (nothing deleted)")
+    deleted = delete_if_exists(conn, f"/queues/{seg(name)}")
+    click.echo(f"deleted queue {name}" if deleted else f"queue {name} does not exist (nothing deleted)")
 
 
 @queue_group.command("send")

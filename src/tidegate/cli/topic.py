@@ -6,7 +6,7 @@ import click
 
 from tidegate.cli._app import main
 from tidegate.cli._client import Connection, connection_options
-from tidegate.cli.queue import created_or_unchanged, exists, run
+from tidegate.cli.queue import created_or_unchanged, delete_if_exists, run
 from tidegate.mq.client import MnsClient, fields, seg
 from tidegate.mq.wire import (
     MAX_MESSAGE_SIZE,
@@ -56,14 +56,8 @@ def list_(prefix: str, conn: Connection) -> None:
 @connection_options
 def delete(name: str, conn: Connection) -> None:
     """Delete topic NAME, its subscriptions and pending pushes (a topic that does not exist is reported)."""
-
-    def action(c: MnsClient) -> bool:
-        if not exists(c, f"/topics/{seg(name)}"):
-            return False
-        c.request("DELETE", f"/topics/{seg(name)}")
-        return True
-
-    click.echo(f"deleted topic {name}" if run(conn, action) else f"topic {name} does not exist (nothing deleted)")
+    deleted = delete_if_exists(conn, f"/topics/{seg(name)}")
+    click.echo(f"deleted topic {name}" if deleted else f"topic {name} does not exist (nothing deleted)")
 
 
 @topic_group.command("publish")
@@ -109,15 +103,7 @@ def subscribe(
 @connection_options
 def unsubscribe(name: str, subscription: str, conn: Connection) -> None:
     """Remove SUBSCRIPTION from topic NAME."""
-    path = f"/topics/{seg(name)}/subscriptions/{seg(subscription)}"
-
-    def action(c: MnsClient) -> bool:
-        if not exists(c, path):
-            return False
-        c.request("DELETE", path)
-        return True
-
-    if run(conn, action):
+    if delete_if_exists(conn, f"/topics/{seg(name)}/subscriptions/{seg(subscription)}"):
         click.echo(f"unsubscribed {subscription} from {name}")
     else:
         click.echo(f"{name} has no subscription {subscription} (nothing removed)")

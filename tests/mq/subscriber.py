@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -95,3 +96,11 @@ class Subscriber:
         """Return the pushes received on ``path``."""
         with self.lock:
             return [r for r in self.received if r.path == path]
+
+
+def serving(fail_first: dict[str, int] | None = None) -> Iterator[tuple[Subscriber, str]]:
+    """A started subscriber and its base URL, stopped afterwards (for a fixture: ``yield from serving(...)``)."""
+    sub = Subscriber(fail_first=fail_first or {})
+    url = sub.start()
+    yield sub, url
+    sub.stop()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.mq.helpers import poison_delivery, poison_message, push_test_server, root_client
-from tests.mq.subscriber import Subscriber
+from tests.mq.subscriber import Subscriber, serving
 from tests.sdkenv import mns115_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
 from tests.server import TEST_KEYS, ServerProcess
 from tests.waiting import wait_until
@@ -244,10 +244,7 @@ def test_sdks_receive_the_good_messages_around_a_poisoned_one(
 
 @pytest.fixture
 def subscriber() -> Iterator[tuple[Subscriber, str]]:
-    sub = Subscriber(fail_first={"/down": 1000})
-    url = sub.start()
-    yield sub, url
-    sub.stop()
+    yield from serving(fail_first={"/down": 1000})
 
 
 def test_pushes_that_cannot_succeed_end_failed_and_the_console_shows_them(

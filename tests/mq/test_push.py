@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.mq.helpers import push_test_server, root_client
-from tests.mq.subscriber import Subscriber
+from tests.mq.subscriber import Subscriber, serving
 from tests.server import ServerProcess
 from tests.waiting import wait_until
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
@@ -40,10 +40,7 @@ def client(server: ServerProcess) -> Iterator[MnsClient]:
 
 @pytest.fixture
 def subscriber() -> Iterator[tuple[Subscriber, str]]:
-    sub = Subscriber(fail_first={"/flaky": 2})
-    url = sub.start()
-    yield sub, url
-    sub.stop()
+    yield from serving(fail_first={"/flaky": 2})
 
 
 def _subscribe(c: MnsClient, topic: str, name: str, attrs: SubscriptionAttributes) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.mq.helpers import FakeClock, poison_delivery, poison_message
-from tests.mq.subscriber import Subscriber
+from tests.mq.subscriber import Subscriber, serving
 from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
 from tidegate.mq.errors import InvalidQueueArgument, MessageNotExist
@@ -215,10 +215,7 @@ def test_a_wait_counts_from_when_the_request_started(qs: QueueService) -> None:
 
 @pytest.fixture
 def subscriber() -> Iterator[tuple[Subscriber, str]]:
-    sub = Subscriber(fail_first={"/down": 1000})
-    url = sub.start()
-    yield sub, url
-    sub.stop()
+    yield from serving(fail_first={"/down": 1000})
 
 
 def test_pushes_end_in_a_durable_failed_state(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.mq.helpers import FakeClock
-from tests.mq.subscriber import Subscriber
+from tests.mq.subscriber import Subscriber, serving
 from tests.waiting import wait_until
 from tidegate.auth.push import load_or_create_push_identity
 from tidegate.mq.errors import (
@@ -95,10 +95,7 @@ def test_subscription_lifecycle(ts: TopicService) -> None:
 
 @pytest.fixture
 def subscriber() -> Iterator[tuple[Subscriber, str]]:
-    sub = Subscriber(fail_first={"/fail": 1000})
-    url = sub.start()
-    yield sub, url
-    sub.stop()
+    yield from serving(fail_first={"/fail": 1000})
 
 
 def test_worker_delivers_to_queue_and_http_and_retries(

@@ -17,7 +17,6 @@ import logging
 import os
 import signal
 import socket
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from tidegate.auth.keys import (
     load_or_create_root_key,
 )
 from tidegate.cli._app import main
-from tidegate.cli._client import CliError, ExitCode, UsageFailure, cli_error
+from tidegate.cli._client import ExitCode, UsageFailure, cli_error
 from tidegate.cli.config import ConfigProblems, ServerConfig, Settings, redact_url, server_settings
 from tidegate.cli.logs import LogFormat, LogLevel, setup_logging
 from tidegate.cli.private import PRIVATE_UMASK, make_private, sqlite_files
@@ -450,21 +449,6 @@ def _announce_key(ctx: AppContext, data_dir: Path, fmt: LogFormat) -> None:
     click.echo(f"  kept in {path} (mode 0600); account {root.account_id}")
 
 
-def _debugging() -> bool:
-    """``tidegate --debug``: errors keep their traceback."""
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx is not None and ctx.find_root().params.get("debug"))
-
-
-def _open_store(url: str) -> Store:
-    try:
-        return open_store(url)
-    except sqlite3.Error as exc:  # a file that is not a database, or cannot be opened
-        if _debugging():
-            raise
-        raise CliError(f"the SQLite store cannot be opened: {exc}") from None
-
-
 def serve(
     config: ServerConfig, env: Mapping[str, str], listeners: list[socket.socket], *, reset_identity: bool = False
 ) -> None:
@@ -481,7 +465,7 @@ def serve(
         raise UsageFailure(problem)
     _check_key(data_dir, env)  # a key that would be refused is refused before anything is created
     retention_ms = parse_retention(config.retention)  # checked by the setting's type already
-    store = _open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
+    store = open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
     runtime: Runtime | None = None
     retention = Retention(store, retention_ms) if retention_ms is not None else None
     push: PushWorker | None = None

@@ -100,11 +100,14 @@ class SqliteDatabase(Database):
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
-        self._writer = self._connect()
-        # Before the first table exists (a new file), so that retention can give removed rows' pages back
-        # to the file system (PRAGMA incremental_vacuum); an existing file keeps its mode (operations.md).
-        self._writer.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        self._writer.execute("PRAGMA journal_mode=WAL")
+        try:
+            self._writer = self._connect()
+            # Before the first table exists (a new file), so that retention can give removed rows' pages back
+            # to the file system (PRAGMA incremental_vacuum); an existing file keeps its mode (operations.md).
+            self._writer.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            self._writer.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:  # a file that is not a database, or a folder that cannot hold one
+            raise StoreError(f"the SQLite store {self.path} cannot be opened: {exc}") from exc
         self._flusher = _Flusher(self.path + "-wal", self.notifier) if self.synchronous is Synchronous.FULL else None
 
     def _connect(self) -> sqlite3.Connection:

@@ -31,8 +31,10 @@ import httpx
 from hypothesis import HealthCheck, Phase, settings
 
 from tests.server import TEST_KEYS, ServerProcess
+from tests.waiting import wait_until
 from tidegate.auth.signatures import format_http_date, mns_authorization, sign_rpc
 from tidegate.mq.wire_xml import MalformedXML, parse_xml
+from tidegate.status import TERMINAL, ExecutionStatus
 
 KEY_ID = TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"]
 SECRET = TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"]
@@ -235,15 +237,26 @@ def started(srv_dir: Path, functions: Path) -> Iterator[Hostile]:
 
 
 def wait_token(h: Hostile, flow: str, execution: str, timeout_s: float = 30.0) -> str:
-    """Poll the history (with a deadline) until the callback task is submitted; its token."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """Wait (with a deadline) until the callback task is submitted; its token."""
+
+    def token() -> str | None:
         events = h.rpc_ok({"Action": "GetExecutionHistory", "FlowName": flow, "ExecutionName": execution})["Events"]
-        if any(e["Type"] == "TaskSubmitted" for e in events):
-            sched = [e for e in events if e["Type"] == "TaskScheduled"][-1]
-            return str(json.loads(sched["EventDetail"])["input"]["token"])
-        time.sleep(0.02)  # polling a condition with a deadline
-    raise AssertionError(f"{flow}/{execution}: the task was not submitted in {timeout_s} s")
+        if not any(e["Type"] == "TaskSubmitted" for e in events):
+            return None
+        sched = [e for e in events if e["Type"] == "TaskScheduled"][-1]
+        return str(json.loads(sched["EventDetail"])["input"]["token"])
+
+    return wait_until(token, timeout=timeout_s, message=f"{flow}/{execution}: the task submitted")
+
+
+def wait_ended(h: Hostile, flow: str, execution: str, what: object = "", timeout_s: float = 30.0) -> dict[str, Any]:
+    """Wait (with a deadline) until an accepted execution has ended (it may fail, never stay Running)."""
+
+    def ended() -> dict[str, Any] | None:
+        doc = h.rpc_ok({"Action": "DescribeExecution", "FlowName": flow, "ExecutionName": execution})
+        return doc if ExecutionStatus(doc["Status"]) in TERMINAL else None
+
+    return wait_until(ended, timeout=timeout_s, message=f"{what!r:.300}: {flow}/{execution} to end")
 
 
 def q(value: str) -> str:

@@ -17,24 +17,17 @@ import httpx
 import pytest
 
 from tests.api.scenarios import CALLBACK_FLOW
-from tests.hostile.harness import PASS_FLOW, Hostile, Protocol, wait_token
+from tests.hostile.harness import PASS_FLOW, Hostile, Protocol, wait_ended, wait_token
 from tests.hostile.values import BIG_INT, DEEP_JSON, DEEP_OBJECT, HUGE_INT, LONE_SURROGATE, NAN_INFINITY
 from tests.server import free_port
 
-TERMINAL = {"Succeeded", "Failed", "Stopped", "TimedOut"}
 END_TIMEOUT_S = 30.0
 SLOW_CLIENT_S = 60.0  # generous: a server that times requests out at all does so well within a minute
 
 
 def ended(h: Hostile, flow: str, execution: str) -> str:
     """Wait (with a deadline) until the execution has ended; its status."""
-    deadline = time.monotonic() + END_TIMEOUT_S
-    while True:
-        doc = h.rpc_ok({"Action": "DescribeExecution", "FlowName": flow, "ExecutionName": execution})
-        if doc["Status"] in TERMINAL:
-            return str(doc["Status"])
-        assert time.monotonic() < deadline, f"{flow}/{execution} still {doc['Status']} after {END_TIMEOUT_S} s"
-        time.sleep(0.02)  # polling a condition with a deadline
+    return str(wait_ended(h, flow, execution, timeout_s=END_TIMEOUT_S)["Status"])
 
 
 def flow(h: Hostile, name: str, definition: str = PASS_FLOW) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.api.scenarios import CALLBACK_FLOW
-from tests.hostile.harness import PASS_FLOW, Hostile, Protocol, hostile_settings, wait_token
+from tests.hostile.harness import PASS_FLOW, Hostile, Protocol, hostile_settings, wait_ended, wait_token
 from tests.hostile.values import (
     BIG_INT,
     CONTROL_TEXT,
@@ -42,7 +39,6 @@ ACTIONS = [
     "DescribeSchedule",
     "ListSchedules",
 ]
-TERMINAL = {"Succeeded", "Failed", "Stopped", "TimedOut"}
 
 names = st.one_of(st.sampled_from(["hf", "hcb", "e1", "s1"]), hostile_text)
 # Values 1-60 would make DescribeExecution really wait: keep the generated waits short or invalid.
@@ -82,17 +78,6 @@ def prepare(h: Hostile) -> None:
     h.rpc_ok({"Action": "CreateFlow", "Name": "hf", "Definition": PASS_FLOW, "Description": "", "Type": "FDL"})
     h.rpc_ok({"Action": "CreateFlow", "Name": "hcb", "Definition": CALLBACK_FLOW, "Description": "", "Type": "FDL"})
     h.rpc_ok({"Action": "StartExecution", "FlowName": "hf", "ExecutionName": "e1", "Input": "{}"})
-
-
-def wait_terminal(h: Hostile, flow: str, execution: str, what: object, timeout_s: float = 30.0) -> dict[str, Any]:
-    """An accepted execution must end: it may fail, but never stay Running forever on its input."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        doc = h.rpc_ok({"Action": "DescribeExecution", "FlowName": flow, "ExecutionName": execution})
-        if doc["Status"] in TERMINAL:
-            return doc
-        assert time.monotonic() < deadline, f"{what!r:.300}: {flow}/{execution} still {doc['Status']}"
-        time.sleep(0.02)  # polling a condition with a deadline
 
 
 @hostile_settings(80)
@@ -144,7 +129,7 @@ def test_start_execution_input(hostile: Hostile, input_text: str, method: str) -
     r = hostile.rpc({"Action": "StartExecution", "FlowName": "hf", "ExecutionName": name, "Input": input_text}, method)
     hostile.check(r, Protocol.RPC, input_text)
     if r.status_code == 200:
-        wait_terminal(hostile, "hf", name, input_text)
+        wait_ended(hostile, "hf", name, input_text)
         hostile.check_quiet(input_text)
 
 
@@ -166,9 +151,9 @@ def test_report_task_succeeded_output(hostile: Hostile, output: str) -> None:
     r = hostile.rpc({"Action": "ReportTaskSucceeded", "TaskToken": token, "Output": output}, "POST")
     hostile.check(r, Protocol.RPC, output)
     if r.status_code == 200:
-        wait_terminal(hostile, "hcb", name, output)
+        wait_ended(hostile, "hcb", name, output)
         hostile.check_quiet(output)
     else:  # refused: the task is still open and an ordinary report completes it
         ok = hostile.rpc({"Action": "ReportTaskSucceeded", "TaskToken": token, "Output": "{}"}, "POST")
         assert ok.status_code == 200, ok.text
-        assert wait_terminal(hostile, "hcb", name, output)["Status"] == "Succeeded"
+        assert wait_ended(hostile, "hcb", name, output)["Status"] == "Succeeded"

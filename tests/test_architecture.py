@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
     ("clock", "jsontext", "logctx", "urls", "status", "names", "metrics"),
     ("flow", "auth", "store", "functions", "shim", "sdk"),
-    ("engine", "mq"),
+    ("engine", "mq", "ram"),
     ("integrations",),
     ("runtime", "deploy"),
     ("api",),

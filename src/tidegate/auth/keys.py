@@ -47,7 +47,8 @@ class KeyKind(StrEnum):
     """Whether a key is the account's root key or a temporary (STS-style) one."""
 
     ROOT = "root"
-    TEMPORARY = "temporary"
+    USER = "user"  # a RAM user's AccessKey
+    TEMPORARY = "temporary"  # STS credentials of an assumed role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +61,12 @@ class AccessKey:
     account_id: str
     expires_ms: int | None = None
     security_token: str | None = field(default=None, repr=False)
+    #: USER keys: the RAM user's name.
+    user_name: str | None = None
+    #: TEMPORARY keys: the assumed role's name, the session name and the session policy's text (or None).
+    role_name: str | None = None
+    session_name: str | None = None
+    session_policy: str | None = field(default=None, repr=False)
 
 
 def _random(n: int) -> str:

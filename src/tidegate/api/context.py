@@ -11,6 +11,7 @@ from tidegate.auth.keys import KeyRing
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from tidegate.ram import Authorizer
 from tidegate.runtime.service import WorkflowService
 from tidegate.store import Store
 
@@ -26,6 +27,7 @@ class AppContext:
         account_id: the account id (defaults to the root key's).
         clock: epoch milliseconds; tests may pin it.
         long_poll_slots: how many DescribeExecution long-polls may wait at once (each holds a thread).
+        authorizer: who a key acts as and what it may do (every protocol asks it).
     """
 
     store: Store
@@ -35,12 +37,16 @@ class AppContext:
     clock: Callable[[], int] = now_ms
     long_poll_slots: int = 200
     service: WorkflowService = field(init=False)
+    authorizer: Authorizer = field(init=False)
     _long_polls: anyio.CapacityLimiter | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.account_id:
             self.account_id = self.keyring.root.account_id or DEFAULT_ACCOUNT_ID
         self.service = WorkflowService(self.store, self.signer, self.clock)
+        self.authorizer = Authorizer(
+            self.store, self.keyring, region=self.region, account_id=self.account_id, clock=self.clock
+        )
 
     def long_poll_limiter(self) -> anyio.CapacityLimiter:
         """The thread pool of long-polls, shared by every protocol (call it on the event loop).

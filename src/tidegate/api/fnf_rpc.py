@@ -1,13 +1,18 @@
-"""The Serverless Workflow RPC endpoint (docs/api.md, docs/protocols.md): ``GET|POST /?Action=…``.
+"""The RPC endpoint (docs/api.md, docs/protocols.md): ``GET|POST /?Action=…``.
 
-One request: read the body (≤ 1 MiB), merge query and form parameters, check ``Action`` and ``Version``,
-authenticate (signature, timestamp, nonce), then run the action in a worker thread. Every failure goes
-through :func:`tidegate.api.rpc_errors.rpc_error`, the one place where errors become responses.
+It serves Serverless Workflow (``Version=2019-03-15``) and the other RPC products registered in
+:data:`PRODUCTS` by their API version (RAM ``2015-05-01``, STS ``2015-04-01``). One request: read the body
+(≤ 1 MiB), merge query and form parameters, check ``Action`` and ``Version``, authenticate (signature,
+timestamp, nonce), resolve the principal, authorize (:mod:`tidegate.api.permissions`), then run the
+action. Every failure goes through :func:`tidegate.api.rpc_errors.rpc_error`, the one place where errors
+become responses.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -20,6 +25,7 @@ from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
 from tidegate.api.ids import new_request_id
+from tidegate.api.permissions import authorize_rpc, request_context
 from tidegate.api.rpc_auth import ACS3_PREFIX, NonceCache, authenticate_acs3, authenticate_rpc
 from tidegate.api.rpc_errors import (
     ActionNotSupported,
@@ -29,13 +35,46 @@ from tidegate.api.rpc_errors import (
     rpc_error,
 )
 from tidegate.api.rpc_params import Params
+from tidegate.auth.keys import AccessKey
 from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
 from tidegate.logctx import REQUEST_ID
+from tidegate.ram import Principal
 
-__all__ = ["ACTION_KEY", "API_VERSION", "MAX_BODY", "RpcEndpoint"]
+__all__ = ["ACTION_KEY", "API_VERSION", "MAX_BODY", "PRODUCTS", "RpcCall", "RpcEndpoint", "RpcProduct"]
 
 API_VERSION = "2019-03-15"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RpcCall:
+    """One authenticated, authorized call of a product's action."""
+
+    ctx: AppContext
+    principal: Principal
+    params: Params
+    #: The request's condition keys (``acs:SourceIp``…), for actions that evaluate policies themselves.
+    context: Mapping[str, tuple[str, ...]]
+
+
+ProductAction = Callable[[RpcCall], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class RpcProduct:
+    """An RPC product other than Serverless Workflow served on the same front door.
+
+    Attributes:
+        code: its RAM code (``ram``, ``sts``): the prefix of its actions in policies.
+        actions: handler by Action name (blocking; run in a worker thread).
+    """
+
+    code: str
+    actions: Mapping[str, ProductAction]
+
+
+#: The other products by API version. Their modules register themselves here.
+PRODUCTS: dict[str, RpcProduct] = {}
 
 
 def _request_id(params: dict[str, str] | None) -> str:
@@ -101,7 +140,7 @@ class RpcEndpoint:
             if request.headers.get("authorization", "").startswith(ACS3_PREFIX):
                 result = await self._dispatch_acs3(request, params, body)
             else:
-                result = await self._dispatch(request.method, params)
+                result = await self._dispatch(request, params)
         except Exception as exc:  # the one place errors become responses
             if rid is None:
                 rid = _request_id(params)
@@ -113,31 +152,33 @@ class RpcEndpoint:
         request.scope[ACTION_KEY] = params.get("Action")
         return _json(200, {**result, "RequestId": rid}, rid)
 
-    def _action(self, params: dict[str, str]) -> str:
+    def _action(self, params: dict[str, str]) -> tuple[RpcProduct | None, str]:
+        """The product (None: Serverless Workflow) and the action a request names."""
         action = params.get("Action")
         if not action:
             raise MissingRequiredParams("Action")
         version = params.get("Version")
         if not version:
             raise MissingRequiredParams("Version")
-        if version != API_VERSION:
+        product = None if version == API_VERSION else PRODUCTS.get(version)
+        if version != API_VERSION and product is None:
             raise ApiVersionNotSupported(version)
-        if action not in ACTIONS:
+        if action not in (ACTIONS if product is None else product.actions):
             raise ActionNotSupported(action)
-        return action
+        return product, action
 
-    async def _dispatch(self, method: str, params: dict[str, str]) -> dict[str, Any]:
-        action = self._action(params)
-        authenticate_rpc(method, params, self.ctx.keyring, self.nonces, self.ctx.clock() / 1000)
-        return await self._run(action, params)
+    async def _dispatch(self, request: Request, params: dict[str, str]) -> dict[str, Any]:
+        product, action = self._action(params)
+        key = authenticate_rpc(request.method, params, self.ctx.keyring, self.nonces, self.ctx.clock() / 1000)
+        return await self._run(request, key, product, action, params)
 
     async def _dispatch_acs3(self, request: Request, params: dict[str, str], body: bytes) -> dict[str, Any]:
         # Signature V3 carries the action and version in headers rather than parameters.
         params.setdefault("Action", request.headers.get("x-acs-action", ""))
         params.setdefault("Version", request.headers.get("x-acs-version", ""))
-        action = self._action(params)
+        product, action = self._action(params)
         raw_query = request.scope.get("query_string", b"").decode("latin-1")
-        authenticate_acs3(
+        key = authenticate_acs3(
             request.method,
             request.scope["path"],
             raw_query,
@@ -147,10 +188,18 @@ class RpcEndpoint:
             self.nonces,
             self.ctx.clock() / 1000,
         )
-        return await self._run(action, params)
+        return await self._run(request, key, product, action, params)
 
-    async def _run(self, action: str, params: dict[str, str]) -> dict[str, Any]:
+    async def _run(
+        self, request: Request, key: AccessKey, product: RpcProduct | None, action: str, params: dict[str, str]
+    ) -> dict[str, Any]:
         p = Params(params)
+        principal = self.ctx.authorizer.principal(key)
+        context = request_context(request.scope, self.ctx.clock())
+        authorize_rpc(self.ctx.authorizer, principal, "fnf" if product is None else product.code, action, p, context)
+        if product is not None:
+            rpc_call = RpcCall(ctx=self.ctx, principal=principal, params=p, context=context)
+            return await run_in_threadpool(product.actions[action], rpc_call)
         svc = self.ctx.service
         if action == "DescribeExecution" and (wait := wait_seconds(p)) > 0:
             # The deadline starts now, so time spent queueing for a slot counts against the wait.

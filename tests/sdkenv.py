@@ -44,6 +44,14 @@ ENVS: dict[str, tuple[str, ...]] = {
         "alibabacloud-tea-openapi==0.4.6",
         "darabonba-core==1.0.9",
     ),
+    # Access control: RAM and STS, the core-based and the Tea-based SDKs.
+    "ramcore": ("aliyun-python-sdk-core==2.16.1", "aliyun-python-sdk-ram==3.3.1", "aliyun-python-sdk-sts==3.1.3"),
+    "ramtea": (
+        "alibabacloud-ram20150501==1.3.0",
+        "alibabacloud-sts20150401==1.2.0",
+        "alibabacloud-tea-openapi==0.4.6",
+        "darabonba-core==1.0.9",
+    ),
 }
 
 # Generous: a cold build downloads and compiles wheels (pycryptodome etc.).
@@ -204,3 +212,15 @@ if __name__ == "__main__":
     # `python -m tests.sdkenv [NAME...]` pre-builds the environments (all by default).
     for _name in sys.argv[1:] or list(ENVS):
         print(_name, ensure_env(_name).path)
+
+
+@pytest.fixture(scope="session")
+def ramcore_env() -> Iterator[SdkEnv]:
+    """The ``aliyun-python-sdk-ram`` + ``aliyun-python-sdk-sts`` (core-based) environment."""
+    yield from _fixture("ramcore")
+
+
+@pytest.fixture(scope="session")
+def ramtea_env() -> Iterator[SdkEnv]:
+    """The ``alibabacloud-ram20150501`` + ``alibabacloud-sts20150401`` (Tea) environment."""
+    yield from _fixture("ramtea")

@@ -17,6 +17,14 @@ IMPORTS = {
         "import alibabacloud_fnf20190315.client; import importlib.metadata as m;"
         "print(m.version('alibabacloud-fnf20190315'), m.version('alibabacloud-tea-openapi'))"
     ),
+    "ramcore": (
+        "import aliyunsdkram.request.v20150501.CreateUserRequest, aliyunsdksts.request.v20150401.AssumeRoleRequest;"
+        "import importlib.metadata as m; print(m.version('aliyun-python-sdk-ram'), m.version('aliyun-python-sdk-sts'))"
+    ),
+    "ramtea": (
+        "import alibabacloud_ram20150501.client, alibabacloud_sts20150401.client; import importlib.metadata as m;"
+        "print(m.version('alibabacloud-ram20150501'), m.version('alibabacloud-sts20150401'))"
+    ),
     "worker": (
         "import mns.account, aliyunsdkcore.client, aliyunsdkfnf.request.v20190315.ReportTaskSucceededRequest;"
         "import importlib.metadata as m; print(m.version('aliyun-mns'), m.version('aliyun-python-sdk-fnf'))"
@@ -28,6 +36,8 @@ EXPECTED = {
     "fnfcore": "2.16.1",
     "fnftea": "2.0.1 0.4.6",
     "worker": "1.1.5 1.8.3",
+    "ramcore": "3.3.1 3.1.3",
+    "ramtea": "1.3.0 1.2.0",
 }
 
 

@@ -11,8 +11,6 @@ become responses.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -35,45 +33,18 @@ from tidegate.api.rpc_errors import (
     rpc_error,
 )
 from tidegate.api.rpc_params import Params
+from tidegate.api.rpc_product import RpcCall, RpcProduct
 from tidegate.auth.keys import AccessKey
 from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
 from tidegate.logctx import REQUEST_ID
-from tidegate.ram import Principal
 
-__all__ = ["ACTION_KEY", "API_VERSION", "MAX_BODY", "PRODUCTS", "RpcCall", "RpcEndpoint", "RpcProduct"]
+__all__ = ["ACTION_KEY", "API_VERSION", "MAX_BODY", "PRODUCTS", "RpcEndpoint"]
 
 API_VERSION = "2019-03-15"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RpcCall:
-    """One authenticated, authorized call of a product's action."""
-
-    ctx: AppContext
-    principal: Principal
-    params: Params
-    #: The request's condition keys (``acs:SourceIp``…), for actions that evaluate policies themselves.
-    context: Mapping[str, tuple[str, ...]]
-
-
-ProductAction = Callable[[RpcCall], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class RpcProduct:
-    """An RPC product other than Serverless Workflow served on the same front door.
-
-    Attributes:
-        code: its RAM code (``ram``, ``sts``): the prefix of its actions in policies.
-        actions: handler by Action name (blocking; run in a worker thread).
-    """
-
-    code: str
-    actions: Mapping[str, ProductAction]
-
-
-#: The other products by API version. Their modules register themselves here.
+#: The other RPC products by API version (RAM ``2015-05-01``, STS ``2015-04-01``).
 PRODUCTS: dict[str, RpcProduct] = {}
 
 

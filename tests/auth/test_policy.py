@@ -286,6 +286,11 @@ def test_trust_policy_for_an_account_and_a_user() -> None:
     alice = trust({"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"RAM": "acs:ram::123:user/alice"}})
     assert trusts(alice, "RAM", "acs:ram::123:user/alice")
     assert not trusts(alice, "RAM", "acs:ram::123:user/bob") and not trusts(alice, "RAM", "acs:ram::123:root")
+    role = trust({"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"RAM": "acs:ram::123:role/ops"}})
+    assert trusts(role, "RAM", "acs:ram::123:assumed-role/ops/session-1")
+    assert trusts(role, "RAM", "acs:ram::123:role/ops")
+    assert not trusts(role, "RAM", "acs:ram::123:assumed-role/ops2/s") and not trusts(role, "RAM", "acs:ram::123:root")
+    assert not trusts(role, "RAM", "acs:ram::124:assumed-role/ops/s")
 
 
 def test_trust_policy_deny_wins_and_conditions_and_actions_count() -> None:

@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from tidegate.auth.keys import MAX_SESSION_POLICY, MAX_TEMPORARY_TTL_S, AccessKey, KeyRing
-from tidegate.auth.policy import Decision, MalformedPolicyDocument, parse_policy, trusts
+from tidegate.auth.policy import Decision, MalformedPolicyDocument, Policy, parse_policy, trusts
 from tidegate.ram.authorizer import Authorizer, Principal, PrincipalKind
 from tidegate.ram.sts_errors import (
     EntityNotExistRole,
     InvalidDurationSeconds,
+    InvalidExternalId,
     InvalidPolicyGrammar,
     InvalidRoleArn,
     InvalidRoleSessionName,
@@ -43,6 +45,8 @@ MIN_DURATION_S = 900
 DEFAULT_DURATION_S = 3600
 #: RoleSessionName: 2 to 64 letters, digits and ``. @ - _``.
 _SESSION_NAME = re.compile(r"[A-Za-z0-9.@_-]{2,64}")
+#: ExternalId: 2 to 1,224 letters, digits and ``= , . @ : / - _``.
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9=,.@:/_-]{2,1224}")
 #: ``acs:ram::ACCOUNT:role/NAME`` (the role part is matched case-insensitively, as RAM does).
 _ROLE_ARN = re.compile(r"acs:ram::([0-9A-Za-z_-]{1,64}):role/([^/\s]{1,64})", re.IGNORECASE)
 #: Longest RoleArn looked at (longer ones are refused before any parsing).
@@ -150,12 +154,17 @@ def _check_policy(policy: str | None) -> str | None:
     return policy
 
 
+@lru_cache(maxsize=256)
+def _trust(text: str) -> Policy:
+    return parse_policy(text, trust=True)
+
+
 class StsService:
     """AssumeRole and GetCallerIdentity for one account.
 
     Args:
-        authorizer: the server's authorizer (its store holds the roles; its keyring issues the sessions).
-        clock: epoch milliseconds (the authorizer's by default).
+        authorizer: the server's authorizer (its store holds the roles and users, its keyring issues the
+            sessions, its clock says when they expire).
     """
 
     def __init__(self, authorizer: Authorizer) -> None:
@@ -175,16 +184,19 @@ class StsService:
         duration_s: int = DEFAULT_DURATION_S,
         policy: str | None = None,
         context: Mapping[str, tuple[str, ...]] | None = None,
+        *,
+        external_id: str | None = None,
     ) -> AssumedRole:
         """Issue a session of the role ``role_arn`` to ``caller``.
 
         The caller needs ``sts:AssumeRole`` on the role's ARN (the account itself always has it) and the
         role's trust policy must trust it (a role trusting ``acs:ram::ACCOUNT:root`` trusts the account
-        and its users). ``policy`` narrows the session.
+        and its users). ``policy`` narrows the session. ``external_id`` is the condition key
+        ``sts:ExternalId`` of the trust policy (2-1,224 of ``[A-Za-z0-9=,.@:/_-]``).
 
         Raises:
             MissingRoleArn, MissingRoleSessionName, InvalidRoleArn, InvalidRoleSessionName,
-            InvalidDurationSeconds, InvalidPolicyGrammar: the parameters.
+            InvalidDurationSeconds, InvalidPolicyGrammar, InvalidExternalId: the parameters.
             NoPermission: no ``sts:AssumeRole`` on the role, or the role does not trust the caller.
             EntityNotExistRole: no such role (checked after the permission, so that callers without it
                 learn nothing about which roles exist).
@@ -200,20 +212,27 @@ class StsService:
                 f"The Min/Max value of DurationSeconds is {MIN_DURATION_S}/{MAX_TEMPORARY_TTL_S} seconds."
             )
         policy = _check_policy(policy)
+        trust_context = dict(context or {})
+        if external_id is not None:
+            if not _EXTERNAL_ID.fullmatch(external_id):
+                raise InvalidExternalId(
+                    "The parameter ExternalId is wrongly formed: 2 to 1224 letters, digits and = , . @ : / - _."
+                )
+            trust_context["sts:ExternalId"] = (external_id,)
         arn = f"acs:ram::{self.account_id}:role/{name}"
         if self.authorizer.decide(caller, "sts:AssumeRole", arn, context) is not Decision.ALLOW:
             raise NoPermission(f"You are not authorized to do this action. Resource: {arn} Action: sts:AssumeRole")
-        role = self.authorizer.role(name)
+        role = self.authorizer.find_role(name)
         if role is None:
             raise EntityNotExistRole(f"The specified Role not exists: {arn}.")
-        if not trusts(role.trust, "RAM", caller.arn, context):
+        if not trusts(_trust(role.trust_policy), "RAM", caller.arn, trust_context):
             raise NoPermission(
                 f"No permission perform sts:AssumeRole on this Role ({role.arn}). "
                 "Maybe you should check the role's trust policy."
             )
-        if duration_s > role.max_session_duration_s:
+        if duration_s > role.max_session_s:
             raise InvalidDurationSeconds(
-                f"The Min/Max value of DurationSeconds is {MIN_DURATION_S}/{role.max_session_duration_s} "
+                f"The Min/Max value of DurationSeconds is {MIN_DURATION_S}/{role.max_session_s} "
                 f"seconds (the role's MaxSessionDuration)."
             )
         return self._issue(role.name, role.role_id, session_name, duration_s, policy)
@@ -238,12 +257,12 @@ class StsService:
         """
         name = parse_role_arn(role_arn, self.account_id)
         _check_session_name(session_name)
-        role = self.authorizer.role(name)
+        role = self.authorizer.find_role(name)
         if role is None:
             raise EntityNotExistRole(f"The specified Role not exists: {role_arn[:100]}.")
-        if not trusts(role.trust, "Service", service):
+        if not trusts(_trust(role.trust_policy), "Service", service):
             raise NoPermission(f"The role {role.arn} does not trust the service {service}.")
-        ttl = max(1, min(ttl_s, role.max_session_duration_s))
+        ttl = max(1, min(ttl_s, role.max_session_s))
         return self._issue(role.name, role.role_id, session_name, ttl, None)
 
     def _issue(self, role_name: str, role_id: str, session_name: str, ttl_s: int, policy: str | None) -> AssumedRole:
@@ -261,10 +280,10 @@ class StsService:
         if principal.kind is PrincipalKind.ROOT:
             return CallerIdentity(IdentityType.ACCOUNT, account, principal.arn, account, user_id=account)
         if principal.kind is PrincipalKind.USER:
-            user_id = self.authorizer.user_id(principal.name)
+            user_id = self.authorizer.repo.get_user(principal.name).user_id
             return CallerIdentity(IdentityType.RAM_USER, account, principal.arn, user_id, user_id=user_id)
-        role = self.authorizer.role(principal.name)
-        role_id = role.role_id if role is not None else ""
+        role = self.authorizer.find_role(principal.name)
+        role_id = role.role_id if role is not None else ""  # deleted since the request was authorized
         return CallerIdentity(
             IdentityType.ASSUMED_ROLE_USER,
             account,

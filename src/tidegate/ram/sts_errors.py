@@ -10,6 +10,7 @@ from tidegate.errors import AuthError
 __all__ = [
     "EntityNotExistRole",
     "InvalidDurationSeconds",
+    "InvalidExternalId",
     "InvalidPolicyGrammar",
     "InvalidRoleArn",
     "InvalidRoleSessionName",
@@ -17,6 +18,7 @@ __all__ = [
     "MissingRoleSessionName",
     "NoPermission",
     "StsError",
+    "UnsupportedParameter",
 ]
 
 
@@ -56,10 +58,23 @@ class InvalidDurationSeconds(StsError):
     code = "InvalidParameter.DurationSeconds"
 
 
+class InvalidExternalId(StsError):
+    """The parameter ExternalId is wrongly formed."""
+
+    code = "InvalidParameter.ExternalId"
+
+
 class InvalidPolicyGrammar(StsError):
     """The parameter Policy has not passed grammar check."""
 
     code = "InvalidParameter.PolicyGrammar"
+
+
+class UnsupportedParameter(StsError):
+    """This server does not support the parameter."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The parameter {name} is not supported by this server.")
 
 
 class EntityNotExistRole(StsError):

@@ -20,6 +20,8 @@ from tests.inprocess import TEST_ROOT
 from tests.sdkenv import fnftea_env, ramcore_env, ramtea_env  # noqa: F401  (session fixtures)
 from tidegate.api.context import AppContext
 from tidegate.auth.keys import KeyRing
+from tidegate.ram.model import PrincipalType
+from tidegate.ram.service import RamService
 from tidegate.store import open_store
 
 ACCOUNT = TEST_ROOT.account_id
@@ -150,3 +152,104 @@ def test_assume_role_parameters_refused_in_sts_codes(sdk: str, live: tuple[AppCo
     }
     got = {k: (v.get("error"), v.get("status")) for k, v in out.items()}
     assert got == want, out
+
+
+def _ram(ctx: AppContext) -> RamService:
+    return RamService(ctx.store, ctx.keyring, account_id=ctx.account_id, clock=ctx.clock)
+
+
+@pytest.mark.parametrize("sdk", sorted(SDKS))
+def test_assumed_role_credentials_work_narrowed_and_expire(
+    sdk: str, live: tuple[AppContext, str], clock: MovableClock
+) -> None:
+    ctx, endpoint = live
+    ram = _ram(ctx)
+    trust = json.dumps(
+        {
+            "Version": "1",
+            "Statement": [
+                {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"RAM": [f"acs:ram::{ACCOUNT}:root"]}}
+            ],
+        }
+    )
+    role = ram.create_role("reader", trust)
+    ram.attach_policy(PrincipalType.ROLE, "reader", "System", "AliyunFnFReadOnlyAccess")
+    only_describe = json.dumps(
+        {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "fnf:DescribeFlow", "Resource": "*"}]}
+    )
+    # Issued while the server's clock is 800 s behind: the 900 s credentials end 100 s from now.
+    clock.offset_ms = -800_000
+    out = sts(
+        sdk,
+        endpoint,
+        f"""
+c = client()
+out["full"] = assume_role(c, RoleArn={role.arn!r}, RoleSessionName="full", DurationSeconds=900)
+out["narrow"] = assume_role(c, RoleArn={role.arn!r}, RoleSessionName="narrow", Policy={only_describe!r})
+creds = out["full"]["ok"]["Credentials"]
+out["me"] = caller(client(creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"]))
+""",
+    )
+    full = out["full"]["ok"]
+    assert full["AssumedRoleUser"] == {
+        "Arn": f"acs:ram::{ACCOUNT}:assumed-role/reader/full",
+        "AssumedRoleId": f"{role.role_id}:full",
+    }
+    creds = full["Credentials"]
+    assert creds["AccessKeyId"].startswith("STS.") and creds["Expiration"].endswith("Z")
+    assert out["me"]["ok"]["IdentityType"] == "AssumedRoleUser"
+    assert out["me"]["ok"]["Arn"] == f"acs:ram::{ACCOUNT}:assumed-role/reader/full"
+    assert out["me"]["ok"]["RoleId"] == role.role_id
+
+    def fnf(c: dict[str, str], body: str) -> dict[str, Any]:
+        env = {"STS": c["SecurityToken"]}
+        return run_scenario("fnftea", endpoint, body, ak=c["AccessKeyId"], sk=c["AccessKeySecret"], env=env)
+
+    flows = 'out["list"] = call("ListFlows")\nout["create"] = call("CreateFlow", Name="f", Type="FDL", Definition="x")'
+    as_full = fnf(creds, flows)
+    assert "Flows" in as_full["list"]["ok"]  # the role's read-only policy allows listing…
+    assert as_full["create"]["error"] == "AccessDenied" and as_full["create"]["status"] == 403  # …not creating
+    as_narrow = fnf(out["narrow"]["ok"]["Credentials"], 'out["list"] = call("ListFlows")')
+    assert as_narrow["list"]["error"] == "AccessDenied"  # the session policy allows DescribeFlow only
+
+    clock.offset_ms = 200_000  # 300 s later for the server: past the expiry
+    late = fnf(creds, 'out["list"] = call("ListFlows")')
+    assert late["list"]["error"] == "InvalidSecurityToken.Expired" and late["list"]["status"] == 403
+
+    # Deleting the role ends its sessions at once.
+    clock.offset_ms = 0
+    again = sts(sdk, endpoint, f'out["r"] = assume_role(client(), RoleArn={role.arn!r}, RoleSessionName="s2")')
+    ram.detach_policy(PrincipalType.ROLE, "reader", "System", "AliyunFnFReadOnlyAccess")
+    ram.delete_role("reader")
+    gone = fnf(again["r"]["ok"]["Credentials"], 'out["list"] = call("ListFlows")')
+    assert gone["list"]["error"] == "InvalidSecurityToken.Malformed" and "deleted" in gone["list"]["message"]
+
+
+@pytest.mark.parametrize("sdk", sorted(SDKS))
+def test_a_user_assumes_a_role_only_with_permission(sdk: str, live: tuple[AppContext, str]) -> None:
+    ctx, endpoint = live
+    ram = _ram(ctx)
+    trust = json.dumps(
+        {
+            "Version": "1",
+            "Statement": [
+                {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"RAM": [f"acs:ram::{ACCOUNT}:root"]}}
+            ],
+        }
+    )
+    role = ram.create_role("ops", trust)
+    ram.create_user("alice")
+    ram.create_user("bob")
+    ram.attach_policy(PrincipalType.USER, "bob", "System", "AliyunSTSAssumeRoleAccess")
+    keys = {name: ram.create_access_key(name) for name in ("alice", "bob")}
+    body = f'out["r"] = assume_role(client(), RoleArn={role.arn!r}, RoleSessionName="s1")\nout["me"] = caller(client())'
+    results = {
+        name: run_scenario(sdk, endpoint, body, prelude=SDKS[sdk], ak=k.key_id, sk=k.secret or "")
+        for name, k in keys.items()
+    }
+    assert results["alice"]["r"]["error"] == "NoPermission" and results["alice"]["r"]["status"] == 403
+    assert results["bob"]["r"]["ok"]["AssumedRoleUser"]["Arn"] == f"acs:ram::{ACCOUNT}:assumed-role/ops/s1"
+    # GetCallerIdentity needs no permission: alice has none at all.
+    me = results["alice"]["me"]["ok"]
+    assert me["IdentityType"] == "RAMUser" and me["Arn"] == f"acs:ram::{ACCOUNT}:user/alice"
+    assert me["UserId"] == ram.get_user("alice").user_id == me["PrincipalId"]

@@ -20,11 +20,11 @@ from typing import TypeVar
 
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing, UserKeyRecord
 from tidegate.auth.policy import AccessRequest, Decision, MalformedPolicyDocument, Policy, evaluate, parse_policy
+from tidegate.auth.system_policies import SYSTEM_POLICIES
 from tidegate.clock import now_ms
 from tidegate.errors import AuthError
 from tidegate.ram.model import KeyStatus, PolicyType, PrincipalType, Role
 from tidegate.ram.repo import LOCAL_WRITES, PolicyDocumentRow, RamRepo, name_key
-from tidegate.ram.system import system_policy
 from tidegate.store import Store
 
 __all__ = ["AccessDenied", "Authorizer", "Principal", "PrincipalKind"]
@@ -263,7 +263,7 @@ class Authorizer:
         out: list[Policy] = []
         for kind, key, document in rows:
             if kind is PolicyType.SYSTEM:
-                found = system_policy(key)
+                found = SYSTEM_POLICIES.get(key)
                 if found is not None:
                     out.append(found.policy)
             elif document is not None:

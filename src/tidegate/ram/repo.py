@@ -180,7 +180,7 @@ class RamRepo:
         return row
 
     def _policy_row(self, tx: Tx, name: str) -> dict[str, Any]:
-        row = self._one(tx, "get_policy", {"name_key": name_key(name)})
+        row = self._one(tx, "get_policy", {"name_key": name})
         if row is None:
             raise e.PolicyNotExist()
         return row
@@ -397,7 +397,7 @@ class RamRepo:
 
     def create_policy(self, name: str, description: str, document: str) -> PolicyInfo:
         """Store a custom policy with its version v1 (the default). Raises EntityAlreadyExists.Policy."""
-        key, now = name_key(name), self.clock()
+        key, now = name, self.clock()
         with self._write() as tx:
             params = {"name_key": key, "name": name, "description": description, "now_ms": now}
             if self._one(tx, "insert_policy", params) is None:
@@ -420,7 +420,7 @@ class RamRepo:
         """Custom policies in name order after ``marker``."""
         with self.db.read() as tx:
             rows = self._all(tx, "list_policies", {"marker": marker, "limit": limit + 1})
-        return _page([_policy(r) for r in rows], limit, lambda p: name_key(p.name))
+        return _page([_policy(r) for r in rows], limit, lambda p: p.name)
 
     def delete_policy(self, name: str) -> None:
         """Delete a custom policy. Raises EntityNotExist.Policy, DeleteConflict.Policy.User/.Group/.Role/.Version."""
@@ -590,7 +590,7 @@ class RamRepo:
                 "principal_type": principal_type,
                 "principal_id": principal_id,
                 "policy_type": policy_type,
-                "policy_key": name_key(policy),
+                "policy_key": policy,
                 "now_ms": self.clock(),
             }
             if self._one(tx, "attach", params) is None:
@@ -604,7 +604,7 @@ class RamRepo:
                 "principal_type": principal_type,
                 "principal_id": principal_id,
                 "policy_type": policy_type,
-                "policy_key": name_key(policy),
+                "policy_key": policy,
             }
             if self._one(tx, "detach", params) is None:
                 raise _NOT_ATTACHED[principal_type]()
@@ -620,7 +620,7 @@ class RamRepo:
         """The users, groups and roles a policy is attached to."""
         params = {
             "policy_type": policy_type,
-            "policy_key": name_key(policy),
+            "policy_key": policy,
             "user_type": PrincipalType.USER,
             "group_type": PrincipalType.GROUP,
             "role_type": PrincipalType.ROLE,

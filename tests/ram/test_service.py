@@ -7,13 +7,13 @@ import json
 
 import pytest
 
+from tests.stores import OpenUrl
 from tidegate.auth.keys import KeyRing, derive_key, derive_user_secret, generate_access_key
 from tidegate.auth.policy import MalformedPolicyDocument
-from tidegate.ram import KeyStatus, PolicyType, PrincipalType, RamService, RotateStrategy
+from tidegate.ram import EntityType, KeyStatus, PolicyType, RamService, RotateStrategy
 from tidegate.ram import errors as e
 from tidegate.ram.repo import LOCAL_WRITES
 from tidegate.store import Store
-from tests.stores import OpenUrl
 
 ACCOUNT = "1234567890123456"
 ALLOW_FNF = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "fnf:*", "Resource": "*"}]})
@@ -45,7 +45,12 @@ def test_user_lifecycle(ram: RamService) -> None:
         ram.create_user("Alice")
     assert (caught.value.code, caught.value.status) == ("EntityAlreadyExists.User", 409)
     renamed = ram.update_user("alice", new_name="alice2", comments="dev")
-    assert (renamed.name, renamed.comments, renamed.display_name, renamed.user_id) == ("alice2", "dev", "Alice", user.user_id)
+    assert (renamed.name, renamed.comments, renamed.display_name, renamed.user_id) == (
+        "alice2",
+        "dev",
+        "Alice",
+        user.user_id,
+    )
     with pytest.raises(e.UserNotExist) as missing:
         ram.get_user("alice")
     assert (missing.value.code, missing.value.status, missing.value.message) == (
@@ -237,10 +242,10 @@ def test_roles(ram: RamService) -> None:
     updated = ram.update_role("fnfrole", max_session_s=43200, description="new")
     assert (updated.max_session_s, updated.description, updated.trust_policy) == (43200, "new", TRUST_FNF)
     assert [r.name for r in ram.list_roles().items] == ["FnFRole"]
-    ram.attach_policy(PrincipalType.ROLE, "FnFRole", "System", "AliyunFnFFullAccess")
+    ram.attach_policy(EntityType.ROLE, "FnFRole", "System", "AliyunFnFFullAccess")
     with pytest.raises(e.RoleHasPolicies):
         ram.delete_role("FnFRole")
-    ram.detach_policy(PrincipalType.ROLE, "FnFRole", "System", "AliyunFnFFullAccess")
+    ram.detach_policy(EntityType.ROLE, "FnFRole", "System", "AliyunFnFFullAccess")
     ram.delete_role("FnFRole")
     with pytest.raises(e.RoleNotExist):
         ram.get_role("FnFRole")
@@ -250,25 +255,25 @@ def test_attachments(ram: RamService) -> None:
     ram.create_user("alice")
     ram.create_group("ops")
     ram.create_policy("fnf-all", ALLOW_FNF, description="flows")
-    ram.attach_policy(PrincipalType.USER, "alice", "Custom", "fnf-all")
-    ram.attach_policy(PrincipalType.USER, "alice", "System", "AliyunMNSFullAccess")
-    ram.attach_policy(PrincipalType.GROUP, "ops", "Custom", "fnf-all")
+    ram.attach_policy(EntityType.USER, "alice", "Custom", "fnf-all")
+    ram.attach_policy(EntityType.USER, "alice", "System", "AliyunMNSFullAccess")
+    ram.attach_policy(EntityType.GROUP, "ops", "Custom", "fnf-all")
     with pytest.raises(e.PolicyAlreadyAttachedToUser) as twice:
-        ram.attach_policy(PrincipalType.USER, "alice", "Custom", "fnf-all")
+        ram.attach_policy(EntityType.USER, "alice", "Custom", "fnf-all")
     assert (twice.value.code, twice.value.status) == ("EntityAlreadyExists.User.Policy", 409)
     with pytest.raises(e.PolicyNotExist):
-        ram.attach_policy(PrincipalType.USER, "alice", "System", "NoSuchPolicy")
+        ram.attach_policy(EntityType.USER, "alice", "System", "NoSuchPolicy")
     with pytest.raises(e.PolicyNotExist):
-        ram.attach_policy(PrincipalType.USER, "alice", "Custom", "nosuch")
+        ram.attach_policy(EntityType.USER, "alice", "Custom", "nosuch")
     with pytest.raises(e.UserNotExist):
-        ram.attach_policy(PrincipalType.USER, "nobody", "Custom", "fnf-all")
-    listed = ram.list_policies_for(PrincipalType.USER, "alice")
+        ram.attach_policy(EntityType.USER, "nobody", "Custom", "fnf-all")
+    listed = ram.list_policies_for(EntityType.USER, "alice")
     assert {(a.policy_name, a.policy_type, a.default_version) for a in listed} == {
         ("fnf-all", PolicyType.CUSTOM, "v1"),
         ("AliyunMNSFullAccess", PolicyType.SYSTEM, "v1"),
     }
     entities = ram.list_entities_for_policy("Custom", "fnf-all")
-    assert {(x.principal_type, x.name) for x in entities} == {(PrincipalType.USER, "alice"), (PrincipalType.GROUP, "ops")}
+    assert {(x.principal_type, x.name) for x in entities} == {(EntityType.USER, "alice"), (EntityType.GROUP, "ops")}
     assert ram.get_policy("fnf-all", "Custom").attachment_count == 2
     with pytest.raises(e.PolicyAttachedToUser):
         ram.delete_policy("fnf-all")
@@ -276,13 +281,13 @@ def test_attachments(ram: RamService) -> None:
         ram.delete_user("alice")
     with pytest.raises(e.GroupHasPolicies):
         ram.delete_group("ops")
-    ram.detach_policy(PrincipalType.USER, "alice", "Custom", "fnf-all")
+    ram.detach_policy(EntityType.USER, "alice", "Custom", "fnf-all")
     with pytest.raises(e.PolicyNotAttachedToUser) as gone:
-        ram.detach_policy(PrincipalType.USER, "alice", "Custom", "fnf-all")
+        ram.detach_policy(EntityType.USER, "alice", "Custom", "fnf-all")
     assert (gone.value.code, gone.value.status) == ("EntityNotExist.User.Policy", 404)
     with pytest.raises(e.PolicyAttachedToGroup):
         ram.delete_policy("fnf-all")
-    ram.detach_policy(PrincipalType.GROUP, "ops", "Custom", "fnf-all")
+    ram.detach_policy(EntityType.GROUP, "ops", "Custom", "fnf-all")
     ram.delete_policy("fnf-all")
 
 

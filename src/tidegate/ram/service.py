@@ -21,13 +21,13 @@ from tidegate.clock import now_ms
 from tidegate.ram import errors as e
 from tidegate.ram.model import (
     Attachment,
+    EntityType,
     Group,
     KeyStatus,
     PolicyEntity,
     PolicyInfo,
     PolicyType,
     PolicyVersion,
-    PrincipalType,
     Role,
     RotateStrategy,
     User,
@@ -471,10 +471,10 @@ class RamService:
 
     # --- attachments --------------------------------------------------------------------------------
 
-    _PRINCIPAL_NAME: dict[PrincipalType, Callable[[str], str]] = {
-        PrincipalType.USER: user_name,
-        PrincipalType.GROUP: group_name,
-        PrincipalType.ROLE: role_name,
+    _PRINCIPAL_NAME: dict[EntityType, Callable[[str], str]] = {
+        EntityType.USER: user_name,
+        EntityType.GROUP: group_name,
+        EntityType.ROLE: role_name,
     }
 
     def _policy_ref(self, policy_type: str, policy: str) -> tuple[PolicyType, str]:
@@ -487,7 +487,7 @@ class RamService:
             name = found.name
         return kind, name
 
-    def attach_policy(self, principal_type: PrincipalType, principal: str, policy_type: str, policy: str) -> None:
+    def attach_policy(self, principal_type: EntityType, principal: str, policy_type: str, policy: str) -> None:
         """Attach a policy to a user, group or role.
 
         Raises:
@@ -496,12 +496,12 @@ class RamService:
         kind, name = self._policy_ref(policy_type, policy)
         self.repo.attach(principal_type, self._PRINCIPAL_NAME[principal_type](principal), kind, name)
 
-    def detach_policy(self, principal_type: PrincipalType, principal: str, policy_type: str, policy: str) -> None:
+    def detach_policy(self, principal_type: EntityType, principal: str, policy_type: str, policy: str) -> None:
         """Detach a policy. Raises EntityNotExist.* and EntityNotExist.<Principal>.Policy."""
         kind = _enum(PolicyType, policy_type, "PolicyType")
         self.repo.detach(principal_type, self._PRINCIPAL_NAME[principal_type](principal), kind, policy_name(policy))
 
-    def list_policies_for(self, principal_type: PrincipalType, principal: str) -> list[Attachment]:
+    def list_policies_for(self, principal_type: EntityType, principal: str) -> list[Attachment]:
         """The policies attached to a user, group or role (only its own: a user's groups' are not listed)."""
         out: list[Attachment] = []
         for kind, key, attached_ms in self.repo.attached_to(

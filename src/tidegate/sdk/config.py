@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from tidegate.sdk.errors import ConfigError
+from tidegate.sdk.errors import ConfigError, MissingCredentials
 
 __all__ = ["ClientConfig", "Credentials", "CredentialsProvider"]
 
@@ -117,7 +117,7 @@ class ClientConfig:
         if credentials is None:
             credentials = _env_credentials(env, tidegate_first=from_tidegate_env)
             if credentials is None:
-                raise ConfigError(
+                raise MissingCredentials(
                     "no credentials: pass credentials=, or set ALIBABA_CLOUD_ACCESS_KEY_ID and "
                     "ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials), or "
                     'TIDEGATE_ACCESS_KEY_ID and TIDEGATE_ACCESS_KEY_SECRET (`eval "$(tidegate env)"`)'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "SdkError", "ServiceError", "TaskFailed"]
+__all__ = ["ConfigError", "MissingCredentials", "SdkError", "ServiceError", "TaskFailed"]
 
 #: Error codes that mean the service does not know an action (tidegate, Alibaba Cloud's API gateway).
 UNKNOWN_ACTION_CODES = frozenset({"ActionNotSupported", "InvalidAction", "InvalidAction.NotFound"})
@@ -14,6 +14,10 @@ class SdkError(Exception):
 
 class ConfigError(SdkError):
     """Endpoints or credentials are missing or malformed."""
+
+
+class MissingCredentials(ConfigError):
+    """No credentials were given and none are in the environment."""
 
 
 class ServiceError(SdkError):

@@ -61,7 +61,7 @@ def _worker_process(server: ServerProcess, folder: Path, *options: str) -> subpr
         *options,
         "slow_handler:handle",
     ]
-    log = open(folder / "worker.log", "wb")  # noqa: SIM115  (closed with the process below)
+    log = open(folder / "worker.log", "wb")
     try:
         return subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     finally:

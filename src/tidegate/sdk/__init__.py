@@ -16,6 +16,7 @@ Serverless Workflow RPC), so the same worker runs against a tidegate server and 
 whole of it: configuration, heartbeats, retries and shutdown.
 """
 
+from tidegate.sdk._http import Transport
 from tidegate.sdk.config import ClientConfig, Credentials, CredentialsProvider
 from tidegate.sdk.errors import ConfigError, SdkError, ServiceError, TaskFailed
 from tidegate.sdk.fnf import FnfClient
@@ -39,6 +40,7 @@ __all__ = [
     "Task",
     "TaskFailed",
     "TaskFormat",
+    "Transport",
     "Worker",
     "WorkerStats",
     "current_task",

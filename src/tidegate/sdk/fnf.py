@@ -11,8 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from tidegate.sdk._http import Transport
 from tidegate.sdk._sign import form, rpc_signature, rpc_timestamp
 from tidegate.sdk.config import ClientConfig
 from tidegate.sdk.errors import UNKNOWN_ACTION_CODES, ServiceError
@@ -27,11 +26,11 @@ class FnfClient:
     """Calls actions of one Serverless Workflow endpoint.
 
     Args:
-        http: the shared HTTP client.
+        http: the shared transport.
         config: endpoint, region and credentials.
     """
 
-    def __init__(self, http: httpx.AsyncClient, config: ClientConfig) -> None:
+    def __init__(self, http: Transport, config: ClientConfig) -> None:
         self._http = http
         self._config = config
         self._url = config.fnf_endpoint + "/"
@@ -65,9 +64,8 @@ class FnfClient:
         signed = {**params, **(body or {})}
         params["Signature"] = rpc_signature(cred.access_key_secret, "POST", signed)
         content = form(body).encode() if body else b""
-        resp = await self._http.post(
-            f"{self._url}?{form(params)}", content=content, headers={"content-type": _FORM} if body else None
-        )
+        headers = {"content-type": _FORM} if body else None
+        resp = await self._http.request("POST", f"{self._url}?{form(params)}", content, headers)
         try:
             doc = json.loads(resp.content) if resp.content else {}
         except ValueError:

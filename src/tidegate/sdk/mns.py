@@ -1,6 +1,6 @@
 """A small asynchronous MNS queue client: batch receive with long polling, batch delete, visibility changes.
 
-Requests are signed as the official SDKs sign them and share one ``httpx.AsyncClient`` (kept-alive
+Requests are signed as the official SDKs sign them and go through the SDK's transport (kept-alive
 connections). Answers are parsed with the standard library's expat parser; only the elements a worker
 reads are kept.
 """
@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+from tidegate.sdk._http import Transport
 from tidegate.sdk._sign import content_md5, http_date, mns_signature
 from tidegate.sdk.config import ClientConfig
 from tidegate.sdk.errors import ServiceError
@@ -92,12 +93,12 @@ class MnsQueue:
     """One queue of an MNS endpoint.
 
     Args:
-        http: the shared HTTP client (its timeout must exceed the long polls).
+        http: the shared transport.
         config: endpoint and credentials.
         queue: the queue's name.
     """
 
-    def __init__(self, http: httpx.AsyncClient, config: ClientConfig, queue: str) -> None:
+    def __init__(self, http: Transport, config: ClientConfig, queue: str) -> None:
         self._http = http
         self._config = config
         self.name = queue
@@ -116,10 +117,7 @@ class MnsQueue:
         if cred.security_token:
             h["security-token"] = cred.security_token
         url = self._base + target
-        if timeout is None:
-            resp = await self._http.request(method, url, content=body, headers=h)
-        else:
-            resp = await self._http.request(method, url, content=body, headers=h, timeout=timeout)
+        resp = await self._http.request(method, url, body, h, timeout)
         if resp.status_code >= 400 and resp.status_code != allow:
             raise _error(resp)
         return resp

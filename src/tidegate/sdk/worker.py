@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from tidegate.sdk._http import Transport
 from tidegate.sdk._pool import DaemonPool
 from tidegate.sdk.config import ClientConfig
 from tidegate.sdk.errors import ServiceError
@@ -251,9 +252,9 @@ class Worker:
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._on_signal)
-        limits = httpx.Limits(max_connections=self.concurrency + 8, max_keepalive_connections=self.concurrency + 8)
         try:
-            async with httpx.AsyncClient(timeout=30.0, limits=limits) as http:
+            # Requests at once: a long poll, a report and a heartbeat per task, a delete.
+            with Transport(2 * self.concurrency + 2) as http:
                 self._mns = MnsQueue(http, self.config, self.queue)
                 self._fnf = FnfClient(http, self.config)
                 if not self._is_async:

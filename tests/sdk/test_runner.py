@@ -100,7 +100,12 @@ def test_sigterm_loses_no_message(server: ServerProcess, tmp_path: Path, run_wor
     # A second worker gets everything that is left at once (nothing waits for a visibility timeout).
     (folder / "GO").touch()
     second: list[str] = []
-    run_worker(lambda payload: second.append(current_task().message_id) or {"second": True}, concurrency=8)
+
+    def handle_second(payload: Any) -> dict[str, bool]:
+        second.append(current_task().message_id)
+        return {"second": True}
+
+    run_worker(handle_second, concurrency=8)
     docs = [wait_ended(server, "doc", f"s{i}", timeout_s=90) for i in range(n)]
     assert all(d["status"] == "Succeeded" for d in docs), docs
     by_second = sum(d["output"] == {"second": True} for d in docs)

@@ -7,8 +7,6 @@ import json
 import threading
 from typing import Any
 
-import httpx
-
 from tests.sdk.conftest import AUTH, QUEUE, queue_counts, setup_flow, start, wait_ended
 from tests.server import ServerProcess
 from tests.waiting import wait_until
@@ -184,5 +182,3 @@ def test_unreachable_endpoint_backs_off(tmp_path: Any) -> None:
     wt.stop()
     # 0.1, 0.2, 0.4 … s with jitter: far fewer than a loop without pauses would make.
     assert wt.worker.stats.errors < 30
-    with httpx.Client() as _:
-        pass

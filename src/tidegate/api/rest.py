@@ -27,16 +27,28 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
+from tidegate.api.permissions import Where, authorize, request_context
+from tidegate.api.permissions_rest import REST_NEEDS, RestNeeds
 from tidegate.api.rest_openapi import openapi_document
 from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedule_doc
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
+from tidegate.auth.keys import AccessKey
 from tidegate.errors import AuthError, NotFoundError
 from tidegate.jsontext import MAX_DEPTH, compact
 from tidegate.jsontext import parse as parse_json
 from tidegate.runtime.service import InvalidArgument, WorkflowService
 
-__all__ = ["PREFIX", "Unauthorized", "error_response", "method_dispatch", "respond", "rest_routes"]
+__all__ = [
+    "PREFIX",
+    "Unauthorized",
+    "authenticate",
+    "authorize_rest",
+    "error_response",
+    "method_dispatch",
+    "respond",
+    "rest_routes",
+]
 
 PREFIX = "/api/v1"
 TOKEN_HEADER = "x-tidegate-security-token"
@@ -91,7 +103,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _authenticate(ctx: AppContext, request: Request) -> None:
+def authenticate(ctx: AppContext, request: Request) -> AccessKey:
+    """The AccessKey of a request's HTTP Basic credentials (with its token for a temporary key).
+
+    Raises:
+        Unauthorized: no, malformed or wrong credentials.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -106,6 +123,16 @@ def _authenticate(ctx: AppContext, request: Request) -> None:
         raise Unauthorized(exc.message) from None
     if not sep or not hmac.compare_digest(key.secret.encode(), secret.encode()):
         raise Unauthorized("The AccessKey secret is wrong.")
+    return key
+
+
+def authorize_rest(ctx: AppContext, request: Request, key: AccessKey, needs: RestNeeds, body: dict[str, Any]) -> None:
+    """Raise AccessDenied unless the key's principal has every permission the route needs (root: at once)."""
+    principal = ctx.authorizer.principal(key)
+    if principal.is_root:
+        return
+    wanted = needs(Where.of(ctx.authorizer), request.path_params, request.query_params, body)
+    authorize(ctx.authorizer, principal, wanted, request_context(request.scope, ctx.clock()))
 
 
 # --- handlers (blocking; run in worker threads) --------------------------------------------------
@@ -290,8 +317,9 @@ def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitabl
     async def endpoint(request: Request) -> Response:
         request_id = new_request_id()
         try:
-            _authenticate(ctx, request)
+            key = authenticate(ctx, request)
             body = await _json_body(request)
+            authorize_rest(ctx, request, key, REST_NEEDS[handler.__name__], body)
             if handler is get_execution and (wait := _wait(request)) > 0:
                 deadline = time.monotonic() + wait
                 call = partial(get_execution, ctx.service, request, body, deadline)

@@ -24,7 +24,8 @@ from starlette.routing import BaseRoute, Route
 
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
-from tidegate.api.rest import PREFIX, _authenticate, _json_body, error_response, respond
+from tidegate.api.permissions_rest import FUNCTION_NEEDS
+from tidegate.api.rest import PREFIX, _json_body, authenticate, authorize_rest, error_response, respond
 from tidegate.deploy.errors import FunctionNotExists, InvalidFunction
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.registry import FunctionRecord, check_function_name
@@ -135,8 +136,9 @@ def _endpoint(
         if handler is None:
             return Response(status_code=405, headers={"x-tidegate-request-id": request_id})
         try:
-            _authenticate(ctx, request)
+            key = authenticate(ctx, request)
             body = await _json_body(request)
+            authorize_rest(ctx, request, key, FUNCTION_NEEDS[handler.__name__], body)
             result = await run_in_threadpool(handler, host, request, body)
         except Exception as exc:  # the REST API's error shape, from the shared mapping
             return error_response(exc, request_id)

@@ -41,6 +41,7 @@ from tidegate.runtime.service import InvalidArgument, WorkflowService
 
 __all__ = [
     "PREFIX",
+    "REST_TABLE",
     "Unauthorized",
     "authenticate",
     "authorize_rest",
@@ -314,12 +315,14 @@ def error_response(exc: BaseException, request_id: str) -> JSONResponse:
 
 
 def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    needs = REST_NEEDS[handler.__name__]  # a route without an entry fails here, when the app is built
+
     async def endpoint(request: Request) -> Response:
         request_id = new_request_id()
         try:
             key = authenticate(ctx, request)
             body = await _json_body(request)
-            authorize_rest(ctx, request, key, REST_NEEDS[handler.__name__], body)
+            authorize_rest(ctx, request, key, needs, body)
             if handler is get_execution and (wait := _wait(request)) > 0:
                 deadline = time.monotonic() + wait
                 call = partial(get_execution, ctx.service, request, body, deadline)
@@ -337,30 +340,33 @@ async def _openapi(request: Request) -> JSONResponse:
     return JSONResponse(openapi_document())
 
 
+#: Every workflow route of the REST API: path under ``/api/v1``, methods, handler.
+REST_TABLE: list[tuple[str, list[str], Handler]] = [
+    ("/flows", ["GET"], list_flows),
+    ("/flows", ["POST"], create_flow),
+    ("/flows/{flow}", ["GET"], get_flow),
+    ("/flows/{flow}", ["PATCH"], update_flow),
+    ("/flows/{flow}", ["DELETE"], delete_flow),
+    ("/flows/{flow}/executions", ["GET"], list_executions),
+    ("/flows/{flow}/executions", ["POST"], start_execution),
+    ("/flows/{flow}/executions/{execution}", ["GET"], get_execution),
+    ("/flows/{flow}/executions/{execution}/stop", ["POST"], stop_execution),
+    ("/flows/{flow}/executions/{execution}/history", ["GET"], history),
+    ("/flows/{flow}/schedules", ["GET"], list_schedules),
+    ("/flows/{flow}/schedules", ["POST"], create_schedule),
+    ("/flows/{flow}/schedules/{schedule}", ["GET"], get_schedule),
+    ("/flows/{flow}/schedules/{schedule}", ["PATCH"], update_schedule),
+    ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
+    ("/tasks/succeeded", ["POST"], task_succeeded),
+    ("/tasks/failed", ["POST"], task_failed),
+]
+
+
 def rest_routes(ctx: AppContext) -> list[BaseRoute]:
     """The routes of the REST API, bound to ``ctx``."""
-    table: list[tuple[str, list[str], Handler]] = [
-        ("/flows", ["GET"], list_flows),
-        ("/flows", ["POST"], create_flow),
-        ("/flows/{flow}", ["GET"], get_flow),
-        ("/flows/{flow}", ["PATCH"], update_flow),
-        ("/flows/{flow}", ["DELETE"], delete_flow),
-        ("/flows/{flow}/executions", ["GET"], list_executions),
-        ("/flows/{flow}/executions", ["POST"], start_execution),
-        ("/flows/{flow}/executions/{execution}", ["GET"], get_execution),
-        ("/flows/{flow}/executions/{execution}/stop", ["POST"], stop_execution),
-        ("/flows/{flow}/executions/{execution}/history", ["GET"], history),
-        ("/flows/{flow}/schedules", ["GET"], list_schedules),
-        ("/flows/{flow}/schedules", ["POST"], create_schedule),
-        ("/flows/{flow}/schedules/{schedule}", ["GET"], get_schedule),
-        ("/flows/{flow}/schedules/{schedule}", ["PATCH"], update_schedule),
-        ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
-        ("/tasks/succeeded", ["POST"], task_succeeded),
-        ("/tasks/failed", ["POST"], task_failed),
-    ]
     # One Route per path with a method dispatcher, so that a wrong method answers 405, not 404.
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
-    for path, methods, handler in table:
+    for path, methods, handler in REST_TABLE:
         for method in methods:
             by_path.setdefault(path, {})[method] = _endpoint(ctx, handler)
     routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", _openapi, methods=["GET"])]

@@ -50,10 +50,8 @@ CONSOLE_NEEDS: Mapping[str, RestNeeds] = {
     "stop_execution": _execution("StopExecution"),
     # queues and topics (MNS: ListQueue, GetQueueAttributes, PeekMessage, SendMessage…)
     "list_queues": lambda w, path, q, body: [Need("mns:ListQueue", arns.mns_queues(w.region, w.account))],
-    "get_queue": lambda w, path, q, body: [
-        Need("mns:GetQueueAttributes", _queue(w, path["queue"])),
-        Need("mns:PeekMessage", _messages(w, path["queue"])),
-    ],
+    # its messages only with mns:PeekMessage too (mq_api.get_queue)
+    "get_queue": lambda w, path, q, body: [Need("mns:GetQueueAttributes", _queue(w, path["queue"]))],
     "send_message": lambda w, path, q, body: [Need("mns:SendMessage", _messages(w, path["queue"]))],
     "delete_quarantined": lambda w, path, q, body: [Need("mns:DeleteMessage", _messages(w, path["queue"]))],
     "list_topics": lambda w, path, q, body: [Need("mns:ListTopic", arns.mns_topics(w.region, w.account))],

@@ -42,7 +42,7 @@ from tidegate.mq import QueueService, TopicService
 from tidegate.mq.wire_xml import MNS_ERRORS
 from tidegate.ram import Principal
 
-__all__ = ["PREFIX", "STATIC_DIR", "ConsoleServices", "Handler", "Invalid", "endpoint", "page_routes"]
+__all__ = ["PREFIX", "STATIC_DIR", "ConsoleServices", "Handler", "Invalid", "endpoint", "may", "page_routes"]
 
 PREFIX = "/console"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -128,6 +128,16 @@ def principal_of(services: ConsoleServices, session: Session) -> Principal:
     return services.ctx.authorizer.principal(session.key)
 
 
+def may(services: ConsoleServices, request: Request, action: str, resource: str) -> bool:
+    """Whether the request's identity may do ``action`` on ``resource`` (for a handler that shows a part of
+    its answer only to those allowed; called in the handler's worker thread)."""
+    principal: Principal = request.state.principal
+    if principal.is_root:
+        return True
+    decision = services.ctx.authorizer.decide(principal, action, resource, request.state.context)
+    return decision is Decision.ALLOW
+
+
 def endpoint(services: ConsoleServices, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a blocking handler: session (and CSRF) check, JSON body, permissions, thread, error mapping."""
     needs = CONSOLE_NEEDS[handler.__name__]
@@ -135,11 +145,13 @@ def endpoint(services: ConsoleServices, handler: Handler) -> Callable[[Request],
     async def run(request: Request) -> Response:
         try:
             principal = principal_of(services, session_of(services, request))
+            request.state.principal = principal  # for handlers that show parts only to some (see ``may``)
+            request.state.context = request_context(request.scope, services.ctx.clock())
             body = await _json_body(request)
             if not principal.is_root:
                 authorizer = services.ctx.authorizer
                 wanted = needs(Where.of(authorizer), request.path_params, request.query_params, body)
-                authorize(authorizer, principal, wanted, request_context(request.scope, services.ctx.clock()))
+                authorize(authorizer, principal, wanted, request.state.context)
             result = await run_in_threadpool(handler, services, request, body)
         except Exception as exc:  # the one place console errors become responses
             return error_response(exc)

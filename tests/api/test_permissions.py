@@ -19,10 +19,10 @@ from tidegate.api.rest import PREFIX, REST_TABLE
 from tidegate.api.rest_functions import FUNCTION_TABLE
 from tidegate.api.rpc_params import Params
 from tidegate.app import create_app
+from tidegate.auth.errors import InvalidTaskToken
 from tidegate.auth.keys import KeyRing
 from tidegate.auth.policy import AccessRequest, Decision, evaluate, parse_policy
 from tidegate.auth.system_policies import system_policy
-from tidegate.auth.tasktoken import InvalidTaskToken
 from tidegate.console.flows_api import FLOW_ROUTES
 from tidegate.console.mq_api import MQ_ROUTES
 from tidegate.console.permissions import CONSOLE_NEEDS

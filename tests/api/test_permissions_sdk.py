@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.api.sdk import run_scenario
 from tests.inprocess import TEST_ROOT
-from tests.sdkenv import SdkEnv, fnfcore_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
+from tests.sdkenv import fnfcore_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
 from tests.server import TEST_KEYS, ServerProcess
 from tidegate.auth.keys import KeyRing
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
@@ -101,7 +100,8 @@ print("RESULT " + json.dumps(res))
 """
 
 
-def test_the_first_documents_policy_sends_to_its_queue_only(users: Users, mns130_env: SdkEnv) -> None:
+@pytest.mark.usefixtures("mns130_env")
+def test_the_first_documents_policy_sends_to_its_queue_only(users: Users) -> None:
     ak, sk = users.sender
     env = {"MNS_URL": users.server.url, "AK": ak, "SK": sk}
     proc = run_in_env("mns130", MNS_SCRIPT, env=env, timeout=60)
@@ -117,7 +117,8 @@ def test_the_first_documents_policy_sends_to_its_queue_only(users: Users, mns130
     assert "acs:ram::" in log and "user/sender" in log and "mns:ReceiveMessage" in log  # the denial is logged
 
 
-def test_read_only_user_describes_and_is_refused_start(users: Users, fnfcore_env: SdkEnv) -> None:
+@pytest.mark.usefixtures("fnfcore_env")
+def test_read_only_user_describes_and_is_refused_start(users: Users) -> None:
     root_out = run_scenario(
         "fnfcore",
         users.server.endpoint,

@@ -86,7 +86,11 @@ def test_read_only_user_sees_no_start_or_stop(ro_page: Any, read_only: ReadOnly,
 
     # The API refuses them anyway, with the session's own CSRF token.
     csrf = page.evaluate("Api.session.csrf")
-    for path, body in (("/flows/slow/executions", {"input": {}}), ("/flows/slow/executions/s1/stop", {})):
+    refused: list[tuple[str, dict[str, Any]]] = [
+        ("/flows/slow/executions", {"input": {}}),
+        ("/flows/slow/executions/s1/stop", {}),
+    ]
+    for path, body in refused:
         status = page.evaluate(
             """async ([path, body, csrf]) => (await fetch("/console/api" + path, {method: "POST",
                  headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},

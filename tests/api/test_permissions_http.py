@@ -13,7 +13,7 @@ import pytest
 
 from tests.inprocess import TEST_AUTH, in_process
 from tidegate.api.context import AppContext
-from tidegate.ram.model import PrincipalType
+from tidegate.ram.model import EntityType
 from tidegate.ram.service import RamService
 
 FLOW = "version: v1\ntype: flow\nsteps:\n  - type: pass\n    name: p\n"
@@ -49,7 +49,7 @@ def setup(app_ctx: AppContext) -> Iterator[Setup]:
     for user, policies in grants.items():
         ram.create_user(user)
         for kind, name in policies:
-            ram.attach_policy(PrincipalType.USER, user, kind, name)
+            ram.attach_policy(EntityType.USER, user, kind, name)
         key = ram.create_access_key(user)
         keys[user] = (key.key_id, key.secret or "")
     app_ctx.service.create_flow("f", FLOW)

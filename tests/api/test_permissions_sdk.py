@@ -21,7 +21,7 @@ from tests.sdkenv import fnfcore_env, mns130_env, run_in_env  # noqa: F401  (fix
 from tests.server import TEST_KEYS, ServerProcess
 from tidegate.auth.keys import KeyRing
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
-from tidegate.ram.model import PrincipalType
+from tidegate.ram.model import EntityType
 from tidegate.ram.service import RamService
 from tidegate.store import open_store
 
@@ -60,10 +60,10 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Users]:
         ram = RamService(store, KeyRing(TEST_ROOT), account_id=DEFAULT_ACCOUNT_ID)
         ram.create_user("sender")
         ram.create_policy("fnf-demo-send", FIRST_DOCUMENT_POLICY)
-        ram.attach_policy(PrincipalType.USER, "sender", "Custom", "fnf-demo-send")
+        ram.attach_policy(EntityType.USER, "sender", "Custom", "fnf-demo-send")
         ram.create_user("reader")
-        ram.attach_policy(PrincipalType.USER, "reader", "System", "AliyunFnFReadOnlyAccess")
-        ram.attach_policy(PrincipalType.USER, "reader", "System", "AliyunMNSReadOnlyAccess")
+        ram.attach_policy(EntityType.USER, "reader", "System", "AliyunFnFReadOnlyAccess")
+        ram.attach_policy(EntityType.USER, "reader", "System", "AliyunMNSReadOnlyAccess")
         keys = [ram.create_access_key(name) for name in ("sender", "reader")]
         sender, reader = ((k.key_id, k.secret or "") for k in keys)
         yield Users(server, sender, reader)

@@ -18,7 +18,7 @@ from tests.inprocess import TEST_ROOT
 from tests.server import TEST_KEYS, ServerProcess
 from tidegate.auth.keys import KeyRing
 from tidegate.names import DEFAULT_ACCOUNT_ID
-from tidegate.ram.model import PrincipalType
+from tidegate.ram.model import EntityType
 from tidegate.ram.service import RamService
 from tidegate.store import open_store
 
@@ -42,7 +42,7 @@ def read_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadOnly]:
         ram = RamService(store, KeyRing(TEST_ROOT), account_id=DEFAULT_ACCOUNT_ID)
         ram.create_user("viewer")
         for policy in ("AliyunFnFReadOnlyAccess", "AliyunMNSReadOnlyAccess"):
-            ram.attach_policy(PrincipalType.USER, "viewer", "System", policy)
+            ram.attach_policy(EntityType.USER, "viewer", "System", policy)
         key = ram.create_access_key("viewer")
         with httpx.Client(base_url=server.url + "/api/v1", auth=KEY, timeout=30) as rest:
             assert rest.post("/flows", json={"name": "slow", "definition": SLOW}).status_code == 201

@@ -73,6 +73,20 @@ def authorize(authorizer: Authorizer, principal: Principal, needs: Needs, contex
         authorizer.check(principal, need.action, need.resource, context)
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
+def _second(seconds: int) -> str:
+    """``YYYY-MM-DDThh:mm:ss`` of an epoch second (formatted once per second: every RPC call asks)."""
+    global _last_second
+    cached = _last_second
+    if cached[0] == seconds:
+        return cached[1]
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    _last_second = (seconds, text)
+    return text
+
+
 def request_context(scope: Scope, now_ms: int) -> Mapping[str, tuple[str, ...]]:
     """The condition keys of one HTTP request (docs/auth.md, Conditions).
 
@@ -83,7 +97,7 @@ def request_context(scope: Scope, now_ms: int) -> Mapping[str, tuple[str, ...]]:
     client = scope.get("client")
     secure = scope.get("scheme") in ("https", "wss")
     seconds, millis = divmod(now_ms, 1000)
-    current = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    current = f"{_second(seconds)}.{millis:03d}Z"
     context: dict[str, tuple[str, ...]] = {
         "acs:SecureTransport": ("true" if secure else "false",),
         "acs:CurrentTime": (current,),

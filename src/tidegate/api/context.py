@@ -47,6 +47,7 @@ class AppContext:
         self.authorizer = Authorizer(
             self.store, self.keyring, region=self.region, account_id=self.account_id, clock=self.clock
         )
+        self.keyring.user_keys = self.authorizer.user_key  # RAM users' AccessKeys resolve through the store
 
     def long_poll_limiter(self) -> anyio.CapacityLimiter:
         """The thread pool of long-polls, shared by every protocol (call it on the event loop).

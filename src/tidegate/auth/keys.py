@@ -9,6 +9,11 @@ the token a request carries (RPC ``SecurityToken`` parameter, MNS ``security-tok
 without ``sts_key`` can mint a token or learn a secret from one. ``sts_key`` is derived from the root
 secret (:func:`derive_key`), so every server process sharing the root key accepts the same credentials,
 and rotating the root key revokes them all.
+
+RAM users' AccessKeys are not stored either: the store keeps each key's id, user, status and a random salt,
+and the secret is ``base64url(HMAC-SHA256(derive_key(root.secret, "ram-user-key"), key_id + "\\0" + salt))[:30]``
+(:func:`derive_user_secret`). Rotating the root key therefore gives every user key a new secret, as it
+revokes temporary credentials and console sessions.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import os
 import secrets
 import stat
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -86,6 +91,31 @@ def derive_key(master: str | bytes, purpose: str) -> bytes:
     """Derive an independent 32-byte key for ``purpose`` (``"sts"``, ``"task-token"``…) from a master."""
     m = master.encode("utf-8") if isinstance(master, str) else master
     return hmac.new(m, f"tidegate/{purpose}".encode(), hashlib.sha256).digest()
+
+
+def derive_user_secret(user_key: bytes, key_id: str, salt: str) -> str:
+    """The secret of a RAM user's AccessKey: 30 URL-safe characters derived from the key id and its salt.
+
+    Args:
+        user_key: ``derive_key(root.secret, "ram-user-key")`` (:attr:`KeyRing.user_key`).
+        key_id: the AccessKey ID.
+        salt: the key's random salt (stored with the key).
+    """
+    mac = hmac.new(user_key, f"{key_id}\0{salt}".encode(), hashlib.sha256).digest()
+    return _b64u(mac)[:30]
+
+
+@dataclass(frozen=True, slots=True)
+class UserKeyRecord:
+    """What the store knows of a RAM user's AccessKey: its user, salt and whether it is active."""
+
+    user_name: str
+    salt: str
+    active: bool
+
+
+#: Finds a user AccessKey by id (None: no such key); set on the :class:`KeyRing` by the server's wiring.
+UserKeyLookup = Callable[[str], UserKeyRecord | None]
 
 
 def _check_credential(name: str, value: str) -> None:
@@ -231,12 +261,16 @@ class KeyRing:
 
     Args:
         root: the root AccessKey.
+        user_keys: finds RAM users' AccessKeys (None: only the root key and temporary credentials resolve);
+            may be set later through :attr:`user_keys`.
     """
 
-    def __init__(self, root: AccessKey) -> None:
+    def __init__(self, root: AccessKey, user_keys: UserKeyLookup | None = None) -> None:
         self.root = root
         self._sts_key = derive_key(root.secret, "sts")
+        self.user_key = derive_key(root.secret, "ram-user-key")
         self.task_tokens = TaskTokenSigner(derive_key(root.secret, "task-token"))
+        self.user_keys = user_keys
 
     def issue_temporary(self, ttl_s: float, now: float) -> AccessKey:
         """Issue temporary credentials for the root key's account (see :func:`issue_temporary`)."""
@@ -252,14 +286,28 @@ class KeyRing:
             now: current time, epoch seconds.
 
         Raises:
-            InvalidAccessKeyId: unknown id (or a temporary id without its token).
+            InvalidAccessKeyId: unknown id, a temporary id without its token, or a user key that is Inactive.
             InvalidSecurityToken, SecurityTokenExpired: see :func:`resolve_temporary`.
         """
         if security_token:
             return resolve_temporary(self._sts_key, access_key_id, security_token, now)
         if hmac.compare_digest(access_key_id.encode(), self.root.id.encode()):
             return self.root
-        raise InvalidAccessKeyId(f"The AccessKey ID {access_key_id[:64]} is invalid.")
+        lookup = self.user_keys
+        found = lookup(access_key_id) if lookup is not None and 0 < len(access_key_id) <= 64 else None
+        if found is None or not found.active:
+            raise InvalidAccessKeyId(f"The AccessKey ID {access_key_id[:64]} is invalid.")
+        return self.user_access_key(access_key_id, found)
+
+    def user_access_key(self, key_id: str, record: UserKeyRecord) -> AccessKey:
+        """The AccessKey of a RAM user, with its derived secret."""
+        return AccessKey(
+            id=key_id,
+            secret=derive_user_secret(self.user_key, key_id, record.salt),
+            kind=KeyKind.USER,
+            account_id=self.root.account_id,
+            user_name=record.user_name,
+        )
 
     def resolve_secret(self, access_key_id: str, security_token: str | None, now: float) -> str:
         """Return the secret to verify a request with; errors as :meth:`resolve`."""

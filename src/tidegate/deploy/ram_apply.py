@@ -73,6 +73,11 @@ class RamDeployer:
             self._call("CreatePolicy", PolicyName=p.name, PolicyDocument=p.document, Description=p.description)
             self.report("policy", p.name, "created")
             return
+        if current.get("Policy", {}).get("Description", "") != p.description:
+            raise self.error(
+                f"policy {p.name}: the file's description differs from the server's, and a policy's description "
+                "cannot be changed (delete the policy, or give the description it has)"
+            )
         changed = False
         if not _same_json(current.get("DefaultPolicyVersion", {}).get("PolicyDocument", ""), p.document):
             self._call(
@@ -82,9 +87,6 @@ class RamDeployer:
                 SetAsDefault=True,
                 RotateStrategy="DeleteOldestNonDefaultVersionWhenLimitExceeded",
             )
-            changed = True
-        if current.get("Policy", {}).get("Description", "") != p.description:
-            self._call("UpdatePolicyDescription", PolicyName=p.name, NewDescription=p.description)
             changed = True
         self.report("policy", p.name, "updated" if changed else "unchanged")
 

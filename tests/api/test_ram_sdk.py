@@ -18,12 +18,17 @@ SDKS = ["ramcore", "ramtea"]
 SEND = json.dumps(
     {
         "Version": "1",
-        "Statement": [{"Effect": "Allow", "Action": "mns:SendMessage", "Resource": "acs:mns:*:*:/queues/fnf-demo/messages"}],
+        "Statement": [
+            {"Effect": "Allow", "Action": "mns:SendMessage", "Resource": "acs:mns:*:*:/queues/fnf-demo/messages"}
+        ],
     }
 )
 SEND2 = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "mns:*", "Resource": "*"}]})
 TRUST = json.dumps(
-    {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": ["fnf.aliyuncs.com"]}}]}
+    {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": ["fnf.aliyuncs.com"]}}],
+    }
 )
 ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 

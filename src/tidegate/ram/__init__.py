@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from tidegate.ram.authorizer import AccessDenied, Authorizer, Principal, PrincipalKind
 from tidegate.ram.errors import RamError
-from tidegate.ram.model import KeyStatus, PolicyType, PrincipalType, RotateStrategy
+from tidegate.ram.model import EntityType, KeyStatus, PolicyType, PrincipalType, RotateStrategy
 from tidegate.ram.service import RamService
 
 __all__ = [
     "AccessDenied",
     "Authorizer",
+    "EntityType",
     "KeyStatus",
     "PolicyType",
     "Principal",

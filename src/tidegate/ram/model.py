@@ -10,6 +10,7 @@ from enum import StrEnum
 
 __all__ = [
     "Attachment",
+    "EntityType",
     "Group",
     "KeyStatus",
     "PolicyEntity",
@@ -38,12 +39,17 @@ class PolicyType(StrEnum):
     CUSTOM = "Custom"
 
 
-class PrincipalType(StrEnum):
-    """Who a policy can be attached to."""
+class EntityType(StrEnum):
+    """What a policy can be attached to: a user, a group or a role."""
 
     USER = "User"
     GROUP = "Group"
     ROLE = "Role"
+
+
+#: The name this enum had first (another enum of that name, in ``tidegate.auth.policy``, names trust-policy
+#: principals); code merged before the rename imports it.
+PrincipalType = EntityType
 
 
 class RotateStrategy(StrEnum):
@@ -143,7 +149,7 @@ class Attachment:
 class PolicyEntity:
     """A principal a policy is attached to (as listed for that policy)."""
 
-    principal_type: PrincipalType
+    principal_type: EntityType
     name: str
     display_name: str
     comments: str

@@ -10,8 +10,9 @@ import re
 import pytest
 
 from tests.api.ram_sdk import run_ram
-from tests.sdkenv import SdkEnv, ramcore_env, ramtea_env  # noqa: F401  (session fixtures)
-from tests.server import ServerProcess
+from tests.sdkenv import SdkEnv, ramcore_env, ramtea_env, run_in_env  # noqa: F401  (session fixtures)
+from tests.server import TEST_KEYS, ServerProcess
+from tidegate.shim import SHIM_DIR
 
 SDKS = ["ramcore", "ramtea"]
 
@@ -227,3 +228,31 @@ out["bad_items"] = call("ListUsers", MaxItems=5000)
     assert out["not_created"]["error"] == "EntityNotExist.Policy"
     assert out["bad_type"]["status"] == 400 and out["bad_type"]["error"].startswith("InvalidParameter.PolicyType")
     assert out["bad_items"]["status"] == 400 and out["bad_items"]["error"].startswith("InvalidParameter.MaxItems")
+
+
+TEA_WITHOUT_ENDPOINT = """
+import os
+from alibabacloud_ram20150501.client import Client
+from alibabacloud_ram20150501 import models as m
+from alibabacloud_tea_openapi.utils_models import Config
+client = Client(Config(access_key_id=os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+                       access_key_secret=os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], region_id="cn-hangzhou"))
+print(client.get_user(m.GetUserRequest(user_name="nobody-" + os.environ["N"])).body)
+"""
+
+
+def test_the_tea_client_reaches_the_server_through_tidegate_env_alone(
+    server: ServerProcess,
+    ramtea_env: SdkEnv,  # noqa: F811
+) -> None:
+    """No endpoint in the program: the shim `tidegate env` puts on PYTHONPATH sends it to the server."""
+    env = {
+        "PYTHONPATH": str(SHIM_DIR),
+        "TIDEGATE_ENDPOINT": server.url,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"],
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"],
+        "N": "shim",
+    }
+    proc = run_in_env("ramtea", TEA_WITHOUT_ENDPOINT, env=env, timeout=60)
+    # The server answered (a RAM error of this server, not a connection to ram.aliyuncs.com).
+    assert proc.returncode != 0 and "EntityNotExist.User" in proc.stderr, proc.stderr

@@ -19,6 +19,8 @@ from tidegate.auth.errors import (
     SecurityTokenExpired,
 )
 from tidegate.auth.keys import (
+    MAX_SESSION_POLICY,
+    MAX_TEMPORARY_TTL_S,
     AccessKey,
     KeyKind,
     KeyRing,
@@ -288,6 +290,69 @@ def test_keyring_task_tokens_bound_to_root_key() -> None:
     stranger = KeyRing(AccessKey(id="LTAIroot", secret="other", kind=KeyKind.ROOT, account_id="123"))
     with pytest.raises(InvalidTaskToken):
         stranger.task_tokens.parse(tok)
+
+
+def test_role_session_token_carries_the_session() -> None:
+    ring = _ring()
+    policy = '{"Version":"1","Statement":[{"Effect":"Allow","Action":"fnf:List*","Resource":"*"}]}'
+    tmp = ring.issue_role_session("reader", "alice@example.com", 900, NOW, policy, role_id="3001")
+    assert tmp.security_token is not None and tmp.security_token.startswith("tgsts2.")
+    got = ring.resolve(tmp.id, tmp.security_token, NOW + 1)
+    assert got.kind is KeyKind.TEMPORARY and got.secret == tmp.secret and got.account_id == "123"
+    assert (got.role_name, got.role_id, got.session_name, got.session_policy) == (
+        "reader",
+        "3001",
+        "alice@example.com",
+        policy,
+    )
+    # Credentials that name no role resolve, but without a role (the authorizer gives them nothing).
+    bare = ring.issue_temporary(60, NOW)
+    assert bare.security_token is not None
+    assert ring.resolve(bare.id, bare.security_token, NOW).role_name is None
+
+
+def test_role_session_token_fits_the_longest_session_policy() -> None:
+    ring = _ring()
+    # The worst case for the token's length: characters JSON escapes, and two-byte UTF-8 ones.
+    policy = ('"\\\n\tÿ' * 2048)[:MAX_SESSION_POLICY]
+    tmp = ring.issue_role_session("r", "s" * 64, MAX_TEMPORARY_TTL_S, NOW, policy, role_id="9" * 20)
+    assert tmp.security_token is not None
+    assert ring.resolve(tmp.id, tmp.security_token, NOW).session_policy == policy
+    with pytest.raises(ValueError):
+        ring.issue_role_session("r", "s", 900, NOW, "x" * (MAX_SESSION_POLICY + 1))
+    # Anything longer than any token the server issues is refused before its MAC is computed.
+    with pytest.raises(InvalidSecurityToken):
+        ring.resolve(tmp.id, tmp.security_token + "A" * 8192, NOW)
+
+
+def test_tokens_of_the_first_layout_are_refused() -> None:
+    # tgsts1 tokens named no role (they acted as the account): they are not accepted any more.
+    ring = _ring()
+    tmp = ring.issue_temporary(60, NOW)
+    assert tmp.security_token is not None
+    old = "tgsts1." + tmp.security_token.removeprefix("tgsts2.")
+    with pytest.raises(InvalidSecurityToken):
+        ring.resolve(tmp.id, old, NOW)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ["STS.x", 1, "1", "r", "i", "s"],  # too short
+        ["STS.x", "1", "1", "r", "i", "s", None],  # expiry not a number
+        ["STS.x", 1, "1", "r", "i", "s", 5],  # policy not text
+        {"id": "STS.x"},
+    ],
+)
+def test_genuinely_signed_but_malformed_payloads_refused(fields: object) -> None:
+    # Only the server can sign, but a payload it would never write must still fail cleanly.
+    from tidegate.auth import keys
+
+    ring = _ring()
+    payload = keys._b64u(json.dumps(fields).encode())
+    token = f"tgsts2.{payload}.{keys._token_mac(ring._sts_key, payload)}"
+    with pytest.raises(InvalidSecurityToken):
+        ring.resolve("STS.x", token, 0)
 
 
 # --- RAM users' AccessKeys ------------------------------------------------------------------------------

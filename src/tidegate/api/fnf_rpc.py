@@ -35,6 +35,7 @@ from tidegate.api.rpc_errors import (
 )
 from tidegate.api.rpc_params import Params
 from tidegate.api.rpc_product import RpcCall, RpcProduct
+from tidegate.api.sts_api import STS_PRODUCT, STS_VERSION
 from tidegate.auth.keys import AccessKey
 from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
@@ -46,7 +47,7 @@ API_VERSION = "2019-03-15"
 
 
 #: The other RPC products by API version (RAM ``2015-05-01``, STS ``2015-04-01``).
-PRODUCTS: dict[str, RpcProduct] = {"2015-05-01": RAM_PRODUCT}
+PRODUCTS: dict[str, RpcProduct] = {"2015-05-01": RAM_PRODUCT, STS_VERSION: STS_PRODUCT}
 
 
 def _request_id(params: dict[str, str] | None) -> str:
@@ -168,7 +169,10 @@ class RpcEndpoint:
         p = Params(params)
         principal = self.ctx.authorizer.principal(key)
         context = request_context(request.scope, self.ctx.clock())
-        authorize_rpc(self.ctx.authorizer, principal, "fnf" if product is None else product.code, action, p, context)
+        if product is None or action not in product.self_authorized:
+            authorize_rpc(
+                self.ctx.authorizer, principal, "fnf" if product is None else product.code, action, p, context
+            )
         if product is not None:
             rpc_call = RpcCall(ctx=self.ctx, principal=principal, params=p, context=context)
             return await run_in_threadpool(product.actions[action], rpc_call)

@@ -96,7 +96,8 @@ class SignatureNonceUsed(AuthError):
     code = "SignatureNonceUsed"
 
 
-#: FnF code → HTTP status. Codes of tidegate errors that differ from FnF's are renamed in _RENAME.
+#: FnF code (and the codes of the other RPC products: STS) → HTTP status. Codes of tidegate errors that
+#: differ from FnF's are renamed in _RENAME.
 STATUS_BY_CODE: dict[str, int] = {
     "ActionNotSupported": 400,
     "APIVersionNotSupported": 400,
@@ -118,6 +119,17 @@ STATUS_BY_CODE: dict[str, int] = {
     "ScheduleNotExists": 404,
     "FlowAlreadyExists": 409,
     "ScheduleAlreadyExists": 409,
+    # STS (2015-04-01)
+    "InvalidParameter": 400,
+    "InvalidParameter.DurationSeconds": 400,
+    "InvalidParameter.ExternalId": 400,
+    "InvalidParameter.PolicyGrammar": 400,
+    "InvalidParameter.RoleArn": 400,
+    "InvalidParameter.RoleSessionName": 400,
+    "MissingRoleArn": 400,
+    "MissingRoleSessionName": 400,
+    "NoPermission": 403,
+    "EntityNotExist.Role": 404,
 }
 
 _RENAME = {

@@ -116,6 +116,9 @@ def _principal_named(kind: str, entry: str, principal: str) -> bool:
         account = arn["account"] if arn else principal
         if entry == account or entry == f"acs:ram::{account}:root":
             return True  # the account trusts every identity of it: root, its users, its roles' sessions
+        if arn and entry.startswith(f"acs:ram::{account}:role/") and arn["rest"].startswith("assumed-role/"):
+            role = entry.split(":role/", 1)[1]
+            return arn["rest"].split("/")[1] == role  # a session (assumed-role/ROLE/SESSION) of that role
     return entry == principal
 
 

@@ -13,6 +13,7 @@ from tidegate.cli import server as _server  # noqa: F401  (registers the command
 from tidegate.cli import task as _task  # noqa: F401  (registers the command)
 from tidegate.cli import topic as _topic  # noqa: F401  (registers the command)
 from tidegate.cli import validate as _validate  # noqa: F401  (registers the command)
+from tidegate.cli import worker as _worker  # noqa: F401  (registers the command)
 from tidegate.cli._app import main
 
 __all__ = ["main"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from tidegate.auth.errors import InvalidSecurityToken
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing, UserKeyRecord
 from tidegate.auth.policy import AccessRequest, Decision, MalformedPolicyDocument, Policy, evaluate, parse_policy
 from tidegate.auth.system_policies import SYSTEM_POLICIES
@@ -196,16 +197,35 @@ class Authorizer:
                 key_id=key.id,
             )
         if key.kind is KeyKind.TEMPORARY:
-            if key.role_name is None:
-                return self._root  # credentials the server issues for itself, before roles
-            session_policy = None
-            if key.session_policy:
-                try:
-                    session_policy = parse_policy(key.session_policy)
-                except MalformedPolicyDocument:
-                    raise AccessDenied("The session policy of these credentials is not valid.") from None
-            return self._session(key.role_name, key.session_name or "", session_policy, key.id)
+            return self._session_of(key)
         raise AccessDenied("The AccessKey acts as no known identity.")
+
+    def _session_of(self, key: AccessKey) -> Principal:
+        """The principal of temporary credentials: the session of the role their token names.
+
+        The token was issued by this server (its MAC is checked), so its fields are trusted. The role must
+        still exist and be the one the session was issued for: a role deleted and created again under the
+        same name has a new id, and the old sessions end with the old role.
+
+        Raises:
+            AccessDenied: the credentials name no role (they carry no permission), or their session
+                policy no longer parses.
+            InvalidSecurityToken: the role was deleted since the session was issued.
+        """
+        if not key.role_name or not key.session_name:
+            raise AccessDenied("Temporary credentials that name no role carry no permission: assume a role.")
+        role = self.find_role(key.role_name)
+        if role is None or (key.role_id and role.role_id != key.role_id):
+            raise InvalidSecurityToken(
+                f"The security token belongs to a session of the role {key.role_name}, which was deleted; "
+                "assume the role again."
+            )
+        session_policy = None
+        if key.session_policy:
+            session_policy = self._parse(key.session_policy)
+            if session_policy is None:
+                raise AccessDenied("The session policy of these credentials is not valid.")
+        return self._session(role.name, key.session_name, session_policy, key.id)
 
     def _session(self, role: str, session_name: str, policy: Policy | None, key_id: str) -> Principal:
         return Principal(

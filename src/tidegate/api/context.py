@@ -10,6 +10,7 @@ import anyio
 from tidegate.auth.keys import KeyRing
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
+from tidegate.egress import EgressPolicy
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from tidegate.ram import Authorizer
 from tidegate.runtime.service import WorkflowService
@@ -28,6 +29,7 @@ class AppContext:
         clock: epoch milliseconds; tests may pin it.
         long_poll_slots: how many DescribeExecution long-polls may wait at once (each holds a thread).
         authorizer: who a key acts as and what it may do (every protocol asks it).
+        egress: what a subscription's HTTP endpoint may name (``--egress-allow``, ``--egress-deny``).
     """
 
     store: Store
@@ -36,6 +38,7 @@ class AppContext:
     account_id: str = ""
     clock: Callable[[], int] = now_ms
     long_poll_slots: int = 200
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
     service: WorkflowService = field(init=False)
     authorizer: Authorizer = field(init=False)
     _long_polls: anyio.CapacityLimiter | None = field(default=None, init=False, repr=False)

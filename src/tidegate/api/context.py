@@ -10,6 +10,7 @@ import anyio
 from tidegate.auth.keys import KeyRing
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
+from tidegate.egress import EgressPolicy
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from tidegate.ram import Authorizer, RamService
 from tidegate.runtime.service import WorkflowService
@@ -29,6 +30,7 @@ class AppContext:
         long_poll_slots: how many DescribeExecution long-polls may wait at once (each holds a thread).
         authorizer: who a key acts as and what it may do (every protocol asks it).
         ram: the RAM users, groups, policies and roles (the RAM API's service).
+        egress: what a subscription's HTTP endpoint may name (``--egress-allow``, ``--egress-deny``).
     """
 
     store: Store
@@ -37,6 +39,7 @@ class AppContext:
     account_id: str = ""
     clock: Callable[[], int] = now_ms
     long_poll_slots: int = 200
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
     service: WorkflowService = field(init=False)
     authorizer: Authorizer = field(init=False)
     ram: RamService = field(init=False)

@@ -66,7 +66,7 @@ class MnsEndpoint:
         db = ctx.store.database
         self.services = ops.MnsServices(
             queues=QueueService(db, clock=ctx.clock),
-            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
+            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock, egress=ctx.egress),
         )
         self._poll_limiter: anyio.CapacityLimiter | None = None
         # On SQLite an operation is a local file transaction that waits on nothing: cheaper on the event loop

@@ -77,7 +77,7 @@ class ConsoleServices:
         return cls(
             ctx=ctx,
             queues=QueueService(db, clock=ctx.clock),
-            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
+            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock, egress=ctx.egress),
             sessions=SessionSigner(ctx.keyring),
         )
 

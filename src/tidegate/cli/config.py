@@ -34,6 +34,7 @@ from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE
 from tidegate.cli._client import UsageFailure, check_endpoint
 from tidegate.cli.logs import LogFormat, LogLevel
 from tidegate.errors import ConfigurationError
+from tidegate.functions import DEFAULT_FUNCTION_UID, IsolationMode
 from tidegate.runtime import DEFAULT_REGION
 from tidegate.runtime.retention import DEFAULT_RETENTION, parse_retention
 
@@ -337,6 +338,22 @@ class ServerConfig:
             "Count requests, executions, tasks, queues… and serve them on /metrics (off: neither).",
             toml=(bool,),
             flag=True,
+        ),
+    )
+    function_isolation: IsolationMode = field(
+        default=IsolationMode.AUTO,
+        metadata=_spec(
+            _EnumChoice(IsolationMode),
+            "How function workers are kept from the server: user (a uid per worker; needs root), process "
+            "(the server's uid, its /proc entries closed) or auto (user when root).",
+        ),
+    )
+    function_user: str | None = field(
+        default=None,
+        metadata=_spec(
+            _Pattern(r"[0-9]{1,10}(:[0-9]{1,10})?|[a-z_][a-z0-9_.-]{0,31}", "a user name or UID[:GID]"),
+            "First uid of the function workers (user isolation): UID[:GID] or a user name; worker n runs as UID+n.",
+            default_text=f"{DEFAULT_FUNCTION_UID}:{DEFAULT_FUNCTION_UID}",
         ),
     )
     metrics_public: bool = field(

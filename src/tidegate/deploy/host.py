@@ -17,7 +17,7 @@ from pathlib import Path
 from tidegate.deploy.packages import Stager
 from tidegate.deploy.registry import FunctionRecord, FunctionRegistry
 from tidegate.errors import TidegateError
-from tidegate.functions import Credentials, FunctionRunner, FunctionSpec, InvocationContext
+from tidegate.functions import Credentials, FunctionRunner, FunctionSpec, InvocationContext, Isolation
 from tidegate.integrations.fc import FunctionIntegration, directory_resolver
 from tidegate.shim import SHIM_DIR
 from tidegate.store import Store
@@ -40,6 +40,8 @@ class FunctionHost:
         credentials: Issues the temporary keys of one invocation.
         functions_dir: Local functions (``DIR/SERVICE/FUNCTION.py``) tried after the registry.
         workers: The most function worker processes (default: the runner's).
+        isolation: How the workers are kept from the server (default: ``process``). The data folder is
+            theirs to read only in ``DATA/functions`` (installed requirements and the functions' views).
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class FunctionHost:
         credentials: Callable[[], Credentials] = Credentials,
         functions_dir: Path | None = None,
         workers: int | None = None,
+        isolation: Isolation | None = None,
     ) -> None:
         self.registry = FunctionRegistry(store.database)
         self.stager = Stager(Path(data_dir).resolve() / "functions")
@@ -63,8 +66,14 @@ class FunctionHost:
         self.account_id = account_id
         self.credentials = credentials
         self._local = directory_resolver(Path(functions_dir)) if functions_dir is not None else None
+        data = Path(data_dir).resolve()
         self.runner = FunctionRunner(
-            workers=workers, sitecustomize_dir=SHIM_DIR, env={"TIDEGATE_ENDPOINT": self.endpoint}
+            workers=workers,
+            sitecustomize_dir=SHIM_DIR,
+            env={"TIDEGATE_ENDPOINT": self.endpoint},
+            isolation=isolation,
+            private=[data],
+            readable=[data / "functions"],
         )
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from tidegate.deploy.apply import Deployer, Step
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.spec import load_deploy_file
 from tidegate.errors import TidegateError
-from tidegate.functions import Credentials
+from tidegate.functions import Credentials, Isolation
 from tidegate.store import Store
 from tidegate.urls import local_url, public_url
 
@@ -38,6 +38,7 @@ def build_function_host(
     account_id: str,
     env: Mapping[str, str],
     functions_dir: Path | None = None,
+    isolation: Isolation | None = None,
 ) -> FunctionHost:
     """The server's :class:`FunctionHost`: workers reach this server at ``http://HOST:PORT``.
 
@@ -58,6 +59,7 @@ def build_function_host(
         account_id=account_id,
         credentials=credentials,
         functions_dir=functions_dir,
+        isolation=isolation,
     )
 
 

@@ -7,6 +7,15 @@ Compute's Python runtime); HTTP handlers are WSGI apps ``handler(environ, start_
 
 from __future__ import annotations
 
+from tidegate.functions._acl import AclError
+from tidegate.functions._isolation import (
+    DEFAULT_FUNCTION_UID,
+    MEMORY_MARGIN_MB,
+    Isolation,
+    IsolationError,
+    IsolationMode,
+    close_own_proc_entries,
+)
 from tidegate.functions._local import resolve_local_function
 from tidegate.functions._model import (
     FUNCTION_NOT_FOUND,
@@ -16,6 +25,7 @@ from tidegate.functions._model import (
     INITIALIZER_ERROR,
     INVALID_RESPONSE,
     LOG_TAIL_BYTES,
+    OUT_OF_MEMORY,
     UNKNOWN,
     Credentials,
     FunctionKind,
@@ -29,9 +39,10 @@ from tidegate.functions._model import (
     WrongFunctionKind,
     log_tail,
 )
-from tidegate.functions._runner import FunctionRunner
+from tidegate.functions._runner import FunctionRunner, default_workers
 
 __all__ = [
+    "DEFAULT_FUNCTION_UID",
     "FUNCTION_NOT_FOUND",
     "FUNCTION_TIMEOUT",
     "HANDLER_IMPORT_ERROR",
@@ -39,7 +50,10 @@ __all__ = [
     "INITIALIZER_ERROR",
     "INVALID_RESPONSE",
     "LOG_TAIL_BYTES",
+    "MEMORY_MARGIN_MB",
+    "OUT_OF_MEMORY",
     "UNKNOWN",
+    "AclError",
     "Credentials",
     "FunctionKind",
     "FunctionNotFound",
@@ -49,8 +63,13 @@ __all__ = [
     "HttpResult",
     "InvocationContext",
     "InvocationResult",
+    "Isolation",
+    "IsolationError",
+    "IsolationMode",
     "RunnerClosed",
     "WrongFunctionKind",
+    "close_own_proc_entries",
+    "default_workers",
     "log_tail",
     "resolve_local_function",
 ]

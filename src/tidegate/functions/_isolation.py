@@ -11,9 +11,10 @@ Two modes (docs/functions.md, "Isolation and limits"):
   (``PR_SET_DUMPABLE`` 0) and keeps its data folder private; a worker is a child subreaper, so processes
   its handler leaves behind stay below it and are killed with it (best effort: see the documentation).
 
-Both modes apply the same limits: an address-space limit of the function's memory plus
-``MEMORY_MARGIN_MB``, CPU seconds per invocation, open files, no core files; ``user`` adds a process
-count per worker (``RLIMIT_NPROC`` counts per uid, so it only means something with a uid of its own).
+Both modes apply the same limits, set by the worker itself before it runs any handler: an address-space
+limit of the function's memory plus ``MEMORY_MARGIN_MB`` (a worker serves functions of one memory size),
+CPU seconds per invocation, open files, no core files; ``user`` adds a process count per worker
+(``RLIMIT_NPROC`` counts per uid, so it only means something with a uid of its own).
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def parse_user(text: str) -> tuple[int, int]:
     try:
         entry = pwd.getpwnam(text)
     except KeyError:
-        raise IsolationError(f"--function-user {text!r}: no such user (give UID[:GID] to use ids without an account)") from None
+        hint = "give UID[:GID] to use ids without an account"
+        raise IsolationError(f"--function-user {text!r}: no such user ({hint})") from None
     if entry.pw_uid == 0 or entry.pw_gid == 0:
         raise IsolationError(f"--function-user {text!r} is root or in group root: choose an unprivileged user")
     return entry.pw_uid, entry.pw_gid
@@ -247,39 +249,6 @@ class Scratch:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def limit_invocation(pid: int, memory_mb: int, timeout_s: float, *, raise_hard: bool) -> bool:
-    """Set worker ``pid``'s address-space and CPU limits for one invocation.
-
-    The CPU limit is what the worker used so far plus the timeout and ``CPU_MARGIN_S`` (SIGXCPU at the
-    soft limit, SIGKILL a second later). Returns False when the limits cannot be set (a hard limit that only
-    a privileged server may raise): the caller then starts a fresh worker.
-    """
-    memory = (memory_mb + MEMORY_MARGIN_MB) * 1024 * 1024
-    try:
-        used = _cpu_seconds(pid)
-        cpu = math.ceil(used + timeout_s) + CPU_MARGIN_S
-        if not raise_hard:
-            hard_as = resource.prlimit(pid, resource.RLIMIT_AS)[1]
-            hard_cpu = resource.prlimit(pid, resource.RLIMIT_CPU)[1]
-            if _below(hard_as, memory) or _below(hard_cpu, cpu + 1):
-                return False
-        resource.prlimit(pid, resource.RLIMIT_AS, (memory, memory))
-        resource.prlimit(pid, resource.RLIMIT_CPU, (cpu, cpu + 1))
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _below(limit: int, wanted: int) -> bool:
-    return limit != resource.RLIM_INFINITY and limit < wanted
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the line)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def kill_descendants(pid: int, passes: int = 20) -> None:
     """SIGKILL every process below ``pid`` (``process`` mode; ``pid`` itself is left alive).
 
@@ -317,12 +286,32 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def worker_limits(separate: bool) -> None:
-    """Called by the worker itself at start, before any handler: fixed limits, hard as well as soft."""
+def address_space(memory_mb: int) -> int:
+    """The address-space limit (bytes) of a worker for functions of ``memory_mb``."""
+    return (memory_mb + MEMORY_MARGIN_MB) * 1024 * 1024
+
+
+def worker_limits(separate: bool, memory_mb: int) -> None:
+    """Called by the worker itself at start, before any handler: its limits, hard as well as soft (an
+    unprivileged process can lower a hard limit, never raise it again)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for which, wanted in ((resource.RLIMIT_NOFILE, OPEN_FILES), (resource.RLIMIT_NPROC, PROCESSES)):
-        if which == resource.RLIMIT_NPROC and not separate:
-            continue
+    wanted = [(resource.RLIMIT_NOFILE, OPEN_FILES), (resource.RLIMIT_AS, address_space(memory_mb))]
+    if separate:
+        wanted.append((resource.RLIMIT_NPROC, PROCESSES))
+    for which, value in wanted:
         hard = resource.getrlimit(which)[1]
-        value = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        if hard != resource.RLIM_INFINITY:
+            value = min(hard, value)
         resource.setrlimit(which, (value, value))
+
+
+def limit_cpu(timeout_s: float) -> None:
+    """Called by the worker before each invocation: SIGXCPU once the invocation used more CPU time (summed
+    over its threads) than its timeout and ``CPU_MARGIN_S``. A soft limit: the wall-clock timeout is the
+    one a handler cannot lift."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = math.ceil(usage.ru_utime + usage.ru_stime + timeout_s) + CPU_MARGIN_S
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))

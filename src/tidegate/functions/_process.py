@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tidegate.functions._isolation import Isolation, Scratch, kill_descendants, limit_invocation
+from tidegate.functions._isolation import Isolation, Scratch, kill_descendants
 from tidegate.functions._model import LOG_TAIL_BYTES, log_tail
 from tidegate.functions._protocol import FrameReader, FrameTimeout, write_all
 
@@ -35,7 +35,8 @@ class WorkerProcess:
     """A spawned ``tidegate.functions.worker`` with its two pipes and its output capture file.
 
     ``slot`` numbers the worker among the runner's (its uid in ``user`` isolation); ``scratch`` gives it a
-    fresh private folder, its ``HOME`` and ``TMPDIR``.
+    fresh private folder, its ``HOME`` and ``TMPDIR``; ``memory_mb`` is the memory of the functions it
+    serves (its address-space limit, set by the worker at start).
     """
 
     def __init__(
@@ -48,10 +49,11 @@ class WorkerProcess:
         isolation: Isolation | None = None,
         scratch: Scratch | None = None,
         first_use: bool = False,
+        memory_mb: int = 128,
     ) -> None:
         self.warm: set[str] = set()
         self.slot = slot
-        self.memory_mb = 0  # the memory its limits were last set for (0: none yet)
+        self.memory_mb = memory_mb  # it serves functions of this memory size only (its address-space limit)
         self._python = python
         self._isolation = isolation or Isolation()
         ident = self._isolation.identity(slot)
@@ -72,7 +74,8 @@ class WorkerProcess:
         fcntl.fcntl(cap_fd, fcntl.F_SETFL, fcntl.fcntl(cap_fd, fcntl.F_GETFL) | os.O_APPEND)
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
-        argv = [python, "-m", "tidegate.functions.worker", str(req_r), str(resp_w), str(log_limit), mode]
+        argv = [python, "-m", "tidegate.functions.worker", str(req_r), str(resp_w), str(log_limit)]
+        argv += [mode, str(memory_mb)]
         drop: dict[str, Any] = {}
         if ident is not None:
             drop = {"user": ident[0], "group": ident[1], "extra_groups": [], "umask": 0o077}
@@ -121,16 +124,6 @@ class WorkerProcess:
             raise WorkerDied(sent=False) from None
         if not header.get("ready"):
             raise WorkerDied(sent=False)
-
-    def limit(self, memory_mb: int, timeout_s: float) -> bool:
-        """Set the address-space and CPU limits of the next invocation; False when this worker cannot
-        take them (its hard limits are lower and the server may not raise them): use another worker."""
-        if self.proc.poll() is not None:
-            return True  # ``call`` reports the death
-        ok = limit_invocation(self.pid, memory_mb, timeout_s, raise_hard=os.geteuid() == 0)
-        if ok:
-            self.memory_mb = memory_mb
-        return ok
 
     def call(self, frame: bytes, deadline: float) -> tuple[dict[str, Any], bytes]:
         """Send one request frame and wait for the reply until ``deadline`` (monotonic).

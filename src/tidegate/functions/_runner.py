@@ -57,7 +57,8 @@ class _SpawnFailed(Exception):
         self.logs = logs
 
 
-def _default_workers() -> int:
+def default_workers() -> int:
+    """The runner's default number of workers: 2 per CPU, at least 2."""
     return max(2, (os.cpu_count() or 1) * 2)
 
 
@@ -95,7 +96,7 @@ class FunctionRunner:
         private: Sequence[Path] = (),
         readable: Sequence[Path] = (),
     ) -> None:
-        self._max = workers if workers is not None else _default_workers()
+        self._max = workers if workers is not None else default_workers()
         if self._max < 1:
             raise ValueError("workers must be at least 1")
         self._python = python
@@ -300,14 +301,11 @@ class FunctionRunner:
         if refused:
             return _failure(UNKNOWN, f"function {spec.service}/{spec.name} cannot run: {refused}")
         attempt = 0
-        while attempt < 2:
+        while attempt < 2:  # a second try only when the first worker died before it read the request
             try:
-                worker = self._acquire(key)
+                worker = self._acquire(key, spec.memory_mb)
             except _SpawnFailed as exc:
                 return _failure(UNKNOWN, exc.message, logs=exc.logs)
-            if not worker.limit(spec.memory_mb, spec.timeout_s):
-                self._discard(worker)  # its hard limits are below this function's: a fresh worker takes it
-                continue
             attempt += 1
             started = time.monotonic()
             try:
@@ -337,21 +335,29 @@ class FunctionRunner:
             return reply
         return _failure(UNKNOWN, "function workers keep dying before they receive a request")
 
-    def _acquire(self, key: str) -> WorkerProcess:
+    def _acquire(self, key: str, memory_mb: int) -> WorkerProcess:
+        stale: WorkerProcess | None = None
         with self._cond:
             while True:
                 if self._closed:
                     raise RunnerClosed()
-                if self._idle:
-                    worker = self._pick(key)
+                worker = self._pick(key, memory_mb)
+                if worker is not None:
                     self._busy.add(worker)
                     return worker
-                if len(self._busy) + self._spawning < self._max:
+                if len(self._busy) + len(self._idle) + self._spawning < self._max:
+                    self._spawning += 1
+                    break
+                if self._idle:  # all started, one idle but for another memory size: it makes room
+                    stale = self._idle.pop(0)  # the least recently used
                     self._spawning += 1
                     break
                 self._cond.wait()
+        if stale is not None:
+            stale.kill()
+            self._free_slot(stale.slot)
         try:
-            worker = self._spawn()
+            worker = self._spawn(memory_mb)
         except _SpawnFailed:
             with self._cond:
                 self._spawning -= 1
@@ -404,7 +410,7 @@ class FunctionRunner:
             elif target.is_file():
                 grant(target, gid, READ)
 
-    def _spawn(self) -> WorkerProcess:
+    def _spawn(self, memory_mb: int) -> WorkerProcess:
         with self._cond:
             slot = self._free_slots.pop()
             first_use = slot not in self._used_slots
@@ -418,6 +424,7 @@ class FunctionRunner:
                 isolation=self.isolation,
                 scratch=self._scratch,
                 first_use=first_use,
+                memory_mb=memory_mb,
             )
         except OSError as exc:
             self._free_slot(slot)
@@ -431,12 +438,14 @@ class FunctionRunner:
             raise _SpawnFailed(message, worker.last_output()) from None
         return worker
 
-    def _pick(self, key: str) -> WorkerProcess:
-        # Most recently used last: reuse warm workers first so their module caches stay useful.
-        for i in range(len(self._idle) - 1, -1, -1):
+    def _pick(self, key: str, memory_mb: int) -> WorkerProcess | None:
+        # Most recently used last: reuse warm workers first so their module caches stay useful. A worker
+        # serves one memory size (its address-space limit is set for good when it starts).
+        fitting = [i for i, w in enumerate(self._idle) if w.memory_mb == memory_mb]
+        for i in reversed(fitting):
             if key in self._idle[i].warm:
                 return self._idle.pop(i)
-        return self._idle.pop()
+        return self._idle.pop(fitting[-1]) if fitting else None
 
     def _release(self, worker: WorkerProcess) -> None:
         with self._cond:

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from tidegate.functions._fccontext import FCContext
-from tidegate.functions._isolation import IsolationMode, become_subreaper, worker_limits
+from tidegate.functions._isolation import IsolationMode, become_subreaper, limit_cpu, worker_limits
 from tidegate.functions._loader import Loader, LoadFailure, format_stack
 from tidegate.functions._model import OUT_OF_MEMORY, UNKNOWN
 from tidegate.functions._protocol import FrameReader, encode, write_all
@@ -63,6 +63,7 @@ class _Runtime:
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         self._apply_env(header["env"])
         context = FCContext(header["ctx"])
+        limit_cpu(context.function.timeout)
         code_dir: str = header["code_dir"]
         reply: dict[str, Any] = {"ok": True}
         payload = b""
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> int:
     read_fd, write_fd = int(argv[1]), int(argv[2])
     log_limit = int(argv[3]) if len(argv) > 3 else 65536
     mode = IsolationMode(argv[4]) if len(argv) > 4 else IsolationMode.PROCESS
-    worker_limits(separate=mode == IsolationMode.USER)
+    worker_limits(mode == IsolationMode.USER, int(argv[5]) if len(argv) > 5 else 128)
     if mode != IsolationMode.USER:
         become_subreaper()  # what a handler leaves behind stays below this process, to be killed with it
     # Processes a handler starts must not hold the protocol pipes (a dead worker must read as EOF).

@@ -340,6 +340,16 @@ class ServerConfig:
             flag=True,
         ),
     )
+    metrics_public: bool = field(
+        default=False,
+        metadata=_spec(
+            click.BOOL,
+            "Serve /metrics without credentials (default: only to the root key, by HTTP Basic).",
+            toml=(bool,),
+            flag=True,
+        ),
+    )
+
     function_isolation: IsolationMode = field(
         default=IsolationMode.AUTO,
         metadata=_spec(
@@ -356,16 +366,6 @@ class ServerConfig:
             default_text=f"{DEFAULT_FUNCTION_UID}:{DEFAULT_FUNCTION_UID}",
         ),
     )
-    metrics_public: bool = field(
-        default=False,
-        metadata=_spec(
-            click.BOOL,
-            "Serve /metrics without credentials (default: only to the root key, by HTTP Basic).",
-            toml=(bool,),
-            flag=True,
-        ),
-    )
-
 
 def _settings() -> tuple[Setting, ...]:
     out = []

@@ -367,6 +367,7 @@ class ServerConfig:
         ),
     )
 
+
 def _settings() -> tuple[Setting, ...]:
     out = []
     for f in fields(ServerConfig):

@@ -59,7 +59,6 @@ class FunctionHost:
         isolation: Isolation | None = None,
     ) -> None:
         self.registry = FunctionRegistry(store.database)
-        self.stager = Stager(Path(data_dir).resolve() / "functions")
         self.endpoint = endpoint.rstrip("/")
         self.public_url = (public_url or endpoint).rstrip("/")
         self.region = region
@@ -75,6 +74,7 @@ class FunctionHost:
             private=[data],
             readable=[data / "functions"],
         )
+        self.stager = Stager(data / "functions", installed=self.runner.share)
 
     def close(self) -> None:
         """Stop the function workers."""

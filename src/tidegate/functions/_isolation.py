@@ -233,6 +233,7 @@ class Scratch:
         self.isolation = isolation
         self.root = Path(tempfile.mkdtemp(prefix="tidegate-fn-"))  # 0700, the server's
         if isolation.separate:
+            grant_traverse(self.root, isolation.gid)
             grant(self.root, isolation.gid, EXECUTE)
 
     def fresh(self, slot: int) -> Path:

@@ -371,6 +371,15 @@ class FunctionRunner:
             self._busy.add(worker)
             return worker
 
+    def share(self, folder: Path) -> None:
+        """With a uid per worker, let the workers read ``folder`` and what it holds (installed requirements).
+
+        Raises:
+            AclError: the file system refused the ACL entries.
+        """
+        if self.isolation.separate:
+            grant_tree(folder, self.isolation.gid)
+
     def _prepare_code(self, code_dir: Path) -> str:
         """Refuse a code folder overlapping the private ones; with a uid per worker, let the workers read it.
 

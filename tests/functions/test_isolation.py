@@ -7,8 +7,10 @@ The ``user`` isolation tests run a real ``tidegate server`` as root (as on this 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,9 +89,13 @@ def handler(event, context):
 
 
 def _code(root: Path, name: str, source: str) -> Path:
-    """A code folder only its owner can read (0700 / 0600): the server must grant the workers access."""
-    folder = root / name
-    folder.mkdir(mode=0o700)
+    """A code folder only its owner can read (0700 / 0600): the server must grant the workers access.
+
+    Not under pytest's own folder: each pytest session on the machine sets it to 0700 again, which (as any
+    chmod) clears the mask of its ACL entries.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+    folder.chmod(0o700)
     (folder / "index.py").write_text(source)
     (folder / "index.py").chmod(0o600)
     return folder
@@ -109,6 +115,13 @@ def _sleepers(marker: str) -> list[int]:
         if cmdline[:2] == [b"sleep", marker.encode()] and state != "Z":
             found.append(int(entry))
     return found
+
+
+@pytest.fixture
+def code_root() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="tidegate-iso-test-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +155,9 @@ def _call(server: ServerProcess, name: str, query: str = "", timeout: float = 60
 
 @root_only
 def test_a_hostile_function_reaches_nothing_of_the_server(
-    server: ServerProcess, api: httpx.Client, tmp_path: Path
+    server: ServerProcess, api: httpx.Client, code_root: Path
 ) -> None:
-    _deploy(api, "attack", _code(tmp_path, "attack", ATTACK))
+    _deploy(api, "attack", _code(code_root, "attack", ATTACK))
     data = server.data_dir
     files = ["root-key.json", "push-key.pem", "tidegate.db", "tidegate.db-wal", "functions/../root-key.json"]
     for name in files:  # the test (root) can read them: a refusal below is the function's alone
@@ -163,8 +176,8 @@ def test_a_hostile_function_reaches_nothing_of_the_server(
 
 
 @root_only
-def test_memory_is_a_limit_with_a_clear_error(server: ServerProcess, api: httpx.Client, tmp_path: Path) -> None:
-    _deploy(api, "hog", _code(tmp_path, "hog", HOG), memory=128)
+def test_memory_is_a_limit_with_a_clear_error(server: ServerProcess, api: httpx.Client, code_root: Path) -> None:
+    _deploy(api, "hog", _code(code_root, "hog", HOG), memory=128)
     within = _call(server, "hog", "100")
     assert within.status_code == 200 and within.text == str(100 * 1024 * 1024), within.text
     over = _call(server, "hog", "300")
@@ -177,9 +190,9 @@ def test_memory_is_a_limit_with_a_clear_error(server: ServerProcess, api: httpx.
 
 @root_only
 def test_the_timeout_kills_a_child_that_left_the_session(
-    server: ServerProcess, api: httpx.Client, tmp_path: Path
+    server: ServerProcess, api: httpx.Client, code_root: Path
 ) -> None:
-    _deploy(api, "orphan", _code(tmp_path, "orphan", ORPHAN), timeout=2)
+    _deploy(api, "orphan", _code(code_root, "orphan", ORPHAN), timeout=2)
     marker = "987.25"
     result: dict[str, httpx.Response] = {}
     caller = threading.Thread(target=lambda: result.update(resp=_call(server, "orphan", marker)))
@@ -187,7 +200,8 @@ def test_the_timeout_kills_a_child_that_left_the_session(
     pids = wait_until(lambda: _sleepers(marker), timeout=20, message="the function's child to start")
     child = pids[0]
     assert os.getsid(child) == child  # it left the worker's session and process group
-    assert os.stat(f"/proc/{child}").st_uid >= 64000
+    uids = next(line for line in Path(f"/proc/{child}/status").read_text().splitlines() if line.startswith("Uid:"))
+    assert int(uids.split()[1]) >= 64000  # it runs as a worker's uid
     caller.join(timeout=30)
     assert result["resp"].status_code == 502 and result["resp"].json()["errorType"] == FUNCTION_TIMEOUT
     wait_until(lambda: not _sleepers(marker), timeout=10, message="the setsid child to be killed")
@@ -195,9 +209,9 @@ def test_the_timeout_kills_a_child_that_left_the_session(
 
 @root_only
 def test_a_restart_keeps_the_data_folder_closed_and_the_functions_running(
-    server: ServerProcess, api: httpx.Client, tmp_path: Path
+    server: ServerProcess, api: httpx.Client, code_root: Path
 ) -> None:
-    _deploy(api, "attack2", _code(tmp_path, "attack2", ATTACK))
+    _deploy(api, "attack2", _code(code_root, "attack2", ATTACK))
     server.restart()
     data = server.data_dir
     assert server.proc is not None
@@ -218,6 +232,11 @@ def test_a_taken_uid_range_is_refused_before_start(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode != 0
     assert f"uid {nobody} belongs to the account" in proc.stderr, proc.stderr
+    first = Isolation.resolve(IsolationMode.USER, None, 3)  # servers of one machine never share a uid
+    second = Isolation.resolve(IsolationMode.USER, None, 3)
+    assert second.uid >= first.uid + 3
+    with pytest.raises(IsolationError, match="another tidegate server uses uids"):
+        Isolation.resolve(IsolationMode.USER, str(first.uid), 3)
     with pytest.raises(IsolationError, match="no such user"):
         Isolation.resolve(IsolationMode.USER, "no-such-user-here", 2)
     with pytest.raises(IsolationError, match="between 1 and"):

@@ -363,7 +363,7 @@ class ServerConfig:
         metadata=_spec(
             _Pattern(r"[0-9]{1,10}(:[0-9]{1,10})?|[a-z_][a-z0-9_.-]{0,31}", "a user name or UID[:GID]"),
             "First uid of the function workers (user isolation): UID[:GID] or a user name; worker n runs as UID+n.",
-            default_text=f"{DEFAULT_FUNCTION_UID}:{DEFAULT_FUNCTION_UID}",
+            default_text=f"the first free range from {DEFAULT_FUNCTION_UID}",
         ),
     )
 

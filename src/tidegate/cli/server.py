@@ -367,7 +367,7 @@ def run_check(settings: Settings, environ: Mapping[str, str], *, reset_identity:
         if not report.problems:  # the key and the store are usable: does the store know this server?
             report.attempt("identity", lambda: _check_identity(url, config.data, env, reset_identity))
     report.attempt("listen", lambda: _check_port(config.host, config.port))
-    report.attempt("functions", lambda: _describe_isolation(_isolation(config)))
+    report.attempt("functions", lambda: _describe_isolation(_isolation(config, claim=False)))
     deploy_dir = config.deploy
     if deploy_dir is not None:
         report.attempt("deploy", lambda: _check_deploy(deploy_dir))
@@ -402,9 +402,10 @@ def _listen_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _isolation(config: ServerConfig) -> Isolation:
-    """``--function-isolation`` and ``--function-user`` resolved for this machine (raises IsolationError)."""
-    return Isolation.resolve(config.function_isolation, config.function_user, default_workers())
+def _isolation(config: ServerConfig, *, claim: bool = True) -> Isolation:
+    """``--function-isolation`` and ``--function-user`` resolved for this machine (raises IsolationError);
+    ``claim``: take the uid range for this process (not for ``--check``)."""
+    return Isolation.resolve(config.function_isolation, config.function_user, default_workers(), claim=claim)
 
 
 def _describe_isolation(isolation: Isolation) -> str:

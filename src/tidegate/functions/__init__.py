@@ -7,10 +7,8 @@ Compute's Python runtime); HTTP handlers are WSGI apps ``handler(environ, start_
 
 from __future__ import annotations
 
-from tidegate.functions._acl import AclError
 from tidegate.functions._isolation import (
     DEFAULT_FUNCTION_UID,
-    MEMORY_MARGIN_MB,
     Isolation,
     IsolationError,
     IsolationMode,
@@ -50,10 +48,8 @@ __all__ = [
     "INITIALIZER_ERROR",
     "INVALID_RESPONSE",
     "LOG_TAIL_BYTES",
-    "MEMORY_MARGIN_MB",
     "OUT_OF_MEMORY",
     "UNKNOWN",
-    "AclError",
     "Credentials",
     "FunctionKind",
     "FunctionNotFound",

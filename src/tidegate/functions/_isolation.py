@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import enum
+import fcntl
 import math
 import os
 import pwd
@@ -60,6 +61,10 @@ OPEN_FILES = 1024
 PROCESSES = 128
 #: The first uid (and the group) of the workers in ``user`` mode unless ``--function-user`` says otherwise.
 DEFAULT_FUNCTION_UID = 64000
+
+#: Lock files of the uid ranges taken by the servers of this machine (one range per running server).
+_LOCKS = "tidegate-function-uids"
+_held: list[int] = []  # the lock file descriptors this process holds, for its lifetime
 
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
@@ -148,8 +153,12 @@ class Isolation:
     gid: int = 0
 
     @classmethod
-    def resolve(cls, mode: IsolationMode | str, user: str | None, slots: int) -> Isolation:
+    def resolve(cls, mode: IsolationMode | str, user: str | None, slots: int, *, claim: bool = True) -> Isolation:
         """The isolation ``mode`` means on this machine, for a runner of ``slots`` workers.
+
+        Without ``user``, the first free range from ``DEFAULT_FUNCTION_UID`` on (in steps of ``slots``) is
+        taken: several servers on one machine never share a uid. ``claim`` holds the range's lock file
+        (in the temporary folder) for this process's lifetime.
 
         Raises:
             IsolationError: ``user`` mode without root, or a uid range that is taken or not mapped.
@@ -162,23 +171,18 @@ class Isolation:
             return cls(IsolationMode.PROCESS)
         if not root:
             raise IsolationError("--function-isolation user needs a server running as root (or use process)")
-        uid, gid = parse_user(user) if user else (DEFAULT_FUNCTION_UID, DEFAULT_FUNCTION_UID)
-        if not _mapped(uid, slots) or not _mapped(gid, 1):
-            raise IsolationError(
-                f"uids {uid}-{uid + slots - 1} (function workers) are not mapped in this container: "
-                "choose others with --function-user UID[:GID]"
-            )
-        for n in range(slots):
-            try:
-                owner = pwd.getpwuid(uid + n).pw_name
-            except KeyError:
-                continue
-            if not (n == 0 and user and not user[:1].isdigit()):  # a named --function-user is its own
-                raise IsolationError(
-                    f"uid {uid + n} belongs to the account {owner!r}, but function workers use uids "
-                    f"{uid}-{uid + slots - 1}: choose a free range with --function-user UID[:GID]"
-                )
-        return cls(IsolationMode.USER, uid, gid)
+        if user:
+            uid, gid = parse_user(user)
+            _check_range(uid, gid, slots, named=not user[:1].isdigit())
+            if claim and not _claim(uid):
+                raise IsolationError(f"another tidegate server uses uids {uid}-{uid + slots - 1} (--function-user)")
+            return cls(IsolationMode.USER, uid, gid)
+        uid = DEFAULT_FUNCTION_UID
+        while True:
+            _check_range(uid, uid, slots, named=False)
+            if not claim or _claim(uid):
+                return cls(IsolationMode.USER, uid, uid)
+            uid += slots
 
     @property
     def separate(self) -> bool:
@@ -224,6 +228,41 @@ class Isolation:
             )
         except (OSError, subprocess.TimeoutExpired):
             pass  # the next sweep of this slot (its next worker's end) tries again
+
+
+def _check_range(uid: int, gid: int, slots: int, *, named: bool) -> None:
+    if not _mapped(uid, slots) or not _mapped(gid, 1):
+        raise IsolationError(
+            f"uids {uid}-{uid + slots - 1} (function workers) are not mapped in this container: "
+            "choose others with --function-user UID[:GID]"
+        )
+    for n in range(slots):
+        try:
+            owner = pwd.getpwuid(uid + n).pw_name
+        except KeyError:
+            continue
+        if not (n == 0 and named):  # a named --function-user is its own
+            raise IsolationError(
+                f"uid {uid + n} belongs to the account {owner!r}, but function workers use uids "
+                f"{uid}-{uid + slots - 1}: choose a free range with --function-user UID[:GID]"
+            )
+
+
+def _claim(uid: int) -> bool:
+    """Take the lock of the range starting at ``uid`` (held until this process ends); False if taken."""
+    folder = Path(tempfile.gettempdir()) / _LOCKS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = folder.stat()
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise IsolationError(f"{folder} must be a folder of the server's own, mode 0700")
+    fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _held.append(fd)
+    return True
 
 
 class Scratch:

@@ -35,6 +35,7 @@ from tidegate.cli._client import UsageFailure, check_endpoint
 from tidegate.cli.logs import LogFormat, LogLevel
 from tidegate.egress import parse_entries
 from tidegate.errors import ConfigurationError
+from tidegate.functions import DEFAULT_FUNCTION_UID, IsolationMode
 from tidegate.runtime import DEFAULT_REGION
 from tidegate.runtime.retention import DEFAULT_RETENTION, parse_retention
 
@@ -386,6 +387,22 @@ class ServerConfig:
             "Let functions' requirements name a URL, a path or a file (default: projects of the package index).",
             toml=(bool,),
             flag=True,
+        ),
+    )
+    function_isolation: IsolationMode = field(
+        default=IsolationMode.AUTO,
+        metadata=_spec(
+            _EnumChoice(IsolationMode),
+            "How function workers are kept from the server: user (a uid per worker; needs root), process "
+            "(the server's uid, its /proc entries closed) or auto (user when root).",
+        ),
+    )
+    function_user: str | None = field(
+        default=None,
+        metadata=_spec(
+            _Pattern(r"[0-9]{1,10}(:[0-9]{1,10})?|[a-z_][a-z0-9_.-]{0,31}", "a user name or UID[:GID]"),
+            "First uid of the function workers (user isolation): UID[:GID] or a user name; worker n runs as UID+n.",
+            default_text=f"the first free range from {DEFAULT_FUNCTION_UID}",
         ),
     )
 

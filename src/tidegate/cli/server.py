@@ -50,6 +50,7 @@ from tidegate.deploy.spec import load_deploy_file
 from tidegate.egress import EgressPolicy
 from tidegate.errors import ConfigurationError, StoreError
 from tidegate.flow.model import ResourceKind
+from tidegate.functions import Isolation, close_own_proc_entries, default_workers
 from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
 from tidegate.mq.push import PushWorker, start_push_worker
@@ -367,6 +368,7 @@ def run_check(settings: Settings, environ: Mapping[str, str], *, reset_identity:
         if not report.problems:  # the key and the store are usable: does the store know this server?
             report.attempt("identity", lambda: _check_identity(url, config.data, env, reset_identity))
     report.attempt("listen", lambda: _check_port(config.host, config.port))
+    report.attempt("functions", lambda: _describe_isolation(_isolation(config, claim=False)))
     deploy_dir = config.deploy
     if deploy_dir is not None:
         report.attempt("deploy", lambda: _check_deploy(deploy_dir))
@@ -409,6 +411,19 @@ def _egress_summary(config: ServerConfig) -> str:
 
 def _listen_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _isolation(config: ServerConfig, *, claim: bool = True) -> Isolation:
+    """``--function-isolation`` and ``--function-user`` resolved for this machine (raises IsolationError);
+    ``claim``: take the uid range for this process (not for ``--check``)."""
+    return Isolation.resolve(config.function_isolation, config.function_user, default_workers(), claim=claim)
+
+
+def _describe_isolation(isolation: Isolation) -> str:
+    if isolation.separate:
+        last = isolation.uid + default_workers() - 1
+        return f"user isolation (uids {isolation.uid}-{last}, group {isolation.gid})"
+    return "process isolation (the server's uid)"
 
 
 def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
@@ -471,10 +486,12 @@ def serve(
     data_dir = config.data
     metrics.set_enabled(config.metrics)  # before anything counts
     os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
+    close_own_proc_entries()  # same-uid processes (functions in process isolation) cannot read /proc/PID
     url = config.store or store_url_for(data_dir)
     for problem in _folder_problems(data_dir, url):
         raise UsageFailure(problem)
     _check_key(data_dir, env)  # a key that would be refused is refused before anything is created
+    isolation = _isolation(config)
     retention_ms = parse_retention(config.retention)  # checked by the setting's type already
     store = open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
     runtime: Runtime | None = None
@@ -497,7 +514,10 @@ def serve(
         _record_identity(ctx, reset_identity)
         if created:
             _announce_key(ctx, data_dir, config.log_format)
-        make_private(data_dir, sqlite_files(url))  # after the key check: a readable key file is refused
+        # After the key check (a readable key file is refused). Workers with a uid of their own pass through
+        # the data folder to DATA/functions: those two keep the group bits that carry their ACL entries.
+        shared = [data_dir, data_dir / "functions"] if isolation.separate else []
+        make_private(data_dir, sqlite_files(url), shared=shared)
         ctx.service.purger.sweep()  # executions of flows deleted before a stop (or by an older version)
         functions = build_function_host(
             store,
@@ -510,7 +530,9 @@ def serve(
             env=env,
             functions_dir=config.functions,
             allow_direct_requirements=config.allow_direct_requirements,
+            isolation=isolation,
         )
+        log.info("function workers: %s", _describe_isolation(isolation))
         runtime = _start_runtime(ctx, functions)
         if retention is not None:
             retention.start()
@@ -604,6 +626,7 @@ def server_command(settings: Settings, check: bool, reset_identity: bool) -> Non
     config = settings.config
     setup_logging(config.log_level, config.log_format, access_log=config.access_log)
     env = server_env(config, os.environ)
+    os.environ.pop(ENV_SECRET, None)  # read into env: what the server starts (pip...) does not inherit it
     listeners = bind_listeners(config.host, config.port)  # before anything is created or announced
     try:
         serve(config, env, listeners, reset_identity=reset_identity)

@@ -17,7 +17,7 @@ from pathlib import Path
 from tidegate.deploy.packages import Stager
 from tidegate.deploy.registry import FunctionRecord, FunctionRegistry
 from tidegate.errors import TidegateError
-from tidegate.functions import Credentials, FunctionRunner, FunctionSpec, InvocationContext
+from tidegate.functions import Credentials, FunctionRunner, FunctionSpec, InvocationContext, Isolation
 from tidegate.integrations.fc import FunctionIntegration, directory_resolver
 from tidegate.shim import SHIM_DIR
 from tidegate.store import Store
@@ -42,6 +42,8 @@ class FunctionHost:
         workers: The most function worker processes (default: the runner's).
         allow_direct_requirements: pip may fetch requirements named by URL or path (default: only by name,
             from the configured package index).
+        isolation: How the workers are kept from the server (default: ``process``). The data folder is
+            theirs to read only in ``DATA/functions`` (installed requirements and the functions' views).
     """
 
     def __init__(
@@ -57,18 +59,25 @@ class FunctionHost:
         functions_dir: Path | None = None,
         workers: int | None = None,
         allow_direct_requirements: bool = False,
+        isolation: Isolation | None = None,
     ) -> None:
         self.registry = FunctionRegistry(store.database)
-        self.stager = Stager(Path(data_dir).resolve() / "functions", allow_direct=allow_direct_requirements)
         self.endpoint = endpoint.rstrip("/")
         self.public_url = (public_url or endpoint).rstrip("/")
         self.region = region
         self.account_id = account_id
         self.credentials = credentials
         self._local = directory_resolver(Path(functions_dir)) if functions_dir is not None else None
+        data = Path(data_dir).resolve()
         self.runner = FunctionRunner(
-            workers=workers, sitecustomize_dir=SHIM_DIR, env={"TIDEGATE_ENDPOINT": self.endpoint}
+            workers=workers,
+            sitecustomize_dir=SHIM_DIR,
+            env={"TIDEGATE_ENDPOINT": self.endpoint},
+            isolation=isolation,
+            private=[data],
+            readable=[data / "functions"],
         )
+        self.stager = Stager(data / "functions", installed=self.runner.share, allow_direct=allow_direct_requirements)
 
     def close(self) -> None:
         """Stop the function workers."""

@@ -30,10 +30,11 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tidegate.deploy.errors import RequirementsFailed
+from tidegate.errors import TidegateError
 
 __all__ = ["PIP_TIMEOUT_S", "Stager", "check_requirement", "requirements_hash"]
 
@@ -83,12 +84,22 @@ class Stager:
     Args:
         root: ``DATA/functions``.
         python: The interpreter whose pip installs the packages (the function workers' interpreter).
+        installed: Called with each newly installed folder before it is used (the function host gives the
+            workers read access to it: pip moves files in with the server's private permissions).
         allow_direct: requirements may name a URL, a path or a file (see :func:`check_requirement`).
     """
 
-    def __init__(self, root: Path, python: str = sys.executable, *, allow_direct: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        python: str = sys.executable,
+        installed: Callable[[Path], None] | None = None,
+        *,
+        allow_direct: bool = False,
+    ) -> None:
         self.root = root
         self.python = python
+        self.installed = installed
         self.allow_direct = allow_direct
         self._lock = threading.Lock()
         self._views: dict[tuple[str, str], tuple[str, str]] = {}
@@ -122,6 +133,12 @@ class Stager:
             tail = (proc.stderr or proc.stdout).strip()[-1500:]
             raise RequirementsFailed(f"pip could not install {list(requirements)}:\n{tail}")
         (tmp / _STAMP).write_text(json.dumps(list(requirements)))
+        if self.installed is not None:
+            try:
+                self.installed(tmp)
+            except (OSError, TidegateError) as exc:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise RequirementsFailed(f"installed {list(requirements)}, but: {exc}") from None
         try:
             tmp.rename(target)
         except OSError:

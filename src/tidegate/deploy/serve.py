@@ -15,7 +15,7 @@ from tidegate.deploy.apply import Deployer, Step
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.spec import load_deploy_file
 from tidegate.errors import TidegateError
-from tidegate.functions import Credentials
+from tidegate.functions import Credentials, Isolation
 from tidegate.store import Store
 from tidegate.urls import local_url, public_url
 
@@ -39,6 +39,7 @@ def build_function_host(
     env: Mapping[str, str],
     functions_dir: Path | None = None,
     allow_direct_requirements: bool = False,
+    isolation: Isolation | None = None,
 ) -> FunctionHost:
     """The server's :class:`FunctionHost`: workers reach this server at ``http://HOST:PORT``.
 
@@ -61,6 +62,7 @@ def build_function_host(
         credentials=credentials,
         functions_dir=functions_dir,
         allow_direct_requirements=allow_direct_requirements,
+        isolation=isolation,
     )
 
 

@@ -25,6 +25,7 @@ from tidegate.auth.keys import (
     KeyKind,
     KeyRing,
     derive_key,
+    derive_user_secret,
     generate_access_key,
     issue_temporary,
     load_or_create_root_key,
@@ -40,6 +41,8 @@ from tidegate.auth.signatures import (
 from tidegate.auth.tasktoken import TaskTokenClaims, TaskTokenSigner, flow_tag
 from tidegate.errors import ConfigurationError
 from tidegate.names import DEFAULT_ACCOUNT_ID
+from tidegate.ram import Authorizer, RamService
+from tidegate.store import Store
 
 NOW = 1_795_000_000.0
 URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -350,3 +353,45 @@ def test_genuinely_signed_but_malformed_payloads_refused(fields: object) -> None
     token = f"tgsts2.{payload}.{keys._token_mac(ring._sts_key, payload)}"
     with pytest.raises(InvalidSecurityToken):
         ring.resolve("STS.x", token, 0)
+
+
+# --- RAM users' AccessKeys ------------------------------------------------------------------------------
+
+
+def test_user_secrets_are_derived_from_the_root_key() -> None:
+    ring = KeyRing(generate_access_key())
+    secret = derive_user_secret(ring.user_key, "LTAIabc", "salt1")
+    assert len(secret) == 30 and set(secret) <= URL_SAFE
+    assert ring.user_key == derive_key(ring.root.secret, "ram-user-key")
+    assert derive_user_secret(ring.user_key, "LTAIabc", "salt2") != secret  # the salt matters
+    assert derive_user_secret(ring.user_key, "LTAIabd", "salt1") != secret  # so does the id
+    rotated = KeyRing(generate_access_key())
+    assert derive_user_secret(rotated.user_key, "LTAIabc", "salt1") != secret  # a new root key re-keys users
+
+
+def test_user_keys_resolve_through_the_store(store: Store) -> None:
+    ring = KeyRing(generate_access_key())
+    ram = RamService(store, ring, account_id=ring.root.account_id)
+    ram.create_user("alice")
+    created = ram.create_access_key("alice")
+    with pytest.raises(InvalidAccessKeyId):  # no lookup wired: only the root key and STS credentials resolve
+        ring.resolve(created.key_id, None, NOW)
+    authz = Authorizer(store, ring, region="cn-hangzhou", account_id=ring.root.account_id)
+    ring.user_keys = authz.user_key
+    key = ring.resolve(created.key_id, None, NOW)
+    assert (key.kind, key.user_name, key.secret, key.account_id) == (
+        KeyKind.USER,
+        "alice",
+        created.secret,
+        ring.root.account_id,
+    )
+    assert ring.resolve(ring.root.id, None, NOW) is ring.root  # the root key still resolves first
+    ram.update_access_key("alice", created.key_id, "Inactive")
+    with pytest.raises(InvalidAccessKeyId) as inactive:
+        ring.resolve(created.key_id, None, NOW)
+    assert inactive.value.message == f"The AccessKey ID {created.key_id} is invalid."
+    ram.update_access_key("alice", created.key_id, "Active")
+    assert ring.resolve_secret(created.key_id, None, NOW) == created.secret
+    for unknown in ("LTAInosuchkey0000000000", "", "x" * 5000):
+        with pytest.raises(InvalidAccessKeyId):
+            ring.resolve(unknown, None, NOW)

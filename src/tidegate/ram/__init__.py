@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from tidegate.ram.authorizer import AccessDenied, Authorizer, Principal, PrincipalKind
 from tidegate.ram.errors import RamError
-from tidegate.ram.model import KeyStatus, PolicyType, PrincipalType, RotateStrategy
+from tidegate.ram.model import EntityType, KeyStatus, PolicyType, RotateStrategy
 from tidegate.ram.service import RamService
 
 __all__ = [
     "AccessDenied",
     "Authorizer",
+    "EntityType",
     "KeyStatus",
     "PolicyType",
     "Principal",
     "PrincipalKind",
-    "PrincipalType",
     "RamError",
     "RamService",
     "RotateStrategy",

@@ -21,11 +21,11 @@ from typing import TypeVar
 from tidegate.auth.errors import InvalidSecurityToken
 from tidegate.auth.keys import AccessKey, KeyKind, KeyRing, UserKeyRecord
 from tidegate.auth.policy import AccessRequest, Decision, MalformedPolicyDocument, Policy, evaluate, parse_policy
+from tidegate.auth.system_policies import SYSTEM_POLICIES
 from tidegate.clock import now_ms
 from tidegate.errors import AuthError
-from tidegate.ram.model import KeyStatus, PolicyType, PrincipalType, Role
+from tidegate.ram.model import EntityType, KeyStatus, PolicyType, Role
 from tidegate.ram.repo import LOCAL_WRITES, PolicyDocumentRow, RamRepo, name_key
-from tidegate.ram.system import system_policy
 from tidegate.store import Store
 
 __all__ = ["AccessDenied", "Authorizer", "Principal", "PrincipalKind"]
@@ -125,7 +125,7 @@ class Authorizer:
         self._seen_generation = -1
         self._checked = 0.0
         self._epoch = 0  # bumped whenever the caches are dropped
-        self._policies: dict[tuple[PrincipalType, str], tuple[Policy, ...]] = {}
+        self._policies: dict[tuple[EntityType, str], tuple[Policy, ...]] = {}
         self._keys: dict[str, UserKeyRecord | None] = {}
         self._roles: dict[str, Role | None] = {}
         self._parsed: dict[str, Policy | None] = {}
@@ -283,7 +283,7 @@ class Authorizer:
         out: list[Policy] = []
         for kind, key, document in rows:
             if kind is PolicyType.SYSTEM:
-                found = system_policy(key)
+                found = SYSTEM_POLICIES.get(key)
                 if found is not None:
                     out.append(found.policy)
             elif document is not None:
@@ -294,13 +294,13 @@ class Authorizer:
 
     def policies(self, principal: Principal) -> tuple[Policy, ...]:
         """The identity policies in force for a user or role (none for one that no longer exists)."""
-        kind = PrincipalType.USER if principal.kind is PrincipalKind.USER else PrincipalType.ROLE
+        kind = EntityType.USER if principal.kind is PrincipalKind.USER else EntityType.ROLE
         cache_key = (kind, name_key(principal.name))
         epoch = self._fresh()
         cached = self._policies.get(cache_key)
         if cached is not None:
             return cached
-        if kind is PrincipalType.USER:
+        if kind is EntityType.USER:
             rows = self.repo.user_documents(principal.name)
         else:
             rows = self.repo.role_documents(principal.name)

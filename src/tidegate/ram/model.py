@@ -10,13 +10,13 @@ from enum import StrEnum
 
 __all__ = [
     "Attachment",
+    "EntityType",
     "Group",
     "KeyStatus",
     "PolicyEntity",
     "PolicyInfo",
     "PolicyType",
     "PolicyVersion",
-    "PrincipalType",
     "Role",
     "RotateStrategy",
     "User",
@@ -38,8 +38,8 @@ class PolicyType(StrEnum):
     CUSTOM = "Custom"
 
 
-class PrincipalType(StrEnum):
-    """Who a policy can be attached to."""
+class EntityType(StrEnum):
+    """What a policy can be attached to: a user, a group or a role."""
 
     USER = "User"
     GROUP = "Group"
@@ -143,7 +143,7 @@ class Attachment:
 class PolicyEntity:
     """A principal a policy is attached to (as listed for that policy)."""
 
-    principal_type: PrincipalType
+    principal_type: EntityType
     name: str
     display_name: str
     comments: str

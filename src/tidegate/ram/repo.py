@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 from tidegate.clock import now_ms
 from tidegate.ram import errors as e
 from tidegate.ram.model import (
+    EntityType,
     Group,
     KeyStatus,
     PolicyEntity,
     PolicyInfo,
     PolicyType,
     PolicyVersion,
-    PrincipalType,
     Role,
     RotateStrategy,
     User,
@@ -114,15 +114,15 @@ def _key(row: Mapping[str, Any], user_name: str) -> UserAccessKey:
     )
 
 
-_NOT_ATTACHED: dict[PrincipalType, type[e.EntityNotExist]] = {
-    PrincipalType.USER: e.PolicyNotAttachedToUser,
-    PrincipalType.GROUP: e.PolicyNotAttachedToGroup,
-    PrincipalType.ROLE: e.PolicyNotAttachedToRole,
+_NOT_ATTACHED: dict[EntityType, type[e.EntityNotExist]] = {
+    EntityType.USER: e.PolicyNotAttachedToUser,
+    EntityType.GROUP: e.PolicyNotAttachedToGroup,
+    EntityType.ROLE: e.PolicyNotAttachedToRole,
 }
-_ALREADY_ATTACHED: dict[PrincipalType, type[e.EntityAlreadyExists]] = {
-    PrincipalType.USER: e.PolicyAlreadyAttachedToUser,
-    PrincipalType.GROUP: e.PolicyAlreadyAttachedToGroup,
-    PrincipalType.ROLE: e.PolicyAlreadyAttachedToRole,
+_ALREADY_ATTACHED: dict[EntityType, type[e.EntityAlreadyExists]] = {
+    EntityType.USER: e.PolicyAlreadyAttachedToUser,
+    EntityType.GROUP: e.PolicyAlreadyAttachedToGroup,
+    EntityType.ROLE: e.PolicyAlreadyAttachedToRole,
 }
 
 
@@ -180,19 +180,19 @@ class RamRepo:
         return row
 
     def _policy_row(self, tx: Tx, name: str) -> dict[str, Any]:
-        row = self._one(tx, "get_policy", {"name_key": name_key(name)})
+        row = self._one(tx, "get_policy", {"name_key": name})
         if row is None:
             raise e.PolicyNotExist()
         return row
 
-    def _principal_id(self, tx: Tx, principal_type: PrincipalType, name: str) -> str:
-        if principal_type is PrincipalType.USER:
+    def _principal_id(self, tx: Tx, principal_type: EntityType, name: str) -> str:
+        if principal_type is EntityType.USER:
             return str(self._user_row(tx, name)["user_id"])
-        if principal_type is PrincipalType.GROUP:
+        if principal_type is EntityType.GROUP:
             return str(self._group_row(tx, name)["group_id"])
         return str(self._role_row(tx, name)["role_id"])
 
-    def _attached(self, tx: Tx, principal_type: PrincipalType, principal_id: str) -> int:
+    def _attached(self, tx: Tx, principal_type: EntityType, principal_id: str) -> int:
         return self._count(tx, "count_attached_to", {"principal_type": principal_type, "principal_id": principal_id})
 
     def generation(self) -> int:
@@ -248,7 +248,7 @@ class RamRepo:
                 raise e.UserHasAccessKeys()
             if self._count(tx, "count_groups_of_user", {"user_id": user_id}):
                 raise e.UserInGroups()
-            if self._attached(tx, PrincipalType.USER, user_id):
+            if self._attached(tx, EntityType.USER, user_id):
                 raise e.UserHasPolicies()
             self._one(tx, "delete_user", {"user_id": user_id})
 
@@ -352,7 +352,7 @@ class RamRepo:
             group_id = self._group_row(tx, name)["group_id"]
             if self._count(tx, "count_members", {"group_id": group_id}):
                 raise e.GroupHasUsers()
-            if self._attached(tx, PrincipalType.GROUP, group_id):
+            if self._attached(tx, EntityType.GROUP, group_id):
                 raise e.GroupHasPolicies()
             self._one(tx, "delete_group", {"group_id": group_id})
 
@@ -397,7 +397,7 @@ class RamRepo:
 
     def create_policy(self, name: str, description: str, document: str) -> PolicyInfo:
         """Store a custom policy with its version v1 (the default). Raises EntityAlreadyExists.Policy."""
-        key, now = name_key(name), self.clock()
+        key, now = name, self.clock()
         with self._write() as tx:
             params = {"name_key": key, "name": name, "description": description, "now_ms": now}
             if self._one(tx, "insert_policy", params) is None:
@@ -420,19 +420,19 @@ class RamRepo:
         """Custom policies in name order after ``marker``."""
         with self.db.read() as tx:
             rows = self._all(tx, "list_policies", {"marker": marker, "limit": limit + 1})
-        return _page([_policy(r) for r in rows], limit, lambda p: name_key(p.name))
+        return _page([_policy(r) for r in rows], limit, lambda p: p.name)
 
     def delete_policy(self, name: str) -> None:
         """Delete a custom policy. Raises EntityNotExist.Policy, DeleteConflict.Policy.User/.Group/.Role/.Version."""
         conflicts: dict[str, type[e.DeleteConflict]] = {
-            PrincipalType.USER: e.PolicyAttachedToUser,
-            PrincipalType.GROUP: e.PolicyAttachedToGroup,
-            PrincipalType.ROLE: e.PolicyAttachedToRole,
+            EntityType.USER: e.PolicyAttachedToUser,
+            EntityType.GROUP: e.PolicyAttachedToGroup,
+            EntityType.ROLE: e.PolicyAttachedToRole,
         }
         with self._write() as tx:
             key = self._policy_row(tx, name)["name_key"]
             counts = {r["principal_type"]: int(r["n"]) for r in self._attached_by_type(tx, key)}
-            for kind in PrincipalType:
+            for kind in EntityType:
                 if counts.get(kind):
                     raise conflicts[kind]()
             if len(self._all(tx, "list_versions", {"policy_key": key})) > 1:
@@ -567,7 +567,7 @@ class RamRepo:
         """Delete a role. Raises EntityNotExist.Role, DeleteConflict.Role.Policy."""
         with self._write() as tx:
             role_id = self._role_row(tx, name)["role_id"]
-            if self._attached(tx, PrincipalType.ROLE, role_id):
+            if self._attached(tx, EntityType.ROLE, role_id):
                 raise e.RoleHasPolicies()
             self._one(tx, "delete_role", {"role_id": role_id})
 
@@ -579,7 +579,7 @@ class RamRepo:
 
     # --- attachments --------------------------------------------------------------------------------
 
-    def attach(self, principal_type: PrincipalType, principal: str, policy_type: PolicyType, policy: str) -> None:
+    def attach(self, principal_type: EntityType, principal: str, policy_type: PolicyType, policy: str) -> None:
         """Attach a policy (a System one must be known to the caller). Raises EntityNotExist.*,
         EntityAlreadyExists.<Principal>.Policy."""
         with self._write() as tx:
@@ -590,13 +590,13 @@ class RamRepo:
                 "principal_type": principal_type,
                 "principal_id": principal_id,
                 "policy_type": policy_type,
-                "policy_key": name_key(policy),
+                "policy_key": policy,
                 "now_ms": self.clock(),
             }
             if self._one(tx, "attach", params) is None:
                 raise _ALREADY_ATTACHED[principal_type]()
 
-    def detach(self, principal_type: PrincipalType, principal: str, policy_type: PolicyType, policy: str) -> None:
+    def detach(self, principal_type: EntityType, principal: str, policy_type: PolicyType, policy: str) -> None:
         """Detach a policy. Raises EntityNotExist.* and EntityNotExist.<Principal>.Policy."""
         with self._write() as tx:
             principal_id = self._principal_id(tx, principal_type, principal)
@@ -604,12 +604,12 @@ class RamRepo:
                 "principal_type": principal_type,
                 "principal_id": principal_id,
                 "policy_type": policy_type,
-                "policy_key": name_key(policy),
+                "policy_key": policy,
             }
             if self._one(tx, "detach", params) is None:
                 raise _NOT_ATTACHED[principal_type]()
 
-    def attached_to(self, principal_type: PrincipalType, principal: str) -> list[tuple[PolicyType, str, int]]:
+    def attached_to(self, principal_type: EntityType, principal: str) -> list[tuple[PolicyType, str, int]]:
         """``(policy type, policy name key, attached ms)`` of each policy attached to a principal."""
         with self.db.read() as tx:
             principal_id = self._principal_id(tx, principal_type, principal)
@@ -620,10 +620,10 @@ class RamRepo:
         """The users, groups and roles a policy is attached to."""
         params = {
             "policy_type": policy_type,
-            "policy_key": name_key(policy),
-            "user_type": PrincipalType.USER,
-            "group_type": PrincipalType.GROUP,
-            "role_type": PrincipalType.ROLE,
+            "policy_key": policy,
+            "user_type": EntityType.USER,
+            "group_type": EntityType.GROUP,
+            "role_type": EntityType.ROLE,
         }
         with self.db.read() as tx:
             if policy_type is PolicyType.CUSTOM:
@@ -631,7 +631,7 @@ class RamRepo:
             rows = self._all(tx, "entities_for_policy", params)
         return [
             PolicyEntity(
-                principal_type=PrincipalType(r["principal_type"]),
+                principal_type=EntityType(r["principal_type"]),
                 name=r["name"] or "",
                 display_name=r["display_name"] or "",
                 comments=r["comments"] or "",
@@ -650,8 +650,8 @@ class RamRepo:
                 return None
             params = {
                 "custom": PolicyType.CUSTOM,
-                "user_type": PrincipalType.USER,
-                "group_type": PrincipalType.GROUP,
+                "user_type": EntityType.USER,
+                "group_type": EntityType.GROUP,
                 "user_id": row["user_id"],
             }
             rows = self._all(tx, "user_policy_documents", params)
@@ -663,7 +663,7 @@ class RamRepo:
             row = self._one(tx, "get_role", {"name_key": name_key(role_name)})
             if row is None:
                 return None
-            params = {"custom": PolicyType.CUSTOM, "role_type": PrincipalType.ROLE, "role_id": row["role_id"]}
+            params = {"custom": PolicyType.CUSTOM, "role_type": EntityType.ROLE, "role_id": row["role_id"]}
             rows = self._all(tx, "role_policy_documents", params)
         return [(PolicyType(r["policy_type"]), r["policy_key"], r["document"]) for r in rows]
 

@@ -16,24 +16,24 @@ from typing import TypeVar
 
 from tidegate.auth.keys import KeyRing, derive_user_secret
 from tidegate.auth.policy import parse_policy
+from tidegate.auth.system_policies import SYSTEM_POLICIES, SystemPolicy
 from tidegate.clock import now_ms
 from tidegate.ram import errors as e
 from tidegate.ram.model import (
     Attachment,
+    EntityType,
     Group,
     KeyStatus,
     PolicyEntity,
     PolicyInfo,
     PolicyType,
     PolicyVersion,
-    PrincipalType,
     Role,
     RotateStrategy,
     User,
     UserAccessKey,
 )
-from tidegate.ram.repo import RamRepo, name_key
-from tidegate.ram.system import SystemPolicy, system_policies, system_policy
+from tidegate.ram.repo import RamRepo
 from tidegate.store import Store
 from tidegate.store.records import Page
 
@@ -322,7 +322,7 @@ class RamService:
         """
         name = policy_name(name)
         description = _text(description, "Description", 1024)
-        if system_policy(name) is not None:
+        if SYSTEM_POLICIES.get(name) is not None:
             raise e.PolicyAlreadyExists()
         return self.repo.create_policy(name, description, self._document(document))
 
@@ -331,7 +331,7 @@ class RamService:
         kind = _enum(PolicyType, policy_type, "PolicyType")
         name = policy_name(name)
         if kind is PolicyType.SYSTEM:
-            found = system_policy(name)
+            found = SYSTEM_POLICIES.get(name)
             if found is None:
                 raise e.PolicyNotExist()
             return _system_info(found, len(self.repo.entities_for_policy(kind, found.name)))
@@ -340,7 +340,7 @@ class RamService:
     def delete_policy(self, name: str) -> None:
         """Delete a custom policy. Raises EntityNotExist.Policy, DeleteConflict.Policy.*."""
         name = policy_name(name)
-        if system_policy(name) is not None:
+        if SYSTEM_POLICIES.get(name) is not None:
             raise e.SystemPolicyReadOnly()
         self.repo.delete_policy(name)
 
@@ -356,14 +356,14 @@ class RamService:
             after_type = _enum(PolicyType, marker_type, "Marker")
         items: list[PolicyInfo] = []
         if kind in (None, PolicyType.SYSTEM) and after_type is PolicyType.SYSTEM:
-            items = [_system_info(p) for p in system_policies() if name_key(p.name) > after]
+            items = [_system_info(p) for p in sorted(SYSTEM_POLICIES.values(), key=lambda p: p.name) if p.name > after]
             if len(items) > limit:
-                return Page(items=items[:limit], next_token=f"{PolicyType.SYSTEM}:{name_key(items[limit - 1].name)}")
+                return Page(items=items[:limit], next_token=f"{PolicyType.SYSTEM}:{items[limit - 1].name}")
         if kind in (None, PolicyType.CUSTOM):
             start = after if after_type is PolicyType.CUSTOM else ""
             if len(items) == limit:  # the System ones filled the page: is there a Custom one after them?
                 more = self.repo.list_policies(start, 1).items
-                token = f"{PolicyType.SYSTEM}:{name_key(items[-1].name)}" if more and items else None
+                token = f"{PolicyType.SYSTEM}:{items[-1].name}" if more and items else None
                 return Page(items=items, next_token=token)
             page = self.repo.list_policies(start, limit - len(items))
             items.extend(page.items)
@@ -381,7 +381,7 @@ class RamService:
         """
         name = policy_name(name)
         rotate = _enum(RotateStrategy, rotate_strategy, "RotateStrategy")
-        if system_policy(name) is not None:
+        if SYSTEM_POLICIES.get(name) is not None:
             raise e.SystemPolicyReadOnly()
         return self.repo.create_version(name, self._document(document), set_default=set_as_default, rotate=rotate)
 
@@ -390,7 +390,7 @@ class RamService:
         kind = _enum(PolicyType, policy_type, "PolicyType")
         number = version_number(version_id)
         if kind is PolicyType.SYSTEM:
-            found = system_policy(policy_name(name))
+            found = SYSTEM_POLICIES.get(policy_name(name))
             if found is None:
                 raise e.PolicyNotExist()
             if number != 1:
@@ -471,23 +471,23 @@ class RamService:
 
     # --- attachments --------------------------------------------------------------------------------
 
-    _PRINCIPAL_NAME: dict[PrincipalType, Callable[[str], str]] = {
-        PrincipalType.USER: user_name,
-        PrincipalType.GROUP: group_name,
-        PrincipalType.ROLE: role_name,
+    _PRINCIPAL_NAME: dict[EntityType, Callable[[str], str]] = {
+        EntityType.USER: user_name,
+        EntityType.GROUP: group_name,
+        EntityType.ROLE: role_name,
     }
 
     def _policy_ref(self, policy_type: str, policy: str) -> tuple[PolicyType, str]:
         kind = _enum(PolicyType, policy_type, "PolicyType")
         name = policy_name(policy)
         if kind is PolicyType.SYSTEM:
-            found = system_policy(name)
+            found = SYSTEM_POLICIES.get(name)
             if found is None:
                 raise e.PolicyNotExist()
             name = found.name
         return kind, name
 
-    def attach_policy(self, principal_type: PrincipalType, principal: str, policy_type: str, policy: str) -> None:
+    def attach_policy(self, principal_type: EntityType, principal: str, policy_type: str, policy: str) -> None:
         """Attach a policy to a user, group or role.
 
         Raises:
@@ -496,12 +496,12 @@ class RamService:
         kind, name = self._policy_ref(policy_type, policy)
         self.repo.attach(principal_type, self._PRINCIPAL_NAME[principal_type](principal), kind, name)
 
-    def detach_policy(self, principal_type: PrincipalType, principal: str, policy_type: str, policy: str) -> None:
+    def detach_policy(self, principal_type: EntityType, principal: str, policy_type: str, policy: str) -> None:
         """Detach a policy. Raises EntityNotExist.* and EntityNotExist.<Principal>.Policy."""
         kind = _enum(PolicyType, policy_type, "PolicyType")
         self.repo.detach(principal_type, self._PRINCIPAL_NAME[principal_type](principal), kind, policy_name(policy))
 
-    def list_policies_for(self, principal_type: PrincipalType, principal: str) -> list[Attachment]:
+    def list_policies_for(self, principal_type: EntityType, principal: str) -> list[Attachment]:
         """The policies attached to a user, group or role (only its own: a user's groups' are not listed)."""
         out: list[Attachment] = []
         for kind, key, attached_ms in self.repo.attached_to(
@@ -522,7 +522,7 @@ class RamService:
 
     def _attached_info(self, kind: PolicyType, key: str) -> PolicyInfo | None:
         if kind is PolicyType.SYSTEM:
-            found = system_policy(key)
+            found = SYSTEM_POLICIES.get(key)
             return None if found is None else _system_info(found)
         try:
             return self.repo.get_policy(key)

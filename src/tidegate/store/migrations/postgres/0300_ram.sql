@@ -1,6 +1,7 @@
 -- RAM: the account's users, their AccessKeys, groups, custom policies and their versions, roles, and
--- which policies are attached to whom. Names are unique case-insensitively (name_key is the lower-case
--- name); users, groups and roles are referred to by their immutable ids, so a rename touches one row.
+-- which policies are attached to whom. User, group and role names are unique case-insensitively (name_key
+-- is the lower-case name) and referred to by immutable ids, so a rename touches one row; policy names are
+-- case-sensitive, as RAM's (a policy's name_key is its name).
 -- An AccessKey row holds no secret: the secret is derived from the root key, the key id and the salt.
 -- ram_state.generation is bumped by every RAM write, so servers sharing the store notice changes.
 

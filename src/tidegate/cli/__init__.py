@@ -7,6 +7,7 @@ from tidegate.cli import deploy as _deploy  # noqa: F401  (registers the command
 from tidegate.cli import env as _env  # noqa: F401  (registers the command)
 from tidegate.cli import executions as _executions  # noqa: F401  (registers the command)
 from tidegate.cli import queue as _queue  # noqa: F401  (registers the command)
+from tidegate.cli import ram as _ram  # noqa: F401  (registers the command)
 from tidegate.cli import run as _run  # noqa: F401  (registers the command)
 from tidegate.cli import server as _server  # noqa: F401  (registers the command)
 from tidegate.cli import task as _task  # noqa: F401  (registers the command)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tidegate.ram.authorizer import AccessDenied, Authorizer, Principal, PrincipalKind
 from tidegate.ram.errors import RamError
-from tidegate.ram.model import EntityType, KeyStatus, PolicyType, RotateStrategy
+from tidegate.ram.model import EntityType, KeyStatus, PolicyType, PrincipalType, RotateStrategy
 from tidegate.ram.service import RamService
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "PolicyType",
     "Principal",
     "PrincipalKind",
+    "PrincipalType",
     "RamError",
     "RamService",
     "RotateStrategy",

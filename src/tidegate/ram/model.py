@@ -17,6 +17,7 @@ __all__ = [
     "PolicyInfo",
     "PolicyType",
     "PolicyVersion",
+    "PrincipalType",
     "Role",
     "RotateStrategy",
     "User",
@@ -44,6 +45,11 @@ class EntityType(StrEnum):
     USER = "User"
     GROUP = "Group"
     ROLE = "Role"
+
+
+#: The name this enum had first (another enum of that name, in ``tidegate.auth.policy``, names trust-policy
+#: principals); code merged before the rename imports it.
+PrincipalType = EntityType
 
 
 class RotateStrategy(StrEnum):

@@ -129,6 +129,18 @@ class FunctionRecord:
             raise InvalidFunction("timeout must be between 1 and 86400 seconds.")
         if not 64 <= self.memory_mb <= 32768:
             raise InvalidFunction("memory must be between 64 and 32768 MB.")
+        methods, auth = self._trigger()
+        for k, v in self.env.items():
+            if not isinstance(k, str) or not isinstance(v, str) or not k or "=" in k or "\0" in k + v:
+                raise InvalidFunction(f"environment variable {str(k)[:64]!r} is invalid.")
+        for req in self.requirements:
+            # Requirement strings go to pip as arguments: an option would change what pip does.
+            if not isinstance(req, str) or not req.strip() or req.lstrip().startswith("-"):
+                raise InvalidFunction(f"requirement {str(req)[:64]!r} is invalid.")
+        return replace(self, http_methods=methods, http_auth=auth, env=dict(self.env))
+
+    def _trigger(self) -> tuple[tuple[str, ...], TriggerAuth]:
+        """The HTTP trigger's methods (normalised) and authType, checked."""
         if self.http_trigger and self.kind != "http":
             raise InvalidFunction("an HTTP trigger needs an 'http' (WSGI) function.")
         methods = tuple(dict.fromkeys(m.upper() for m in self.http_methods))
@@ -140,14 +152,7 @@ class FunctionRecord:
         auth = trigger_auth(self.http_auth)
         if auth is not TriggerAuth.ANONYMOUS and not self.http_trigger:
             raise InvalidFunction("an authType needs an HTTP trigger.")
-        for k, v in self.env.items():
-            if not isinstance(k, str) or not isinstance(v, str) or not k or "=" in k or "\0" in k + v:
-                raise InvalidFunction(f"environment variable {str(k)[:64]!r} is invalid.")
-        for req in self.requirements:
-            # Requirement strings go to pip as arguments: an option would change what pip does.
-            if not isinstance(req, str) or not req.strip() or req.lstrip().startswith("-"):
-                raise InvalidFunction(f"requirement {str(req)[:64]!r} is invalid.")
-        return replace(self, http_methods=methods, http_auth=auth, env=dict(self.env))
+        return methods, auth
 
     def same_definition(self, other: FunctionRecord) -> bool:
         """Whether both records define the same function (times ignored)."""

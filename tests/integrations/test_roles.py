@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from tests.inprocess import TEST_ROOT
 from tests.runtime.helpers import wait_ended
+from tests.stores import OpenUrl
 from tidegate.api.context import AppContext
 from tidegate.auth.keys import KeyRing
 from tidegate.integrations.mns import mns_targets
@@ -25,6 +27,7 @@ from tidegate.mq import QueueService
 from tidegate.mq.errors import MessageNotExist
 from tidegate.mq.wire import QueueAttributes
 from tidegate.ram.model import EntityType
+from tidegate.ram.service import RamService
 from tidegate.ram.service_roles import (
     DEFAULT_EXECUTION_POLICIES,
     DEFAULT_EXECUTION_ROLE,
@@ -220,3 +223,13 @@ def test_a_stored_role_that_went_away_fails_the_task_clearly(app: App) -> None:
     assert status == ExecutionStatus.SUCCEEDED and output.get("refused") is True  # the driver went on
     assert failure["error"] == "MNS.AccessDenied"
     assert "cannot be used" in failure["cause"] and "does not exist" in failure["cause"]
+
+
+def test_servers_starting_together_create_the_default_role_once(open_url: OpenUrl) -> None:
+    stores = [open_url() for _ in range(4)]
+    services = [RamService(s, KeyRing(TEST_ROOT), account_id=ACCOUNT) for s in stores]
+    with ThreadPoolExecutor(4) as pool:
+        created = list(pool.map(ensure_default_execution_role, services))
+    assert created.count(True) == 1
+    attached = services[0].list_policies_for(EntityType.ROLE, DEFAULT_EXECUTION_ROLE)
+    assert sorted(a.policy_name for a in attached) == sorted(DEFAULT_EXECUTION_POLICIES)

@@ -14,8 +14,8 @@ import pytest
 from tests.inprocess import TEST_AUTH, in_process
 from tidegate.api.context import AppContext
 from tidegate.ram.model import EntityType
-from tidegate.ram.service_roles import service_trust_policy
 from tidegate.ram.service import RamService
+from tidegate.ram.service_roles import service_trust_policy
 
 FLOW = "version: v1\ntype: flow\nsteps:\n  - type: pass\n    name: p\n"
 ROLE = "acs:ram::1234567890123456:role/fnf-exec"

@@ -63,10 +63,6 @@ print("RESULT " + json.dumps(res))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the MNS protocol's enforcement (api/permissions, the enforce branch): remove this mark with it",
-)
 def test_a_user_made_with_the_ram_sdk_sends_to_fnf_demo_only(
     server: ServerProcess,
     ramcore_env: SdkEnv,  # noqa: F811

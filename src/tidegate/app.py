@@ -90,7 +90,7 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None, *, metric
         from tidegate.api.fc_triggers import trigger_routes
         from tidegate.api.rest_functions import function_routes
 
-        app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(functions)])
+        app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(ctx, functions)])
     app.router.default = not_found_default(app.router.default)  # an unknown /api/v1 path: the REST 404
     app.state.ctx = ctx
     return FrontDoor(app, RpcEndpoint(ctx), mns)

@@ -15,6 +15,7 @@ from tests.inprocess import TEST_AUTH, in_process
 from tidegate.api.context import AppContext
 from tidegate.ram.model import EntityType
 from tidegate.ram.service import RamService
+from tidegate.ram.service_roles import service_trust_policy
 
 FLOW = "version: v1\ntype: flow\nsteps:\n  - type: pass\n    name: p\n"
 ROLE = "acs:ram::1234567890123456:role/fnf-exec"
@@ -71,8 +72,9 @@ def test_rest_reads_and_refuses_changes_as_the_user(setup: Setup) -> None:
     assert c.post("/api/v1/flows/f/executions", json={"name": "e3"}, auth=TEST_AUTH).status_code == 201  # root
 
 
-def test_setting_a_role_needs_pass_role(setup: Setup) -> None:
+def test_setting_a_role_needs_pass_role(setup: Setup, app_ctx: AppContext) -> None:
     c = setup.client
+    app_ctx.ram.create_role("fnf-exec", service_trust_policy("fnf.aliyuncs.com"))  # a role flows may run as
     body = {"name": "g", "definition": FLOW, "role_arn": ROLE}
     r = c.post("/api/v1/flows", json=body, auth=setup.flows_admin)
     assert r.status_code == 403 and "ram:PassRole" in r.json()["message"]

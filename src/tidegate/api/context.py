@@ -48,10 +48,10 @@ class AppContext:
     def __post_init__(self) -> None:
         if not self.account_id:
             self.account_id = self.keyring.root.account_id or DEFAULT_ACCOUNT_ID
-        self.service = WorkflowService(self.store, self.signer, self.clock)
         self.authorizer = Authorizer(
             self.store, self.keyring, region=self.region, account_id=self.account_id, clock=self.clock
         )
+        self.service = WorkflowService(self.store, self.signer, self.clock, authorizer=self.authorizer)
         self.keyring.user_keys = self.authorizer.user_key  # RAM users' AccessKeys resolve through the store
         self.ram = RamService(self.store, self.keyring, account_id=self.account_id, clock=self.clock)
 

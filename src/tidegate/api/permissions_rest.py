@@ -92,7 +92,17 @@ def _put_function(w: Where, path: Path, q: Path, body: Body) -> Needs:
     return [Need("fc:CreateFunction", arn), Need("fc:UpdateFunction", arn)]
 
 
-#: Every ``/api/v1/functions`` and ``/api/v1/identity`` route's handler and what it needs.
+def _service(action: str) -> RestNeeds:
+    return lambda w, path, q, body: [Need(f"fc:{action}", arns.fc_service(w.region, w.account, path["service"]))]
+
+
+def _put_service(w: Where, path: Path, q: Path, body: Body) -> Needs:
+    # Creates or updates the service; setting its role passes the role to Function Compute.
+    arn = arns.fc_service(w.region, w.account, path["service"])
+    return [Need("fc:CreateService", arn), Need("fc:UpdateService", arn), *pass_role_needs(w, _text(body, "role"))]
+
+
+#: Every ``/api/v1/functions``, ``/api/v1/services`` and ``/api/v1/identity`` route's handler and what it needs.
 FUNCTION_NEEDS: Mapping[str, RestNeeds] = {
     "list_functions": lambda w, path, q, body: [
         Need("fc:ListFunctions", arns.fc_functions(w.region, w.account, q.get("service") or "*"))
@@ -100,6 +110,10 @@ FUNCTION_NEEDS: Mapping[str, RestNeeds] = {
     "put_function": _put_function,
     "get_function": _function("GetFunction"),
     "delete_function": _function("DeleteFunction"),
+    "list_services": lambda w, path, q, body: [Need("fc:ListServices", arns.fc_service(w.region, w.account, "*"))],
+    "put_service": _put_service,
+    "get_service": _service("GetService"),
+    "delete_service": _service("DeleteService"),
     # The server's region, account id and URL: any authenticated identity may read them (as STS's
     # GetCallerIdentity needs no permission).
     "identity": lambda w, path, q, body: [],

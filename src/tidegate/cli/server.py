@@ -53,7 +53,10 @@ from tidegate.flow.model import ResourceKind
 from tidegate.functions import Isolation, close_own_proc_entries, default_workers
 from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
+from tidegate.integrations.roles import TaskRoles
 from tidegate.mq.push import PushWorker, start_push_worker
+from tidegate.ram.service_roles import ensure_default_execution_role
+from tidegate.ram.sts import StsService
 from tidegate.runtime import Runtime
 from tidegate.runtime.identity import SETTING as IDENTITY_SETTING
 from tidegate.runtime.identity import (
@@ -429,8 +432,12 @@ def _describe_isolation(isolation: Isolation) -> str:
 def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
     """Start the runtime with the function host's integration; return it."""
     # Task steps and HTTP triggers share the function host's one runner.
+    # Task steps act as their flow's execution role (the default one for flows without a RoleArn).
+    ensure_default_execution_role(ctx.ram)
+    roles = TaskRoles(ctx.store, ctx.authorizer)
+    ctx.service.flow_changed = roles.forget  # a flow's new RoleArn applies at once on this server
     registry = Registry()
-    registry.register(ResourceKind.FUNCTION, functions.integration())
+    registry.register(ResourceKind.FUNCTION, functions.integration(roles))
     runtime = Runtime(
         ctx.store,
         signer=ctx.signer,
@@ -438,7 +445,8 @@ def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
         region=ctx.region,
         account_id=ctx.account_id,
         credentials=functions.credentials,
-        transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id),
+        roles=roles,
+        transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id, roles=roles),
     )
     ctx.service.apply_now = runtime.driver.apply_now  # starts and task reports move on in their request
     runtime.start()
@@ -521,7 +529,7 @@ def serve(
         ctx.service.purger.sweep()  # executions of flows deleted before a stop (or by an older version)
         functions = build_function_host(
             store,
-            ctx.keyring,
+            StsService(ctx.authorizer),
             data_dir,
             host=host,
             port=port,

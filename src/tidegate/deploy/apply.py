@@ -19,7 +19,15 @@ from typing import Any
 import httpx
 
 from tidegate.deploy.ram_apply import RamDeployer
-from tidegate.deploy.spec import DeployFile, EndpointRef, FlowDecl, QueueDecl, SubscriptionDecl, TopicDecl
+from tidegate.deploy.spec import (
+    DeployFile,
+    EndpointRef,
+    FlowDecl,
+    QueueDecl,
+    ServiceDecl,
+    SubscriptionDecl,
+    TopicDecl,
+)
 from tidegate.errors import TidegateError
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.wire import (
@@ -172,6 +180,8 @@ class Deployer:
         """
         steps: list[Step] = []
         self._ram(steps).deploy(plan.ram)
+        for sv in plan.services:
+            steps.append(self._service(sv))
         for fn in plan.functions:
             _, doc = self._call("PUT", f"/functions/{fn.service}/{fn.name}", fn.body)
             steps.append(self._step("function", f"{fn.service}/{fn.name}", doc["result"]))
@@ -182,6 +192,19 @@ class Deployer:
         for f in plan.flows:
             steps.extend(self._flow(f))
         return steps
+
+    def role_arn(self, role: str) -> str:
+        """A role's ARN: ``role`` itself when it is one (``acs:…``), else the role of that name in the account."""
+        if not role or role.startswith("acs:"):
+            return role
+        return f"acs:ram::{self.identity()['account_id']}:role/{role}"
+
+    def _service(self, sv: ServiceDecl) -> Step:
+        body = {"role": self.role_arn(sv.role), "description": sv.description}
+        status, doc = self._call("PUT", f"/services/{sv.name}", body)
+        if status == 404:
+            raise DeployError("the server has no /api/v1/services: it is too old for a deploy file's services")
+        return self._step("service", sv.name, doc["result"])
 
     @staticmethod
     def _differs(current: Mapping[str, str], wanted: Mapping[str, int | bool]) -> bool:
@@ -252,7 +275,8 @@ class Deployer:
 
     def _flow(self, f: FlowDecl) -> list[Step]:
         status, current = self._call("GET", f"/flows/{f.name}")
-        wanted = {"definition": f.definition, "description": f.description, "role_arn": f.role_arn}
+        role_arn = f.role_arn or self.role_arn(f.role)
+        wanted = {"definition": f.definition, "description": f.description, "role_arn": role_arn}
         if status == 404:
             self._call("POST", "/flows", {"name": f.name, **wanted})
             steps = [self._step("flow", f.name, "created")]
@@ -310,6 +334,9 @@ class Deployer:
         for fn in plan.functions:
             status, _ = self._call("DELETE", f"/functions/{fn.service}/{fn.name}")
             steps.append(self._step("function", f"{fn.service}/{fn.name}", "absent" if status == 404 else "deleted"))
+        for sv in plan.services:
+            status, _ = self._call("DELETE", f"/services/{sv.name}")
+            steps.append(self._step("service", sv.name, "absent" if status == 404 else "deleted"))
         self._ram(steps).destroy(plan.ram)
         return steps
 

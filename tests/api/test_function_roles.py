@@ -231,3 +231,22 @@ def test_trigger_auth_type_in_the_functions_api(fc: Fc, tmp_path: Path) -> None:
     r = fc.client.put("/api/v1/functions/svc/other", json=body, auth=TEST_AUTH)
     assert r.status_code == 201 and r.json()["function"]["http_trigger"]["auth_type"] == "function"
     assert fc.host.registry.put_service(ServiceRecord(name="svc"))[1] == "created"
+
+
+def test_a_signed_trigger_request_binds_its_body_by_content_md5(fc: Fc) -> None:
+    root = (TEST_ROOT.id, TEST_ROOT.secret, None)
+    path = "/2016-08-15/proxy/svc/web/"
+    body = b"the body that was signed"
+    headers = {
+        "date": formatdate(fc.clock() / 1000, usegmt=True),
+        "content-type": "text/plain",
+        "content-md5": base64.b64encode(hashlib.md5(body).digest()).decode(),
+    }
+    headers["authorization"] = fc_authorization("POST", path, "", headers, root[0], root[1])
+    assert fc.client.post(path, content=body, headers=headers).status_code == 200
+    tampered = fc.client.post(path, content=b"another body", headers=headers)
+    assert tampered.status_code == 400
+    assert tampered.json() == {
+        "ErrorCode": "InvalidArgument",
+        "ErrorMessage": "the Content-MD5 header does not match the body",
+    }

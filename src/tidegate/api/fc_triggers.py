@@ -42,7 +42,7 @@ from tidegate.auth.fc_signature import (
     parse_fc_authorization,
     signature_matches,
 )
-from tidegate.auth.signatures import MAX_SKEW_S, parse_http_date
+from tidegate.auth.signatures import MAX_SKEW_S, content_md5_ok, parse_http_date
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.registry import HTTP_METHODS, FunctionRecord, TriggerAuth
 from tidegate.errors import AuthError, TidegateError
@@ -160,6 +160,10 @@ def _endpoint(ctx: AppContext, host: FunctionHost) -> Callable[[Request], Awaita
         body = await read_body(request, MAX_BODY)
         if body is None:
             return _error(413, "RequestEntityTooLarge", f"the body exceeds {MAX_BODY} bytes", request_id)
+        md5 = request.headers.get("content-md5")
+        if record.http_auth is TriggerAuth.FUNCTION and md5 and not content_md5_ok(body, md5):
+            # The signature covers the Content-MD5 header; this binds it to the body that came.
+            return _error(400, "InvalidArgument", "the Content-MD5 header does not match the body", request_id)
         raw_uri = (request.scope.get("raw_path") or b"").decode("latin-1") or request.url.path
         query = request.scope.get("query_string", b"").decode("latin-1")
         server = request.scope.get("server") or ("localhost", 80)

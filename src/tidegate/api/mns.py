@@ -170,7 +170,7 @@ class MnsEndpoint:
         body = await read_body(request, MAX_BODY)
         if body is None:
             raise wire.MalformedXML(f"The request body is larger than {MAX_BODY} bytes.")
-        key = authenticate(request.method, raw_target, headers, body, self.ctx.keyring, time.time())
+        key = authenticate(request.method, raw_target, headers, body, self.ctx.keyring, self.ctx.clock() / 1000)
         host = headers.get("host") or f"{self.ctx.account_id}.mns.{self.ctx.region}.aliyuncs.com"
         req = MnsRequest(
             method=request.method,

@@ -119,7 +119,7 @@ def authenticate(ctx: AppContext, request: Request) -> AccessKey:
     except (binascii.Error, UnicodeDecodeError):
         raise Unauthorized("The Authorization header is malformed.") from None
     try:
-        key = ctx.keyring.resolve(key_id, request.headers.get(TOKEN_HEADER), time.time())
+        key = ctx.keyring.resolve(key_id, request.headers.get(TOKEN_HEADER), ctx.clock() / 1000)
     except AuthError as exc:
         raise Unauthorized(exc.message) from None
     if not sep or not hmac.compare_digest(key.secret.encode(), secret.encode()):

@@ -7,7 +7,6 @@ also needs the session's CSRF token in ``X-CSRF-Token`` and a JSON body. Handler
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +114,7 @@ def session_of(services: ConsoleServices, request: Request) -> Session:
     Raises:
         ConsoleUnauthorized: no valid session. CsrfRejected: a state change without the token.
     """
-    session = services.sessions.verify(request.cookies.get(COOKIE_NAME), time.time())
+    session = services.sessions.verify(request.cookies.get(COOKIE_NAME), services.ctx.clock() / 1000)
     if request.method not in _SAFE:
         services.sessions.check_csrf(session, request.headers.get(CSRF_HEADER))
     return session
@@ -199,7 +198,7 @@ def _session_routes(services: ConsoleServices) -> Callable[[Request], Awaitable[
             key_id, secret = body.get("access_key_id"), body.get("access_key_secret")
             if not isinstance(key_id, str) or not isinstance(secret, str):
                 raise ConsoleUnauthorized("Give an AccessKey ID and secret.")
-            cookie, session = services.sessions.sign_in(key_id, secret, time.time())
+            cookie, session = services.sessions.sign_in(key_id, secret, services.ctx.clock() / 1000)
         except Exception as exc:
             return error_response(exc)
         response = JSONResponse(_session_doc(services, session), headers=_HEADERS)

@@ -28,6 +28,7 @@ class AppContext:
         clock: epoch milliseconds; tests may pin it.
         long_poll_slots: how many DescribeExecution long-polls may wait at once (each holds a thread).
         authorizer: who a key acts as and what it may do (every protocol asks it).
+        node_id: this server's node id among the servers sharing the store ("" outside a server).
     """
 
     store: Store
@@ -36,6 +37,7 @@ class AppContext:
     account_id: str = ""
     clock: Callable[[], int] = now_ms
     long_poll_slots: int = 200
+    node_id: str = ""
     service: WorkflowService = field(init=False)
     authorizer: Authorizer = field(init=False)
     _long_polls: anyio.CapacityLimiter | None = field(default=None, init=False, repr=False)

@@ -28,7 +28,7 @@ from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.rest_openapi import openapi_document
-from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedule_doc
+from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, node_doc, schedule_doc
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
 from tidegate.errors import AuthError, NotFoundError
@@ -259,6 +259,12 @@ def delete_schedule(svc: WorkflowService, req: Request, body: dict[str, Any]) ->
     return 204, None
 
 
+def list_nodes(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    """The servers sharing the store (docs/runtime.md, Several servers), oldest start first."""
+    now = svc.clock()
+    return {"nodes": [node_doc(n, now) for n in svc.store.list_nodes()]}
+
+
 def _wait(req: Request) -> int:
     return Params(req.query_params).int("wait", 0, 0, 60)
 
@@ -329,6 +335,7 @@ def rest_routes(ctx: AppContext) -> list[BaseRoute]:
         ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
         ("/tasks/succeeded", ["POST"], task_succeeded),
         ("/tasks/failed", ["POST"], task_failed),
+        ("/nodes", ["GET"], list_nodes),
     ]
     # One Route per path with a method dispatcher, so that a wrong method answers 405, not 404.
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}

@@ -9,10 +9,8 @@ from tests.stores import OpenUrl
 from tidegate.store import JobWrite, NodeRecord, Released, Store
 
 
-def _node(node_id: str, started_ms: int = 1000, **extra: object) -> NodeRecord:
-    return NodeRecord(
-        id=node_id, address=f"http://{node_id}:8787", version="1", host="h", pid=1, started_ms=started_ms, **extra
-    )
+def _node(node_id: str, started_ms: int = 1000) -> NodeRecord:
+    return NodeRecord(id=node_id, address=f"http://{node_id}:8787", version="1", host="h", pid=1, started_ms=started_ms)
 
 
 def test_a_nonce_is_used_once_until_it_expires(store: Store) -> None:

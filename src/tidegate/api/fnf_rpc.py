@@ -25,6 +25,7 @@ from tidegate.api.context import AppContext
 from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
 from tidegate.api.ids import new_request_id
 from tidegate.api.permissions import authorize_rpc, request_context
+from tidegate.api.ram_api import RAM_PRODUCT
 from tidegate.api.rpc_auth import ACS3_PREFIX, Authenticated, NonceCache, UsedNonce, authenticate_acs3, authenticate_rpc
 from tidegate.api.rpc_errors import (
     ActionNotSupported,
@@ -46,7 +47,7 @@ API_VERSION = "2019-03-15"
 
 
 #: The other RPC products by API version (RAM ``2015-05-01``, STS ``2015-04-01``).
-PRODUCTS: dict[str, RpcProduct] = {STS_VERSION: STS_PRODUCT}
+PRODUCTS: dict[str, RpcProduct] = {"2015-05-01": RAM_PRODUCT, STS_VERSION: STS_PRODUCT}
 
 
 def _request_id(params: dict[str, str] | None) -> str:

@@ -24,12 +24,13 @@ from starlette.routing import BaseRoute, Route
 
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
-from tidegate.api.rest import PREFIX, _authenticate, _json_body, error_response, respond
+from tidegate.api.permissions_rest import FUNCTION_NEEDS
+from tidegate.api.rest import PREFIX, _json_body, authenticate, authorize_rest, error_response, respond
 from tidegate.deploy.errors import FunctionNotExists, InvalidFunction
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.registry import FunctionRecord, check_function_name
 
-__all__ = ["function_routes", "record_from_body"]
+__all__ = ["FUNCTION_TABLE", "function_routes", "record_from_body"]
 
 _FIELDS = {
     "code_dir",
@@ -129,14 +130,17 @@ def identity(host: FunctionHost, req: Request, body: dict[str, Any]) -> Any:
 def _endpoint(
     ctx: AppContext, host: FunctionHost, by_method: dict[str, Handler]
 ) -> Callable[[Request], Awaitable[Response]]:
+    needs = {method: FUNCTION_NEEDS[h.__name__] for method, h in by_method.items()}  # checked when built
+
     async def endpoint(request: Request) -> Response:
         request_id = new_request_id()
         handler = by_method.get(request.method) or by_method.get("GET" if request.method == "HEAD" else "")
         if handler is None:
             return Response(status_code=405, headers={"x-tidegate-request-id": request_id})
         try:
-            _authenticate(ctx, request)
+            key = authenticate(ctx, request)
             body = await _json_body(request)
+            authorize_rest(ctx, request, key, needs[request.method if request.method != "HEAD" else "GET"], body)
             result = await run_in_threadpool(handler, host, request, body)
         except Exception as exc:  # the REST API's error shape, from the shared mapping
             return error_response(exc, request_id)
@@ -145,11 +149,14 @@ def _endpoint(
     return endpoint
 
 
+#: The routes: path under ``/api/v1`` and handler by method.
+FUNCTION_TABLE: list[tuple[str, dict[str, Handler]]] = [
+    ("/functions", {"GET": list_functions}),
+    ("/functions/{service}/{function}", {"GET": get_function, "PUT": put_function, "DELETE": delete_function}),
+    ("/identity", {"GET": identity}),
+]
+
+
 def function_routes(ctx: AppContext, host: FunctionHost) -> list[BaseRoute]:
     """The ``/api/v1/functions`` and ``/api/v1/identity`` routes."""
-    table: list[tuple[str, dict[str, Handler]]] = [
-        ("/functions", {"GET": list_functions}),
-        ("/functions/{service}/{function}", {"GET": get_function, "PUT": put_function, "DELETE": delete_function}),
-        ("/identity", {"GET": identity}),
-    ]
-    return [Route(PREFIX + path, _endpoint(ctx, host, h), methods=sorted(h)) for path, h in table]
+    return [Route(PREFIX + path, _endpoint(ctx, host, h), methods=sorted(h)) for path, h in FUNCTION_TABLE]

@@ -33,6 +33,7 @@ from tidegate.api.http_limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, KEEP_ALIV
 from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE
 from tidegate.cli._client import UsageFailure, check_endpoint
 from tidegate.cli.logs import LogFormat, LogLevel
+from tidegate.egress import parse_entries
 from tidegate.errors import ConfigurationError
 from tidegate.runtime import DEFAULT_REGION
 from tidegate.runtime.retention import DEFAULT_RETENTION, parse_retention
@@ -112,6 +113,20 @@ class _HttpUrl(click.ParamType):  # type: ignore[type-arg]
             return check_endpoint(str(value))
         except UsageFailure as exc:
             self.fail(exc.message.replace("the endpoint", "the URL"), param, ctx)
+
+
+class _HostList(click.ParamType):  # type: ignore[type-arg]
+    """Host names (``*.suffix`` too), addresses and CIDR networks, separated by commas or blanks."""
+
+    name = "hosts"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        try:
+            parse_entries(text, "entry")
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return text
 
 
 class _StoreUrl(click.ParamType):  # type: ignore[type-arg]
@@ -344,6 +359,31 @@ class ServerConfig:
         metadata=_spec(
             click.BOOL,
             "Serve /metrics without credentials (default: only to the root key, by HTTP Basic).",
+            toml=(bool,),
+            flag=True,
+        ),
+    )
+
+    egress_allow: str | None = field(
+        default=None,
+        metadata=_spec(
+            _HostList(),
+            "Hosts and networks (CIDR) topic pushes may reach, comma-separated; when given, only these.",
+            default_text="any but link-local and metadata addresses",
+        ),
+    )
+    egress_deny: str | None = field(
+        default=None,
+        metadata=_spec(
+            _HostList(),
+            "Hosts and networks (CIDR) topic pushes may not reach, besides link-local and metadata addresses.",
+        ),
+    )
+    allow_direct_requirements: bool = field(
+        default=False,
+        metadata=_spec(
+            click.BOOL,
+            "Let functions' requirements name a URL, a path or a file (default: projects of the package index).",
             toml=(bool,),
             flag=True,
         ),

@@ -47,6 +47,7 @@ from tidegate.cli.private import PRIVATE_UMASK, make_private, sqlite_files
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.serve import build_function_host, deploy_files, deploy_on_start
 from tidegate.deploy.spec import load_deploy_file
+from tidegate.egress import EgressPolicy
 from tidegate.errors import ConfigurationError, StoreError
 from tidegate.flow.model import ResourceKind
 from tidegate.integrations import Registry
@@ -383,6 +384,7 @@ def _print_summary(settings: Settings, report: _Report) -> None:
     if settings.file is not None:
         lines.insert(0, ("config file", str(settings.file)))
     lines.append(("region", config.region))
+    lines.append(("egress", _egress_summary(config)))
     access = "on" if config.access_log else "off"
     lines.append(("logs", f"{config.log_level}, {config.log_format}, access log {access}"))
     given = ", ".join(f"{s.key} from {source}" for s, _, source in settings.given())
@@ -392,6 +394,15 @@ def _print_summary(settings: Settings, report: _Report) -> None:
         click.echo(f"  {label + ':':<13}{text}")
     for note in report.notes:
         click.echo(f"  note: {note}")
+
+
+def _egress_summary(config: ServerConfig) -> str:
+    reach = f"only {config.egress_allow}" if config.egress_allow else "any host"
+    refused = "link-local and metadata addresses refused"
+    if config.egress_deny:
+        refused += f", also {config.egress_deny}"
+    requirements = "any source" if config.allow_direct_requirements else "the package index only"
+    return f"pushes reach {reach}; {refused}; requirements from {requirements}"
 
 
 # --- serving ----------------------------------------------------------------------------------------
@@ -488,6 +499,7 @@ def serve(
         keeper = NodeKeeper(store, claim_node_id(data_dir), address=config.public_url or _listen_url(host, port))
         ctx, created = build_context(store, data_dir, env)
         ctx.node_id = keeper.node_id
+        ctx.egress = EgressPolicy.parse(config.egress_allow, config.egress_deny)  # checked by the settings' type
         _record_identity(ctx, reset_identity)
         if created:
             _announce_key(ctx, data_dir, config.log_format)
@@ -503,13 +515,21 @@ def serve(
             account_id=ctx.account_id,
             env=env,
             functions_dir=config.functions,
+            allow_direct_requirements=config.allow_direct_requirements,
         )
         keeper.start()  # before the runtime claims: leases a killed previous run of this node held are released
         runtime = _start_runtime(ctx, functions, keeper.node_id)
         if retention is not None:
             retention.start()
         push = start_push_worker(
-            store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=env
+            store,
+            data_dir,
+            host=host,
+            port=port,
+            region=ctx.region,
+            account_id=ctx.account_id,
+            env=env,
+            egress=ctx.egress,
         )
         limits = HttpLimits(config.header_timeout, config.body_timeout, config.keep_alive_timeout)
         app: Any = create_app(ctx, functions, metrics_public=config.metrics_public)

@@ -1,7 +1,8 @@
 """Apply or remove a deploy file against a running server, over its public APIs.
 
 Functions, flows and schedules go through the REST API (``/api/v1``), queues, topics and subscriptions
-through the MNS protocol (:class:`~tidegate.mq.client.MnsClient`): the same calls any client could make,
+through the MNS protocol (:class:`~tidegate.mq.client.MnsClient`), the ``ram:`` section's policies and roles
+through the RAM API (:mod:`tidegate.deploy.ram_apply`): the same calls any client could make,
 so ``tidegate deploy`` works against a remote server and ``tidegate server --deploy`` runs this very code.
 Each resource is compared with what the server has and only what changed is written; every step is
 reported as ``(kind, name, outcome)`` with outcome ``created``, ``updated``, ``unchanged`` or ``deleted``
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from tidegate.deploy.ram_apply import RamDeployer
 from tidegate.deploy.spec import DeployFile, EndpointRef, FlowDecl, QueueDecl, SubscriptionDecl, TopicDecl
 from tidegate.errors import TidegateError
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
@@ -28,6 +30,7 @@ from tidegate.mq.wire import (
     encode_subscription,
     encode_topic_attributes,
 )
+from tidegate.ram.client import RamClient
 
 __all__ = ["DeployError", "Deployer", "Step"]
 
@@ -85,6 +88,7 @@ class Deployer:
             base_url=self.endpoint + "/api/v1", auth=(access_key_id, access_key_secret), timeout=timeout
         )
         self.mns = MnsClient(self.endpoint, access_key_id, access_key_secret, timeout=60.0)
+        self.ram = RamClient(self.endpoint, access_key_id, access_key_secret, timeout=60.0)
         self.report = report or (lambda step: None)
         self._identity: dict[str, Any] | None = None
 
@@ -92,6 +96,7 @@ class Deployer:
         """Close the connections."""
         self.rest.close()
         self.mns.close()
+        self.ram.close()
 
     def __enter__(self) -> Deployer:
         return self
@@ -111,6 +116,12 @@ class Deployer:
                 message = resp.text[:300]
             raise DeployError(f"{method} {path} failed ({resp.status_code}) {message}")
         return resp.status_code, (resp.json() if resp.content else None)
+
+    def _ram(self, steps: list[Step]) -> RamDeployer:
+        """A deployer of the ``ram:`` section that adds its steps to ``steps``."""
+        return RamDeployer(
+            self.ram, lambda kind, name, outcome: steps.append(self._step(kind, name, outcome)), DeployError
+        )
 
     def _step(self, kind: str, name: str, outcome: str) -> Step:
         step = Step(kind, name, outcome)
@@ -153,12 +164,14 @@ class Deployer:
     # --- deploy ---------------------------------------------------------------------------------------
 
     def deploy(self, plan: DeployFile) -> list[Step]:
-        """Create or update everything ``plan`` declares (functions, queues, topics, flows, schedules).
+        """Create or update everything ``plan`` declares (RAM policies and roles, functions, queues, topics,
+        flows, schedules).
 
         Raises:
             DeployError: the server refused a step (steps before it stay applied).
         """
         steps: list[Step] = []
+        self._ram(steps).deploy(plan.ram)
         for fn in plan.functions:
             _, doc = self._call("PUT", f"/functions/{fn.service}/{fn.name}", fn.body)
             steps.append(self._step("function", f"{fn.service}/{fn.name}", doc["result"]))
@@ -297,6 +310,7 @@ class Deployer:
         for fn in plan.functions:
             status, _ = self._call("DELETE", f"/functions/{fn.service}/{fn.name}")
             steps.append(self._step("function", f"{fn.service}/{fn.name}", "absent" if status == 404 else "deleted"))
+        self._ram(steps).destroy(plan.ram)
         return steps
 
 

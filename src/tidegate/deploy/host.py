@@ -40,6 +40,8 @@ class FunctionHost:
         credentials: Issues the temporary keys of one invocation.
         functions_dir: Local functions (``DIR/SERVICE/FUNCTION.py``) tried after the registry.
         workers: The most function worker processes (default: the runner's).
+        allow_direct_requirements: pip may fetch requirements named by URL or path (default: only by name,
+            from the configured package index).
     """
 
     def __init__(
@@ -54,9 +56,10 @@ class FunctionHost:
         credentials: Callable[[], Credentials] = Credentials,
         functions_dir: Path | None = None,
         workers: int | None = None,
+        allow_direct_requirements: bool = False,
     ) -> None:
         self.registry = FunctionRegistry(store.database)
-        self.stager = Stager(Path(data_dir).resolve() / "functions")
+        self.stager = Stager(Path(data_dir).resolve() / "functions", allow_direct=allow_direct_requirements)
         self.endpoint = endpoint.rstrip("/")
         self.public_url = (public_url or endpoint).rstrip("/")
         self.region = region

@@ -38,10 +38,12 @@ def build_function_host(
     account_id: str,
     env: Mapping[str, str],
     functions_dir: Path | None = None,
+    allow_direct_requirements: bool = False,
 ) -> FunctionHost:
     """The server's :class:`FunctionHost`: workers reach this server at ``http://HOST:PORT``.
 
     ``TIDEGATE_PUBLIC_URL`` (as for push certificates) is the base of announced trigger URLs.
+    ``allow_direct_requirements``: pip may fetch requirements named by URL or path, not only by name.
     """
 
     def credentials() -> Credentials:
@@ -58,6 +60,7 @@ def build_function_host(
         account_id=account_id,
         credentials=credentials,
         functions_dir=functions_dir,
+        allow_direct_requirements=allow_direct_requirements,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from tidegate.deploy.errors import DeployFileError
+from tidegate.deploy.ram_spec import RamDecl, parse_ram
 from tidegate.jsontext import JsonTextError, check_value
 from tidegate.jsontext import parse as parse_json
 
@@ -24,6 +25,7 @@ __all__ = [
     "FlowDecl",
     "FunctionDecl",
     "QueueDecl",
+    "RamDecl",
     "ScheduleDecl",
     "SubscriptionDecl",
     "TopicDecl",
@@ -118,6 +120,7 @@ class DeployFile:
     topics: tuple[TopicDecl, ...] = ()
     functions: tuple[FunctionDecl, ...] = ()
     flows: tuple[FlowDecl, ...] = ()
+    ram: RamDecl = field(default_factory=RamDecl)
 
 
 def _norm(key: object) -> str:
@@ -281,7 +284,7 @@ def load_deploy_file(path: Path) -> DeployFile:
     except (OSError, yaml.YAMLError) as exc:
         raise DeployFileError(f"{path}: {exc}") from None
     top = _map(doc, str(path))
-    unknown = set(top) - {"queues", "topics", "functions", "flows"}
+    unknown = set(top) - {"queues", "topics", "functions", "flows", "ram"}
     if unknown:
         raise DeployFileError(f"{path}: unknown sections {sorted(unknown)}")
     base = path.resolve().parent
@@ -305,4 +308,5 @@ def load_deploy_file(path: Path) -> DeployFile:
     flows = tuple(
         _flow(n, _map(v, f"flows.{n}"), base, f"flows.{n}") for n, v in _map(top.get("flows"), "flows").items()
     )
-    return DeployFile(path=path, queues=queues, topics=tuple(topics), functions=functions, flows=flows)
+    ram = parse_ram(top.get("ram"), base)
+    return DeployFile(path=path, queues=queues, topics=tuple(topics), functions=functions, flows=flows, ram=ram)

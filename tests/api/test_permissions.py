@@ -25,6 +25,7 @@ from tidegate.auth.policy import AccessRequest, Decision, evaluate, parse_policy
 from tidegate.auth.system_policies import system_policy
 from tidegate.console.flows_api import FLOW_ROUTES
 from tidegate.console.mq_api import MQ_ROUTES
+from tidegate.console.nodes_api import NODE_ROUTES
 from tidegate.console.permissions import CONSOLE_NEEDS
 from tidegate.deploy.host import FunctionHost
 
@@ -61,7 +62,7 @@ def test_every_mns_handler_has_an_entry() -> None:
 def test_every_rest_and_console_handler_has_an_entry() -> None:
     assert {h.__name__ for _, _, h in REST_TABLE} == set(REST_NEEDS)
     assert {h.__name__ for _, by in FUNCTION_TABLE for h in by.values()} == set(FUNCTION_NEEDS)
-    assert {h.__name__ for _, _, h in [*FLOW_ROUTES, *MQ_ROUTES]} == set(CONSOLE_NEEDS)
+    assert {h.__name__ for _, _, h in [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES]} == set(CONSOLE_NEEDS)
 
 
 def test_every_route_of_the_app_is_authorized_or_public(app_ctx: AppContext, tmp_path: Path) -> None:
@@ -75,7 +76,7 @@ def test_every_route_of_the_app_is_authorized_or_public(app_ctx: AppContext, tmp
         host.close()
     catalogued = {PREFIX + path for path, _, _ in REST_TABLE}
     catalogued |= {PREFIX + path for path, _ in FUNCTION_TABLE}
-    catalogued |= {f"/console/api{path}" for path, _, _ in [*FLOW_ROUTES, *MQ_ROUTES]}
+    catalogued |= {f"/console/api{path}" for path, _, _ in [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES]}
     paths = {r.path for r in app.router.routes if isinstance(r, Route | Mount)}  # type: ignore[attr-defined]
     unknown = paths - catalogued - set(PUBLIC)
     assert not unknown, f"routes without a permission entry: {sorted(unknown)}"

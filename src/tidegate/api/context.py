@@ -31,6 +31,7 @@ class AppContext:
         authorizer: who a key acts as and what it may do (every protocol asks it).
         ram: the RAM users, groups, policies and roles (the RAM API's service).
         egress: what a subscription's HTTP endpoint may name (``--egress-allow``, ``--egress-deny``).
+        node_id: this server's node id among the servers sharing the store ("" outside a server).
     """
 
     store: Store
@@ -40,6 +41,7 @@ class AppContext:
     clock: Callable[[], int] = now_ms
     long_poll_slots: int = 200
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    node_id: str = ""
     service: WorkflowService = field(init=False)
     authorizer: Authorizer = field(init=False)
     ram: RamService = field(init=False)

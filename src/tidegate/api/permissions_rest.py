@@ -77,6 +77,8 @@ REST_NEEDS: Mapping[str, RestNeeds] = {
     "get_schedule": _schedule("DescribeSchedule"),
     "update_schedule": _schedule("UpdateSchedule"),
     "delete_schedule": _schedule("DeleteSchedule"),
+    # The servers sharing the store (ids, addresses, hosts, heartbeats): operators' information.
+    "list_nodes": lambda w, path, q, body: [Need("tidegate:ListNodes", "*")],
 }
 
 

@@ -30,7 +30,7 @@ from tidegate.api.ids import new_request_id
 from tidegate.api.permissions import Where, authorize, request_context
 from tidegate.api.permissions_rest import REST_NEEDS, RestNeeds
 from tidegate.api.rest_openapi import openapi_document
-from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedule_doc
+from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, node_doc, schedule_doc
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
 from tidegate.auth.keys import AccessKey
@@ -287,6 +287,12 @@ def delete_schedule(svc: WorkflowService, req: Request, body: dict[str, Any]) ->
     return 204, None
 
 
+def list_nodes(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    """The servers sharing the store (docs/runtime.md, Several servers), oldest start first."""
+    now = svc.clock()
+    return {"nodes": [node_doc(n, now) for n in svc.store.list_nodes()]}
+
+
 def _wait(req: Request) -> int:
     return Params(req.query_params).int("wait", 0, 0, 60)
 
@@ -359,6 +365,7 @@ REST_TABLE: list[tuple[str, list[str], Handler]] = [
     ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
     ("/tasks/succeeded", ["POST"], task_succeeded),
     ("/tasks/failed", ["POST"], task_failed),
+    ("/nodes", ["GET"], list_nodes),
 ]
 
 

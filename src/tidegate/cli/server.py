@@ -67,6 +67,7 @@ from tidegate.runtime.identity import (
     parse_identity,
     reset_identity,
 )
+from tidegate.runtime.nodes import NodeKeeper, claim_node_id
 from tidegate.runtime.retention import Retention, parse_retention
 from tidegate.store import Store, open_store
 from tidegate.store.inspect import read_setting, schema_status
@@ -429,8 +430,8 @@ def _describe_isolation(isolation: Isolation) -> str:
     return "process isolation (the server's uid)"
 
 
-def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
-    """Start the runtime with the function host's integration; return it."""
+def _start_runtime(ctx: AppContext, functions: FunctionHost, owner: str) -> Runtime:
+    """Start the runtime with the function host's integration, leasing as node ``owner``; return it."""
     # Task steps and HTTP triggers share the function host's one runner.
     # Task steps act as their flow's execution role (the default one for flows without a RoleArn).
     ensure_default_execution_role(ctx.ram)
@@ -442,6 +443,7 @@ def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
         ctx.store,
         signer=ctx.signer,
         registry=registry,
+        owner=owner,
         region=ctx.region,
         account_id=ctx.account_id,
         credentials=functions.credentials,
@@ -503,6 +505,7 @@ def serve(
     retention_ms = parse_retention(config.retention)  # checked by the setting's type already
     store = open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
     runtime: Runtime | None = None
+    keeper: NodeKeeper | None = None
     retention = Retention(store, retention_ms) if retention_ms is not None else None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
@@ -517,7 +520,10 @@ def serve(
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageFailure(f"cannot create the data folder {data_dir}: {exc.strerror or exc}") from None
+        # This server's lease-owner id; refused when another running server has the data folder.
+        keeper = NodeKeeper(store, claim_node_id(data_dir), address=config.public_url or _listen_url(host, port))
         ctx, created = build_context(store, data_dir, env)
+        ctx.node_id = keeper.node_id
         ctx.egress = EgressPolicy.parse(config.egress_allow, config.egress_deny)  # checked by the settings' type
         _record_identity(ctx, reset_identity)
         if created:
@@ -541,7 +547,8 @@ def serve(
             isolation=isolation,
         )
         log.info("function workers: %s", _describe_isolation(isolation))
-        runtime = _start_runtime(ctx, functions)
+        keeper.start()  # before the runtime claims: leases a killed previous run of this node held are released
+        runtime = _start_runtime(ctx, functions, keeper.node_id)
         if retention is not None:
             retention.start()
         push = start_push_worker(
@@ -585,6 +592,8 @@ def serve(
             retention.stop()
         if runtime is not None:
             runtime.stop()
+        if keeper is not None:
+            keeper.stop()
         if functions is not None:
             functions.close()
         if ctx is not None:

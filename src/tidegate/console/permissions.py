@@ -65,4 +65,5 @@ CONSOLE_NEEDS: Mapping[str, RestNeeds] = {
     # schedules (RPC: ListFlows + ListSchedules of every flow; UpdateSchedule)
     "list_schedules": lambda w, path, q, body: [flow_need(w, "ListFlows", "*"), schedule_need(w, "ListSchedules", "*")],
     "set_schedule": lambda w, path, q, body: [schedule_need(w, "UpdateSchedule", path["flow"], path["schedule"])],
+    "list_nodes": lambda w, path, q, body: [Need("tidegate:ListNodes", "*")],
 }

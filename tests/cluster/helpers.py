@@ -75,9 +75,13 @@ def write_functions(root: Path) -> Path:
 
 
 def server(base: Path, name: str, store_url: str | None, functions: Path) -> ServerProcess:
-    """A server with its own data folder ``base/name`` on ``store_url`` (None: its data folder's SQLite)."""
+    """A server with its own data folder ``base/name`` on ``store_url`` (None: its data folder's SQLite).
+
+    Its functions run with ``process`` isolation: they write a journal into the test's private temporary
+    folder, which the workers' own uids of ``user`` isolation may not reach (tests/functions covers that).
+    """
     store = ["--store", store_url] if store_url else []
-    env = {**TEST_KEYS, "TIDEGATE_REGION": "", "TIDEGATE_ACCOUNT_ID": ""}
+    env = {**TEST_KEYS, "TIDEGATE_REGION": "", "TIDEGATE_ACCOUNT_ID": "", "TIDEGATE_FUNCTION_ISOLATION": "process"}
     return ServerProcess(base / name, env=env, args=[*store, "--functions", str(functions)])
 
 

@@ -45,8 +45,7 @@ def _check_step(step: str, steps: dict[str, set[Pattern]], option: str) -> None:
         return
     known = ", ".join(sorted(steps)) or "none"
     raise UsageFailure(
-        f"{option} names the step {step!r}, which is not a queue or topic task step of the flow "
-        f"(those are: {known})"
+        f"{option} names the step {step!r}, which is not a queue or topic task step of the flow (those are: {known})"
     )
 
 
@@ -113,7 +112,7 @@ def build_local_mns(
         if Pattern.WAIT_FOR_CALLBACK not in steps[step] and not all(isinstance(r, Failure) for r in replies):
             raise UsageFailure(
                 f"{sources[step]}: the step {step!r} is a requestResponse step: its $local is the send's "
-                "receipt {MessageId, MessageBodyMD5, RequestId}; only a failure {\"error\", \"cause\"} can be given"
+                'receipt {MessageId, MessageBodyMD5, RequestId}; only a failure {"error", "cause"} can be given'
             )
     workers: dict[str, LocalWorker] = {}
     default: LocalWorker | None = None
@@ -141,4 +140,3 @@ def echo_sent(message: SentMessage) -> None:
         f"{message.step_name} (attempt {message.attempt}, {message.pattern}): {message.resource}\n  {message.body}",
         err=True,
     )
-

@@ -400,7 +400,7 @@ def _listen_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
+def start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
     """Start the runtime with the function host's integration; return it."""
     # Task steps and HTTP triggers share the function host's one runner.
     registry = Registry()
@@ -498,7 +498,7 @@ def serve(
             env=env,
             functions_dir=config.functions,
         )
-        runtime = _start_runtime(ctx, functions)
+        runtime = start_runtime(ctx, functions)
         if retention is not None:
             retention.start()
         push = start_push_worker(

@@ -22,7 +22,7 @@ import contextvars
 import inspect
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tidegate.errors import ConfigurationError, QueueError
@@ -131,7 +131,7 @@ class LocalWorker:
 
     handler: Callable[[Any], Any]
     label: str
-    task_format: TaskFormat = TaskFormat()
+    task_format: TaskFormat = field(default_factory=TaskFormat)
 
 
 class LocalMns:
@@ -188,7 +188,8 @@ class LocalMns:
                 return failed(job, reply.error, reply.cause, detail)
             return succeeded(job, reply.value, detail)
         if cmd.pattern == Pattern.REQUEST_RESPONSE:
-            local = {"MessageId": uuid.uuid4().hex.upper(), "MessageBodyMD5": body_md5(body), "RequestId": str(uuid.uuid4())}
+            mid, request_id = uuid.uuid4().hex.upper(), str(uuid.uuid4())
+            local = {"MessageId": mid, "MessageBodyMD5": body_md5(body), "RequestId": request_id}
             return succeeded(job, local, detail)
         worker = self.workers.get(cmd.step_name) or self.default_worker
         if worker is None:
@@ -279,4 +280,3 @@ def reply_list(value: Any, where: str) -> list[Reply]:
             raise ConfigurationError(f"{where}: the list of replies is empty")
         return [parse_reply(v, f"{where}[{i}]") for i, v in enumerate(value)]
     return [parse_reply(value, where)]
-

@@ -495,8 +495,8 @@ def test_cli_resolves_a_qualified_service_arn(tmp_path: Path) -> None:
             "awesome-fnf__task-mns-topics__template__Flow",
             {"messageBody": "hi"},
             "FnF.IntegrationUnavailable",
-            "acs:mns:::/topics/orders-topic/messages: message topics are served by `tidegate server`; "
-            "this process has none",
+            "acs:mns:::/topics/orders-topic/messages: step mns-topic-task has no local answer: give one with "
+            "--respond mns-topic-task=JSON, --responses FILE or --worker module:function",
         ),
         (
             "awesome-fnf__ID-card-Identification__flow__definition",

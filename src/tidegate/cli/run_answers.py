@@ -114,23 +114,25 @@ def build_local_mns(
                 f"{sources[step]}: the step {step!r} is a requestResponse step: its $local is the send's "
                 'receipt {MessageId, MessageBodyMD5, RequestId}; only a failure {"error", "cause"} can be given'
             )
-    workers: dict[str, LocalWorker] = {}
-    default: LocalWorker | None = None
-    for spec in worker_specs:
+    per_step: dict[str, str] = {}
+    default_spec: str | None = None
+    for spec in worker_specs:  # every check first: nothing is imported for a command that is refused
         if "=" in spec:
             step, target = _split(spec, "--worker", "module:function")
             _check_step(step, steps, "--worker")
             if Pattern.WAIT_FOR_CALLBACK not in steps[step]:
                 raise UsageFailure(f"--worker {step}=…: {step!r} is a requestResponse step; nothing reports it")
-            if step in given or step in workers:
+            if step in given or step in per_step:
                 raise UsageFailure(f"the step {step!r} is given twice (--worker and {sources.get(step, '--worker')})")
-            workers[step] = LocalWorker(load_handler(target), target)
+            per_step[step] = target
         else:
-            if default is not None:
+            if default_spec is not None:
                 raise UsageFailure("give one --worker module:function for all steps; name others --worker STEP=…")
             if not any(Pattern.WAIT_FOR_CALLBACK in p for p in steps.values()):
                 raise UsageFailure("--worker: the flow has no waitForCallback task step on a queue or topic")
-            default = LocalWorker(load_handler(spec), spec)
+            default_spec = spec
+    workers = {step: LocalWorker(load_handler(target), target) for step, target in per_step.items()}
+    default = None if default_spec is None else LocalWorker(load_handler(default_spec), default_spec)
     return LocalMns(given, reply_sources=sources, workers=workers, default_worker=default, on_send=on_send)
 
 

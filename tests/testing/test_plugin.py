@@ -18,7 +18,7 @@ from tests.sdkenv import SdkEnv, run_in_env, worker_env  # noqa: F401  (the fixt
 
 EXAMPLE = REPO / "examples" / "queue-callback"
 
-USER_TESTS = f'''
+USER_TESTS = f"""
 import json
 
 from tidegate.sdk import TaskFailed, current_task
@@ -59,9 +59,9 @@ def test_each_test_has_its_own_server(tidegate_server, tidegate_server_factory):
     assert other.endpoint != tidegate_server.endpoint and other.region == "cn-shanghai"
     assert other.access_key_id != tidegate_server.access_key_id
     assert tidegate_server.ctx.service.list_flows().items == []   # nothing deployed by the tests before
-'''
+"""
 
-SDK_TESTS = f'''
+SDK_TESTS = f"""
 import json
 
 from aliyunsdkfnf.request.v20190315 import (
@@ -97,7 +97,7 @@ def test_official_sdks_against_the_fixture(tidegate_server):
     describe.set_FlowName("mns-queue-callback")
     describe.set_ExecutionName("sdk-1")
     assert json.loads(client.do_action_with_exception(describe))["Status"] == "Succeeded"
-'''
+"""
 
 SKIP_TESTS = """
 def test_fnf_client_without_the_sdk(tidegate_server):
@@ -126,9 +126,10 @@ def test_official_sdk_clients_skip_the_test_when_missing(tmp_path: Path) -> None
     assert "1 skipped" in proc.stdout and "pip install aliyun-python-sdk-core" in proc.stdout, proc.stdout
 
 
-def test_official_sdk_clients_reach_the_fixtures_server(tmp_path: Path, worker_env: SdkEnv) -> None:
+def test_official_sdk_clients_reach_the_fixtures_server(tmp_path: Path, worker_env: SdkEnv) -> None:  # noqa: F811
     # A user's environment with the SDKs installed: ours first (its own cryptography), then the SDKs'.
     sdk_lib = run_in_env("worker", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    assert sdk_lib, "the SDK environment has no site-packages"
     ours = sysconfig.get_paths()["purelib"]
     (tmp_path / "test_sdk.py").write_text(SDK_TESTS)
     proc = run_pytest(tmp_path, f"{ours}:{sdk_lib}")

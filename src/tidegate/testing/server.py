@@ -62,9 +62,7 @@ def _listen() -> socket.socket:
 
 @contextmanager
 def _serving(app: Any, sock: socket.socket) -> Iterator[None]:
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", server_header=False, timeout_graceful_shutdown=5
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", server_header=False, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
 

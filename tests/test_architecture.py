@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("console",),
     ("app",),
     ("cli",),
+    ("testing",),
 )
 LAYER_OF = {package: n for n, layer in enumerate(LAYERS) for package in layer}
 

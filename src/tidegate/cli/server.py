@@ -430,8 +430,9 @@ def _describe_isolation(isolation: Isolation) -> str:
     return "process isolation (the server's uid)"
 
 
-def _start_runtime(ctx: AppContext, functions: FunctionHost, owner: str) -> Runtime:
-    """Start the runtime with the function host's integration, leasing as node ``owner``; return it."""
+def start_runtime(ctx: AppContext, functions: FunctionHost, owner: str | None = None) -> Runtime:
+    """Start the runtime with the function host's integration, leasing as node ``owner`` (None: a new id
+    for this process run); return it."""
     # Task steps and HTTP triggers share the function host's one runner.
     # Task steps act as their flow's execution role (the default one for flows without a RoleArn).
     ensure_default_execution_role(ctx.ram)
@@ -548,7 +549,7 @@ def serve(
         )
         log.info("function workers: %s", _describe_isolation(isolation))
         keeper.start()  # before the runtime claims: leases a killed previous run of this node held are released
-        runtime = _start_runtime(ctx, functions, keeper.node_id)
+        runtime = start_runtime(ctx, functions, keeper.node_id)
         if retention is not None:
             retention.start()
         push = start_push_worker(

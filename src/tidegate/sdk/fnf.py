@@ -44,7 +44,7 @@ class FnfClient:
 
         Raises:
             ServiceError: the service answered with an error (its ``Code``).
-            httpx.HTTPError: it could not be reached.
+            TransportError: it could not be reached.
         """
         cred = self._config.current_credentials()
         params = {

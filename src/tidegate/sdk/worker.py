@@ -21,12 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from tidegate.sdk._http import Transport
 from tidegate.sdk._pool import DaemonPool
 from tidegate.sdk.config import ClientConfig
-from tidegate.sdk.errors import ServiceError
+from tidegate.sdk.errors import ServiceError, TransportError
 from tidegate.sdk.fnf import FnfClient
 from tidegate.sdk.mns import MAX_BATCH, MAX_WAIT_S, Message, MnsQueue
 from tidegate.sdk.task import (
@@ -49,7 +47,7 @@ Handler = Callable[[Any], Any]
 DEFAULT_VISIBILITY_S = 30
 #: The error a success report becomes when the service refuses its output for good.
 OUTPUT_REJECTED = "OutputRejected"
-_TRANSIENT = (ServiceError, httpx.HTTPError)
+_TRANSIENT = (ServiceError, TransportError)
 
 
 @dataclass(slots=True)
@@ -326,7 +324,7 @@ class Worker:
                     break
                 log.warning("queue %s: %s; retrying", self.queue, exc)
                 await self._pause(backoff.next())
-            except httpx.HTTPError as exc:
+            except TransportError as exc:
                 log.warning("queue %s unreachable (%s); retrying", self.queue, exc)
                 await self._pause(backoff.next())
         if self.heartbeat_interval is None and self.visibility_timeout is not None:
@@ -451,7 +449,7 @@ class Worker:
                     log.error("message %s: the report was refused (%s); the message is deleted", task.message_id, exc)
                     return True
                 failure: Exception = exc
-            except httpx.HTTPError as exc:
+            except TransportError as exc:
                 failure = exc
             self.stats.errors += 1
             delay = backoff.next()

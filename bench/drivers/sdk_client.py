@@ -51,6 +51,8 @@ def worker(queue: str, stop_file: str, deadline: float) -> dict[str, Any]:
         "already_completed": stats.already_completed,
         "deleted": stats.deleted,
         "errors": stats.errors,
+        "receive_requests": stats.receive_requests,
+        "delete_requests": stats.delete_requests,
         "cpu_s": _cpu_s() - cpu0,
     }
 

@@ -7,6 +7,7 @@ balancer or an unusual server may send); the worker tests run the same transport
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import ipaddress
 import re
@@ -322,5 +323,93 @@ def test_https_verifies_the_certificate(tmp_path: Path) -> None:
                 assert (await http.request("GET", peer.url + "/")).content == b"secret"
                 assert (await http.request("GET", peer.url + "/")).content == b"secret"
             assert len(peer.requests) == 2
+
+    asyncio.run(main())
+
+
+def test_http_through_a_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def proxy_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+        while True:
+            await peer.read_request(reader)
+            writer.write(ok(b"via proxy"))
+
+    async def direct_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+        await peer.read_request(reader)
+        writer.write(ok(b"direct"))
+
+    async def main() -> None:
+        async with Peer(proxy_script) as proxy, Peer(direct_script) as direct:
+            port = proxy.url.rpartition(":")[2]
+            monkeypatch.setenv("HTTP_PROXY", f"http://u%40x:p%3Aw@127.0.0.1:{port}")
+            monkeypatch.setenv("NO_PROXY", "localhost, .internal.example,127.0.0.1")
+            async with Transport(2) as http:
+                r = await http.request("POST", "http://mns.example.com:8080/queues/q?a=1", b"x", {"date": "d"})
+                assert r.content == b"via proxy"
+                assert (await http.request("GET", direct.url + "/")).content == b"direct"  # NO_PROXY
+            line, headers, body = proxy.requests[0]
+            assert line == "POST http://mns.example.com:8080/queues/q?a=1 HTTP/1.1"
+            assert headers["host"] == "mns.example.com:8080"
+            assert headers["proxy-authorization"] == "Basic " + base64.b64encode(b"u@x:p:w").decode()
+            assert (headers["date"], body, len(proxy.requests), len(direct.requests)) == ("d", b"x", 1, 1)
+            async with Transport(2, trust_env=False) as http:  # the environment's proxy left alone
+                with pytest.raises(TransportError):
+                    await http.request("GET", "http://mns.example.invalid/", timeout=5)
+            assert len(proxy.requests) == 1
+
+    asyncio.run(main())
+
+
+def test_https_through_a_proxy_tunnel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = _certificate(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    tunnels: list[str] = []
+
+    async def tls_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+        while True:
+            await peer.read_request(reader)
+            writer.write(ok(b"through the tunnel"))
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        while data := await src.read(65536):
+            dst.write(data)
+            await dst.drain()
+        dst.close()
+
+    async def main() -> None:
+        async with Peer(tls_script, tls=server_tls) as target:
+            target_port = int(target.url.rpartition(":")[2])
+
+            async def proxy_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+                line, headers, _ = await peer.read_request(reader)
+                tunnels.append(line)
+                if headers.get("proxy-authorization") != "Basic " + base64.b64encode(b"u:p").decode():
+                    writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n")
+                    await writer.drain()
+                    return
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+            async with Peer(proxy_script) as proxy:
+                port = proxy.url.rpartition(":")[2]
+                trusted = ssl.create_default_context(cafile=str(cert))
+                monkeypatch.setenv("HTTPS_PROXY", f"http://u:p@127.0.0.1:{port}")
+                async with Transport(2, ssl_context=trusted) as http:
+                    assert (await http.request("GET", target.url + "/a")).content == b"through the tunnel"
+                    assert (await http.request("GET", target.url + "/b")).content == b"through the tunnel"
+                assert tunnels == [f"CONNECT 127.0.0.1:{target_port} HTTP/1.1"]  # one tunnel, kept alive
+                assert [line for line, _, _ in target.requests] == ["GET /a HTTP/1.1", "GET /b HTTP/1.1"]
+                async with Transport(2) as http:  # the system's authorities: the tunnel's far end is refused
+                    with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+                        await http.request("GET", target.url + "/")
+                monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+                async with Transport(2, ssl_context=trusted) as http:
+                    with pytest.raises(TransportError, match=r"proxy refused the tunnel .* HTTP 407"):
+                        await http.request("GET", target.url + "/")
+                monkeypatch.setenv("HTTPS_PROXY", f"https://127.0.0.1:{port}")
+                async with Transport(2, ssl_context=trusted) as http:
+                    with pytest.raises(TransportError, match="only http:// proxies"):
+                        await http.request("GET", target.url + "/")
 
     asyncio.run(main())

@@ -14,10 +14,13 @@ answer came back) is sent again once on a new connection, as browsers and ``urll
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import ssl
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies_environment
 
 from tidegate.sdk.errors import TransportError
 
@@ -49,28 +52,68 @@ class Response:
         return f"<Response {self.status_code}, {len(self.content)} bytes>"
 
 
+def _host_port(netloc: str, default_port: int) -> tuple[str, int]:
+    """``host`` and port of ``host[:port]`` or ``[v6]:port``.
+
+    Raises:
+        ValueError: the port is not a number.
+    """
+    if netloc.startswith("["):
+        end = netloc.find("]")
+        rest = netloc[end + 1 :]
+        return netloc[1:end], int(rest[1:]) if rest.startswith(":") else default_port
+    if ":" in netloc:
+        host, _, port = netloc.rpartition(":")
+        return host, int(port)
+    return netloc, default_port
+
+
+def _bypass(host: str, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` (``*``, or names and domains, ``.example.com`` or ``example.com``) spares ``host``."""
+    host = host.lower()
+    for item in no_proxy.replace(" ", "").lower().split(","):
+        entry = item[1 : item.find("]")] if item.startswith("[") else item.split(":")[0].lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
+
+
 class _Origin:
-    """Where connections of one ``scheme://host[:port]`` go, and its idle connections."""
+    """Where connections of one ``scheme://host[:port]`` go (directly or through a proxy), and its idle ones.
 
-    __slots__ = ("host", "host_header", "idle", "port", "ssl")
+    Raises:
+        TransportError: not an http(s) URL of a host, or a proxy URL that is not ``http://host:port``.
+        ValueError: a port is not a number.
+    """
 
-    def __init__(self, scheme: str, netloc: str, ssl_context: ssl.SSLContext | None) -> None:
+    __slots__ = ("connect_to", "host", "host_header", "idle", "port", "proxy_headers", "ssl", "target_prefix", "tunnel")
+
+    def __init__(self, scheme: str, netloc: str, ssl_context: ssl.SSLContext | None, proxy: str | None) -> None:
         if scheme not in ("http", "https") or not netloc or "@" in netloc:
             raise TransportError(f"not an http:// or https:// URL of a host: {scheme}://{netloc}")
-        host, port = netloc, 443 if scheme == "https" else 80
-        if netloc.startswith("["):  # [v6]:port
-            end = netloc.find("]")
-            host, rest = netloc[1:end], netloc[end + 1 :]
-            if rest.startswith(":"):
-                port = int(rest[1:])
-        elif ":" in netloc:
-            host, _, p = netloc.rpartition(":")
-            port = int(p)
-        self.host = host
-        self.port = port
+        self.host, self.port = _host_port(netloc, 443 if scheme == "https" else 80)
+        if not self.host:
+            raise TransportError(f"not an http:// or https:// URL of a host: {scheme}://{netloc}")
         self.host_header = netloc
         self.ssl = ssl_context if scheme == "https" else None
         self.idle: list[_Connection] = []
+        #: Where to connect; with a proxy, the prefix of an absolute request target (http) or a CONNECT (https).
+        self.connect_to = (self.host, self.port)
+        self.target_prefix = ""
+        self.tunnel = False
+        self.proxy_headers = ""
+        if proxy:
+            parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            if parts.scheme != "http" or not parts.hostname:
+                raise TransportError(f"only http:// proxies are supported, not {proxy!r}")
+            self.connect_to = (parts.hostname, parts.port or 80)
+            if parts.username is not None:
+                basic = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+                self.proxy_headers = f"proxy-authorization: Basic {base64.b64encode(basic).decode()}\r\n"
+            if scheme == "https":
+                self.tunnel = True
+            else:
+                self.target_prefix = f"http://{netloc}"
 
 
 class _Closed(TransportError):
@@ -244,18 +287,26 @@ class _Connection(asyncio.Protocol):
 class Transport:
     """Sends requests for coroutines of one event loop, on kept-alive connections (one per request in flight).
 
+    Proxies come from the environment as for ``urllib`` (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``,
+    ``NO_PROXY``; an ``http://`` proxy, with or without ``user:password@``): ``https`` goes through a
+    ``CONNECT`` tunnel, ``http`` as absolute request targets.
+
     Args:
         size: connections kept alive per endpoint once idle (more are opened while more requests are in flight).
         timeout: the default timeout of a request (connecting included), in seconds.
         ssl_context: how ``https`` connections are verified; default ``ssl.create_default_context()``.
+        trust_env: use the proxies the environment names.
     """
 
-    def __init__(self, size: int, timeout: float = 30.0, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, size: int, timeout: float = 30.0, ssl_context: ssl.SSLContext | None = None, trust_env: bool = True
+    ) -> None:
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
         self.size = size
         self.timeout = timeout
         self._ssl = ssl_context
+        self._proxies = getproxies_environment() if trust_env else {}
         self._origins: dict[str, _Origin] = {}
         self._closed = False
 
@@ -265,10 +316,13 @@ class Transport:
             scheme, _, netloc = key.partition("://")
             if scheme == "https" and self._ssl is None:
                 self._ssl = ssl.create_default_context()
+            proxy = self._proxies.get(scheme) or self._proxies.get("all")
             try:
-                origin = _Origin(scheme, netloc, self._ssl)
+                if proxy and _bypass(_host_port(netloc, 0)[0], self._proxies.get("no", "")):
+                    proxy = None
+                origin = _Origin(scheme, netloc, self._ssl, proxy)
             except ValueError:
-                raise TransportError(f"not a port number in {key!r}") from None
+                raise TransportError(f"not a port number in {key!r} or its proxy {proxy!r}") from None
             self._origins[key] = origin
         return origin
 
@@ -292,7 +346,10 @@ class Transport:
         origin = self._origin(key)
         if " " in target or _UNSAFE.search(target):
             raise TransportError(f"a request target with spaces or control characters: {target[:80]!r}")
-        lines = [f"{method} {target} HTTP/1.1\r\nhost: {origin.host_header}\r\n"]
+        lines = [
+            f"{method} {origin.target_prefix}{target} HTTP/1.1\r\nhost: {origin.host_header}\r\n",
+            origin.proxy_headers,
+        ]
         if headers:
             for k, v in headers.items():
                 if _UNSAFE.search(v) or _UNSAFE.search(k) or ":" in k:
@@ -321,19 +378,12 @@ class Transport:
     ) -> Response:
         while True:
             conn, reused = await self._connection(loop, origin, deadline)
-            waiter = conn.send(data, head_only)
-            timer = loop.call_later(max(0.0, deadline - loop.time()), _expire, waiter)
             try:
-                resp = await waiter
+                resp = await _answer(loop, conn, data, head_only, deadline)
             except _Closed as exc:
                 if reused and exc.fresh:  # a kept-alive connection the server had closed: once more, anew
                     continue
                 raise
-            except BaseException:
-                conn.abort()  # cancelled or timed out mid-answer: the connection's state is unknown
-                raise
-            finally:
-                timer.cancel()
             if conn.keep_alive and not conn.closed and not self._closed and len(origin.idle) < self.size:
                 origin.idle.append(conn)
             else:
@@ -349,15 +399,35 @@ class Transport:
                 return conn, True
             conn.close()
         conn = _Connection(loop)
+        direct_tls = origin.ssl if not origin.tunnel else None
         connect = loop.create_connection(
             lambda: conn,
-            origin.host,
-            origin.port,
-            ssl=origin.ssl,
-            server_hostname=origin.host if origin.ssl is not None else None,
+            *origin.connect_to,
+            ssl=direct_tls,
+            server_hostname=origin.host if direct_tls is not None else None,
         )
         await asyncio.wait_for(connect, max(0.0, deadline - loop.time()))
+        if origin.tunnel:
+            try:
+                await self._tunnel(loop, origin, conn, deadline)
+            except BaseException:
+                conn.abort()
+                raise
         return conn, False
+
+    @staticmethod
+    async def _tunnel(loop: asyncio.AbstractEventLoop, origin: _Origin, conn: _Connection, deadline: float) -> None:
+        """Open a CONNECT tunnel through the proxy ``conn`` is connected to, and TLS through it."""
+        assert origin.ssl is not None and conn.transport is not None
+        connect = f"CONNECT {origin.host_header} HTTP/1.1\r\nhost: {origin.host_header}\r\n{origin.proxy_headers}\r\n"
+        answer = await _answer(loop, conn, connect.encode("latin-1"), True, deadline)
+        if answer.status_code != 200:
+            raise TransportError(f"the proxy refused the tunnel to {origin.host_header}: HTTP {answer.status_code}")
+        tls = loop.start_tls(conn.transport, conn, origin.ssl, server_hostname=origin.host)
+        transport = await asyncio.wait_for(tls, max(0.0, deadline - loop.time()))
+        assert isinstance(transport, asyncio.Transport)
+        conn.transport = transport
+        conn.keep_alive = True
 
     def close(self) -> None:
         """Close the idle connections; those of requests in flight close when their answers are in."""
@@ -378,6 +448,23 @@ class Transport:
 
     async def __aexit__(self, *exc: Any) -> None:
         self.close()
+
+
+async def _answer(
+    loop: asyncio.AbstractEventLoop, conn: _Connection, data: bytes, head_only: bool, deadline: float
+) -> Response:
+    """Send ``data`` on ``conn`` and wait for the answer until ``deadline`` (the loop's clock)."""
+    waiter = conn.send(data, head_only)
+    timer = loop.call_later(max(0.0, deadline - loop.time()), _expire, waiter)
+    try:
+        return await waiter
+    except _Closed:
+        raise
+    except BaseException:
+        conn.abort()  # cancelled or timed out mid-answer: the connection's state is unknown
+        raise
+    finally:
+        timer.cancel()
 
 
 def _expire(waiter: asyncio.Future[Response]) -> None:

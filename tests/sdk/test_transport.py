@@ -413,3 +413,27 @@ def test_https_through_a_proxy_tunnel(tmp_path: Path, monkeypatch: pytest.Monkey
                         await http.request("GET", target.url + "/")
 
     asyncio.run(main())
+
+
+def test_a_transport_serves_one_event_loop() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+        while True:
+            await peer.read_request(reader)
+            writer.write(ok(b"hi"))
+
+    http = Transport(2)  # made outside any loop: it takes the first one that uses it
+
+    async def use(url: str) -> bytes:
+        return (await http.request("GET", url + "/")).content
+
+    async def main() -> None:
+        async with Peer(script) as peer:
+            assert await use(peer.url) == b"hi"
+            with pytest.raises(TransportError, match="one per loop"):
+                await asyncio.to_thread(asyncio.run, use(peer.url))
+            http.close()
+            with pytest.raises(TransportError, match="closed"):
+                await use(peer.url)
+            assert (peer.connections, len(peer.requests)) == (1, 1)
+
+    asyncio.run(main())

@@ -183,12 +183,12 @@ class _Connection(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
-        if self.transport is not None:
+        if self.transport is not None and not self.loop.is_closed():
             self.transport.abort()
 
     def close(self) -> None:
         self.closed = True
-        if self.transport is not None:
+        if self.transport is not None and not self.loop.is_closed():
             self.transport.close()
 
     def _fail(self, exc: BaseException) -> None:
@@ -285,7 +285,10 @@ class _Connection(asyncio.Protocol):
 
 
 class Transport:
-    """Sends requests for coroutines of one event loop, on kept-alive connections (one per request in flight).
+    """Sends requests on kept-alive connections (one per request in flight) for one event loop's coroutines.
+
+    The loop is the first one it is used in; close it (or leave its ``async with``) in that loop, since a
+    connection can only be closed by its loop.
 
     Proxies come from the environment as for ``urllib`` (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``,
     ``NO_PROXY``; an ``http://`` proxy, with or without ``user:password@``): ``https`` goes through a
@@ -309,6 +312,7 @@ class Transport:
         self._proxies = getproxies_environment() if trust_env else {}
         self._origins: dict[str, _Origin] = {}
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _origin(self, key: str) -> _Origin:
         origin = self._origins.get(key)
@@ -365,6 +369,10 @@ class Transport:
         if content:
             data += content
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                raise TransportError("a Transport serves the event loop it was first used in; make one per loop")
+            self._loop = loop
         deadline = loop.time() + (self.timeout if timeout is None else timeout)
         try:
             return await self._exchange(loop, origin, data, method == "HEAD", deadline)
@@ -395,9 +403,8 @@ class Transport:
     ) -> tuple[_Connection, bool]:
         while origin.idle:
             conn = origin.idle.pop()
-            if not conn.closed and conn.loop is loop:
+            if not conn.closed:
                 return conn, True
-            conn.close()
         conn = _Connection(loop)
         direct_tls = origin.ssl if not origin.tunnel else None
         connect = loop.create_connection(

@@ -9,7 +9,7 @@ processes serve the queue ``fnf-demo``:
   document's loop with the official SDKs (aliyun-mns 1.1.5, aliyunsdkcore + aliyunsdkfnf): one message per
   receive, ReportTaskSucceeded, one delete.
 * ``sdk``: ``bench/drivers/sdk_client.py worker``: a :class:`tidegate.sdk.Worker` (batch receive, 16 tasks
-  in flight per process, batch deletes).
+  in flight per process, batch deletes); its rounds also give the messages per receive and per delete.
 
 executions/s = N / (last stop time - first start time), from the store; rounds alternate between the two
 kinds (this machine's speed drifts) and the figure is the median of ``ROUNDS``. CPU per execution: the
@@ -85,7 +85,7 @@ def _round(srv: ServerProcess, url: str, tmp: Path, kind: str, prefix: str, n: i
         raise RuntimeError(f"{kind}: {n} executions, {reported} reports")
     times = _times(url, started["names"])
     span_s = (max(t[2] for t in times) - min(t[0] for t in times)) / 1000
-    return {
+    out: dict[str, Any] = {
         "executions": n,
         "seconds": round(span_s, 2),
         "executions_per_s": round(n / span_s, 1),
@@ -93,6 +93,12 @@ def _round(srv: ServerProcess, url: str, tmp: Path, kind: str, prefix: str, n: i
         "worker_cpu_ms_per_execution": round(sum(r["cpu_s"] for r in results) * 1000 / n, 3),
         "starter_cpu_ms_per_execution": round(started["cpu_s"] * 1000 / n, 3),
     }
+    if kind == "sdk":  # how full the batches were (the document's loop receives and deletes one at a time)
+        out["messages_per_receive"] = round(reported / max(1, sum(r["receive_requests"] for r in results)), 2)
+        out["messages_per_delete"] = round(
+            sum(r["deleted"] for r in results) / max(1, sum(r["delete_requests"] for r in results)), 2
+        )
+    return out
 
 
 def run(backends: dict[str, str], quick: bool = False) -> dict[str, Any]:
@@ -120,8 +126,8 @@ def _median(values: list[float]) -> float:
 
 
 def _summary(done: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("executions_per_s", "server_cpu_ms_per_execution", "worker_cpu_ms_per_execution")
-    out: dict[str, Any] = {f"{k}_median": _median([r[k] for r in done]) for k in keys}
+    keys = ("executions_per_s", "server_cpu_ms_per_execution", "worker_cpu_ms_per_execution", "messages_per_receive")
+    out: dict[str, Any] = {f"{k}_median": _median([r[k] for r in done]) for k in keys if k in done[0]}
     out["executions_per_s_range"] = [min(r["executions_per_s"] for r in done), max(r["executions_per_s"] for r in done)]
     out["rounds"] = done
     return out

@@ -1,6 +1,6 @@
 """tidegate.sdk: the worker SDK for task messages (``waitForCallback`` task steps that send to a queue).
 
-It imports nothing else of tidegate and needs only httpx, and it speaks the services' own protocols (MNS,
+It imports nothing else of tidegate and needs only the standard library, and it speaks the services' own protocols (MNS,
 Serverless Workflow RPC), so the same worker runs against a tidegate server and against Alibaba Cloud::
 
     from tidegate.sdk import Worker, TaskFailed
@@ -18,7 +18,7 @@ whole of it: configuration, heartbeats, retries and shutdown.
 
 from tidegate.sdk._http import Transport
 from tidegate.sdk.config import ClientConfig, Credentials, CredentialsProvider
-from tidegate.sdk.errors import ConfigError, SdkError, ServiceError, TaskFailed
+from tidegate.sdk.errors import ConfigError, SdkError, ServiceError, TaskFailed, TransportError
 from tidegate.sdk.fnf import FnfClient
 from tidegate.sdk.mns import Message, MnsQueue
 from tidegate.sdk.task import BodyEncoding, InvalidTaskMessage, Task, TaskFormat, current_task, parse_task
@@ -41,6 +41,7 @@ __all__ = [
     "TaskFailed",
     "TaskFormat",
     "Transport",
+    "TransportError",
     "Worker",
     "WorkerStats",
     "current_task",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
-import urllib.parse
 from collections.abc import Mapping
 from email.utils import formatdate
 
@@ -27,9 +27,16 @@ def http_date(now: float | None = None) -> str:
     return _date_cache[1]
 
 
+_stamp_cache: tuple[int, str] = (0, "")
+
+
 def rpc_timestamp(now: float | None = None) -> str:
-    """The RPC ``Timestamp``: ``YYYY-MM-DDThh:mm:ssZ`` in UTC."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if now is None else now))
+    """The RPC ``Timestamp``: ``YYYY-MM-DDThh:mm:ssZ`` in UTC (the current second's is formatted once)."""
+    global _stamp_cache
+    t = int(time.time() if now is None else now)
+    if _stamp_cache[0] != t:
+        _stamp_cache = (t, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)))
+    return _stamp_cache[1]
 
 
 def _b64_hmac_sha1(key: bytes, text: str) -> str:
@@ -58,17 +65,41 @@ def mns_signature(secret: str, method: str, target: str, headers: Mapping[str, s
     return _b64_hmac_sha1(secret.encode("utf-8"), text)
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+#: Each byte as RFC 3986 wants it in a percent-encoded string (a byte per code point after a Latin-1 decode).
+_PCT = {b: chr(b) if _UNRESERVED.fullmatch(chr(b)) else f"%{b:02X}" for b in range(256)}
+
+
 def percent(s: str) -> str:
     """RFC 3986 percent-encoding of UTF-8 (``A-Z a-z 0-9 - _ . ~`` kept), as RPC signatures need."""
-    return urllib.parse.quote(s, safe="~")
+    if _UNRESERVED.fullmatch(s):
+        return s
+    return s.encode("utf-8").decode("latin-1").translate(_PCT)
 
 
 def rpc_signature(secret: str, method: str, params: Mapping[str, str]) -> str:
     """The RPC v1.0 signature of every parameter (query and form body) but ``Signature``."""
-    canonical = "&".join(f"{percent(k)}={percent(v)}" for k, v in sorted(params.items()) if k != "Signature")
+    return _rpc_sign(secret, method, {k: f"{percent(k)}={percent(v)}" for k, v in params.items()})
+
+
+def _rpc_sign(secret: str, method: str, pairs: Mapping[str, str]) -> str:
+    """The signature of parameters already encoded (``k=v`` by raw key), sorted by their raw names."""
+    canonical = "&".join(pairs[k] for k in sorted(pairs) if k != "Signature")
     # percent(canonical): the canonical string holds only unreserved characters, '%', '=' and '&'.
     again = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
     return _b64_hmac_sha1(f"{secret}&".encode(), f"{method.upper()}&%2F&{again}")
+
+
+def rpc_signed(secret: str, method: str, query: Mapping[str, str], body: Mapping[str, str]) -> tuple[str, str]:
+    """The query string (with its ``Signature``) and the form body of a signed RPC request.
+
+    The signature covers the query's and the body's parameters (a body's value wins for a name in both);
+    each name and value is encoded once.
+    """
+    q = {k: f"{percent(k)}={percent(v)}" for k, v in query.items()}
+    b = {k: f"{percent(k)}={percent(v)}" for k, v in body.items()}
+    signature = _rpc_sign(secret, method, {**q, **b} if b else q)
+    return f"{'&'.join(q.values())}&Signature={percent(signature)}", "&".join(b.values())
 
 
 def form(params: Mapping[str, str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "MissingCredentials", "SdkError", "ServiceError", "TaskFailed"]
+__all__ = ["ConfigError", "MissingCredentials", "SdkError", "ServiceError", "TaskFailed", "TransportError"]
 
 #: Error codes that mean the service does not know an action (tidegate, Alibaba Cloud's API gateway).
 UNKNOWN_ACTION_CODES = frozenset({"ActionNotSupported", "InvalidAction", "InvalidAction.NotFound"})
@@ -18,6 +18,10 @@ class ConfigError(SdkError):
 
 class MissingCredentials(ConfigError):
     """No credentials were given and none are in the environment."""
+
+
+class TransportError(SdkError):
+    """The service could not be reached, did not answer in time, or answered with something that is not HTTP."""
 
 
 class ServiceError(SdkError):

@@ -7,19 +7,19 @@ parameters and the task token in the query, the rest in a form body.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from tidegate.sdk._http import Transport
-from tidegate.sdk._sign import form, rpc_signature, rpc_timestamp
+from tidegate.sdk._sign import rpc_signed, rpc_timestamp
 from tidegate.sdk.config import ClientConfig
 from tidegate.sdk.errors import UNKNOWN_ACTION_CODES, ServiceError
 
 __all__ = ["API_VERSION", "FnfClient"]
 
 API_VERSION = "2019-03-15"
-_FORM = "application/x-www-form-urlencoded"
+_FORM_HEADERS = {"content-type": "application/x-www-form-urlencoded"}
 
 
 class FnfClient:
@@ -44,7 +44,7 @@ class FnfClient:
 
         Raises:
             ServiceError: the service answered with an error (its ``Code``).
-            httpx.HTTPError: it could not be reached.
+            TransportError: it could not be reached.
         """
         cred = self._config.current_credentials()
         params = {
@@ -55,17 +55,15 @@ class FnfClient:
             "Timestamp": rpc_timestamp(),
             "SignatureMethod": "HMAC-SHA1",
             "SignatureVersion": "1.0",
-            "SignatureNonce": uuid.uuid4().hex,
+            "SignatureNonce": os.urandom(16).hex(),
             "AccessKeyId": cred.access_key_id,
             **(query or {}),
         }
         if cred.security_token:
             params["SecurityToken"] = cred.security_token
-        signed = {**params, **(body or {})}
-        params["Signature"] = rpc_signature(cred.access_key_secret, "POST", signed)
-        content = form(body).encode() if body else b""
-        headers = {"content-type": _FORM} if body else None
-        resp = await self._http.request("POST", f"{self._url}?{form(params)}", content, headers)
+        query_string, content = rpc_signed(cred.access_key_secret, "POST", params, body or {})
+        headers = _FORM_HEADERS if body else None
+        resp = await self._http.request("POST", f"{self._url}?{query_string}", content.encode(), headers)
         try:
             doc = json.loads(resp.content) if resp.content else {}
         except ValueError:

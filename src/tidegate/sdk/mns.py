@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
-
-from tidegate.sdk._http import Transport
+from tidegate.sdk._http import Response, Transport
 from tidegate.sdk._sign import content_md5, http_date, mns_signature
 from tidegate.sdk.config import ClientConfig
 from tidegate.sdk.errors import ServiceError
@@ -66,7 +64,7 @@ def _parse(body: bytes, status: int) -> ET.Element:
         raise ServiceError(status, "MalformedResponse", f"the answer is not XML: {exc}") from None
 
 
-def _error(resp: httpx.Response) -> ServiceError:
+def _error(resp: Response) -> ServiceError:
     try:
         err = _fields(ET.fromstring(resp.content))
     except ET.ParseError:
@@ -107,7 +105,7 @@ class MnsQueue:
 
     async def _request(
         self, method: str, target: str, body: bytes = b"", timeout: float | None = None, allow: int = 0
-    ) -> httpx.Response:
+    ) -> Response:
         cred = self._config.current_credentials()
         h = {"x-mns-version": "2015-06-06", "date": http_date()}
         if body:
@@ -130,7 +128,7 @@ class MnsQueue:
 
         Raises:
             ServiceError: the service refused (``QueueNotExist``, keys…).
-            httpx.HTTPError: the service could not be reached.
+            TransportError: the service could not be reached.
         """
         n = max(1, min(MAX_BATCH, max_messages))
         wait = max(0, min(MAX_WAIT_S, wait_seconds))

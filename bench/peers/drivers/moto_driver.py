@@ -24,7 +24,7 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import cpu_s, main, wait_all  # noqa: E402
+from common import cpu_s, main, wait_all
 
 URL = os.environ["MOTO_URL"]
 ACCOUNT, REGION, QUEUE, MACHINE = "123456789012", "us-east-1", "fnf-demo", "bench-callback"

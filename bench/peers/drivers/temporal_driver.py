@@ -30,7 +30,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import cpu_s, main  # noqa: E402
+from common import cpu_s, main
 
 ADDRESS = os.environ["TEMPORAL_ADDRESS"]
 TOKENS: "asyncio.Queue[bytes]" = asyncio.Queue()
@@ -68,7 +68,9 @@ def serve(stop_file, deadline):
     async def run():
         cpu0 = cpu_s()
         client = await Client.connect(ADDRESS)
-        flows = Worker(client, task_queue="flows", workflows=[CallbackFlow], workflow_runner=UnsandboxedWorkflowRunner())
+        flows = Worker(
+            client, task_queue="flows", workflows=[CallbackFlow], workflow_runner=UnsandboxedWorkflowRunner()
+        )
         async with flows:
             await _until(stop_file, deadline)
         return {"cpu_s": cpu_s() - cpu0}

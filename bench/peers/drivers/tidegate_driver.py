@@ -77,7 +77,9 @@ def start(prefix, n, mode, poll_s):
     if mode == "seq":
         visible, statuses = [], []
         for name in names:
-            cc.call(client, StartExecutionRequest.StartExecutionRequest(), FlowName=FLOW, ExecutionName=name, Input="{}")
+            cc.call(
+                client, StartExecutionRequest.StartExecutionRequest(), FlowName=FLOW, ExecutionName=name, Input="{}"
+            )
             statuses.append(cc._wait(client, FLOW, name))
             visible.append(time.time())
         out.update(visible_times=visible, statuses=statuses)
@@ -102,7 +104,9 @@ def start(prefix, n, mode, poll_s):
         times = []
         for name in names:
             r = cc.call(client, DescribeExecutionRequest.DescribeExecutionRequest(), FlowName=FLOW, ExecutionName=name)
-            times.append((r["Status"], _epoch(r["StartedTime"]), _epoch(r["StoppedTime"]) if r["StoppedTime"] else None))
+            times.append(
+                (r["Status"], _epoch(r["StartedTime"]), _epoch(r["StoppedTime"]) if r["StoppedTime"] else None)
+            )
         out["times"] = times
     out["cpu_s"] = cpu_s() - cpu0
     return out

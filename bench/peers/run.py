@@ -317,7 +317,8 @@ def run(
                 with PEERS[label](tmp) as peer:
                     results[label] = measure(peer, tmp, label, n_latency, n_throughput, poll_s)
             except Exception as e:  # reported in the table, never replaced by a figure
-                results[label] = {"skipped": f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"}
+                text = str(e).strip()
+                results[label] = {"skipped": f"{type(e).__name__}: {text.splitlines()[0][:300]}", "error": text[-4000:]}
         print(json.dumps(results[label]), flush=True)
     return results
 

@@ -41,9 +41,10 @@ DUPLICATES = []
 def callback_flow():
     token = DBOS.workflow_id
     DBOS.retrieve_queue("tasks").enqueue(task, token)
-    result = DBOS.recv("result", timeout_seconds=120)
+    # As long as a burst may queue its tasks (a waitForCallback step waits without a timeout by default).
+    result = DBOS.recv("result", timeout_seconds=3600)
     if result is None:
-        raise RuntimeError("no report within 120 s")
+        raise RuntimeError("no report within an hour")
     return result
 
 

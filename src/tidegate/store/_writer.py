@@ -30,6 +30,8 @@ from tidegate.store.records import (
 
 #: The inbox id of an event applied in the transaction that produced it: it was never queued.
 NOT_QUEUED = 0
+#: How many effect outcomes in a row an applying transaction applies itself before leaving them to a driver.
+_CHAINED_MAX = 4
 _HISTORY_COLUMNS = ("execution_id", "event_id", "schedule_event_id", "type", "step_name", "time_ms", "detail")
 
 
@@ -266,6 +268,25 @@ def apply_now(
         return False
     write = replace(write, consumed_inbox=[i for i in write.consumed_inbox if i != NOT_QUEUED])
     write_transitions(tx, [write], now, observe)
+    for _ in range(_CHAINED_MAX):
+        # An effect's outcome (a message sent: TaskSubmitted) was queued for this execution in tx: apply it
+        # here, on the row this transaction holds, rather than in a driver's claim and commit afterwards.
+        if not write.effects or write.status in TERMINAL:
+            break
+        row = tx.one("lock_execution_to_apply", {**STATUS_PARAMS, "id": execution_id, "now": now})
+        queued = [] if row is None else tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
+        if row is None or not queued:
+            break
+        record, unreadable = ExecutionRecord.from_row_readable(row)
+        try:
+            items = [InboxItem.from_row(i) for i in queued]
+        except (ValueError, TypeError):
+            break  # left queued: the driver's bounded retries deal with it
+        chained = None if unreadable else apply(Work(execution=record, inbox=tuple(items)))
+        if chained is None:
+            break
+        write = chained
+        write_transitions(tx, [write], now, observe)
     return True
 
 

@@ -140,7 +140,7 @@ def _round(
 
 def run(pg_url: str, quick: bool = False) -> dict[str, Any]:
     """Rounds of ``N`` callback executions on 1, 2 and 3 servers sharing one schema; figures per node count."""
-    n = 100 if quick else 1000
+    n = 100 if quick else 600
     schema = f"bench_nodes_{uuid.uuid4().hex[:8]}"
     app = f"tg-{schema}"
     base = pg_url.partition("?")[0]

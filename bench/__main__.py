@@ -80,7 +80,9 @@ def durability_table(results: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suites", nargs="*", default=["workflow", "micro", "mq", "callback", "callback-sdk", "metrics"])
+    parser.add_argument(
+        "suites", nargs="*", default=["workflow", "micro", "mq", "callback", "callback-sdk", "metrics", "nodes"]
+    )
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the benchmarks)")
     parser.add_argument("--backend", action="append", choices=sorted(BACKENDS), help="default: all")
     args = parser.parse_args()
@@ -98,6 +100,16 @@ def main() -> None:
 
             print(f"{suite}:", flush=True)
             results[suite] = importlib.import_module(f"bench.{suite}").run(backends, quick=args.quick)
+    cb = results.get("callback")
+    if isinstance(cb, dict) and {"sqlite", "postgres"} <= cb.keys():
+        pg, lite = (cb[k]["throughput_8_workers"]["executions_per_s_median"] for k in ("postgres", "sqlite"))
+        print(f"callback, same run: PostgreSQL {pg} executions/s, SQLite {lite}: ratio {pg / lite:.2f}", flush=True)
+    if "nodes" in args.suites and "postgres" in backends:  # 1, 2 and 3 servers on one PostgreSQL (bench/nodes.py)
+        from bench import nodes
+
+        print("nodes (postgres):", flush=True)
+        results["nodes"] = found = nodes.run(backends["postgres"], quick=args.quick)
+        print(nodes.table(found), flush=True)
     if "callback-sdk" in args.suites:  # 8 tidegate.sdk workers against 8 document-style ones (bench/callback_sdk.py)
         from bench import callback_sdk
 

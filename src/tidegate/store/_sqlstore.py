@@ -268,6 +268,7 @@ class SqlStore(ExecutionsMixin, TransitionsMixin, TimersJobsMixin, ClusterMixin)
                         started_ms=now_ms,
                     )
                     created, new = self._insert_execution(tx, record, start_event)
+                    tx.flush()  # a pipelined write's error belongs to this savepoint
                 except (ExecutionAlreadyExists, FlowNotFound):
                     new = False
                 except Exception as exc:  # skipped for this tick, which is spent: it fires at its next one

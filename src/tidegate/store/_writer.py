@@ -30,6 +30,8 @@ from tidegate.store.records import (
 
 #: The inbox id of an event applied in the transaction that produced it: it was never queued.
 NOT_QUEUED = 0
+#: How many effect outcomes in a row an applying transaction applies itself before leaving them to a driver.
+_CHAINED_MAX = 4
 _HISTORY_COLUMNS = ("execution_id", "event_id", "schedule_event_id", "type", "step_name", "time_ms", "detail")
 
 
@@ -46,8 +48,13 @@ class _Wakeups:
 Observer = Callable[[Sequence[TransitionWrite]], None]
 
 
-def write_transitions(tx: Tx, batch: Sequence[TransitionWrite], now: int, observe: Observer | None = None) -> None:
+def write_transitions(
+    tx: Tx, batch: Sequence[TransitionWrite], now: int, observe: Observer | None = None, *, chained: bool = False
+) -> None:
     """Write ``batch`` in ``tx``: every step below, in this order; ``observe`` sees it once ``tx`` commits.
+
+    ``chained``: the caller applies the outcomes the effects queue for their own execution in ``tx`` (and
+    notifies the drivers of whatever it leaves queued), so queuing them wakes no driver here.
 
     Raises:
         VersionConflict: an execution is not at its write's ``expected_version``.
@@ -63,7 +70,8 @@ def write_transitions(tx: Tx, batch: Sequence[TransitionWrite], now: int, observ
     for t in batch:  # per transition, in batch order: its deliveries, then completions, then effects
         wake.work |= deliver_events(tx, t, now)
         wake.work |= complete_tasks(tx, t, now)
-        wake.work |= run_effects(tx, t, now)
+        queued = run_effects(tx, t, now)
+        wake.work |= queued and not chained
     ended = close_ended(tx, batch, now)
     notify(tx, ended, wake)
     if observe is not None:
@@ -265,8 +273,41 @@ def apply_now(
     if write is None:
         return False
     write = replace(write, consumed_inbox=[i for i in write.consumed_inbox if i != NOT_QUEUED])
-    write_transitions(tx, [write], now, observe)
+    write_transitions(tx, [write], now, observe, chained=True)
+    if not _apply_outcomes(tx, execution_id, apply, now, write, observe):
+        tx.notify(WORK)  # an outcome is left queued: a driver applies it
     return True
+
+
+def _apply_outcomes(
+    tx: Tx, execution_id: int, apply: ApplyNow, now: int, write: TransitionWrite, observe: Observer | None
+) -> bool:
+    """Apply the outcomes ``write``'s effects queued for its own execution (a message sent: TaskSubmitted)
+    here, on the row ``tx`` holds, rather than in a driver's claim and commit afterwards.
+
+    Returns:
+        False when something is left queued for the execution.
+    """
+    for _ in range(_CHAINED_MAX):
+        if not write.effects or write.status in TERMINAL:
+            return True
+        row = tx.one("lock_execution_to_apply", {**STATUS_PARAMS, "id": execution_id, "now": now})
+        if row is None:
+            return False
+        queued = tx.all("claimed_inbox", {"ids": tx.array([execution_id]), "now": now})
+        if not queued:
+            return True
+        record, unreadable = ExecutionRecord.from_row_readable(row)
+        try:
+            items = [InboxItem.from_row(i) for i in queued]
+        except (ValueError, TypeError):
+            return False  # the driver's bounded retries deal with it
+        chained = None if unreadable else apply(Work(execution=record, inbox=tuple(items)))
+        if chained is None:
+            return False
+        write = chained
+        write_transitions(tx, [write], now, observe, chained=True)
+    return not (write.effects and write.status not in TERMINAL)
 
 
 def _queue_if_active(tx: Tx, execution_id: int, event: Mapping[str, Any], now: int) -> bool:

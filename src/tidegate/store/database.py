@@ -124,6 +124,13 @@ class Tx(ABC):
         """Notify ``channel`` after a successful commit."""
         self.channels.add(channel)
 
+    def flush(self) -> None:  # noqa: B027 - a no-op where statements are answered at once
+        """Raise now the error of any statement sent earlier in this transaction whose answer was not read.
+
+        A backend that pipelines statements (PostgreSQL) answers :meth:`many` and bulk inserts later; a caller
+        that handles a failure mid-transaction (under a savepoint) calls this before leaving its ``try``.
+        """
+
     @abstractmethod
     def array(self, values: Sequence[Any]) -> Any:
         """Return a list parameter in the dialect's form (JSON text or a native array)."""
@@ -227,6 +234,10 @@ class Database(ABC):
     def write(self) -> AbstractContextManager[Tx]:
         """Open a write transaction; it commits when the block exits without an exception."""
 
+    def script_write(self) -> AbstractContextManager[Tx]:
+        """A write transaction in which :meth:`Tx.script` may run (the migrations'); default :meth:`write`."""
+        return self.write()
+
     @abstractmethod
     def read(self) -> AbstractContextManager[Tx]:
         """Open a read-only unit of work."""
@@ -277,7 +288,7 @@ def migrate(db: Database, target: int | None = None, now_ms: int = 0) -> list[in
         The versions applied by this call.
     """
     applied_now: list[int] = []
-    with db.write() as tx:
+    with db.script_write() as tx:
         tx.lock_migrations()
         tx.script(_BOOTSTRAP)
         done = {row["version"] for row in tx.raw("SELECT version FROM schema_migrations")}

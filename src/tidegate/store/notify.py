@@ -13,6 +13,11 @@ from collections import OrderedDict
 
 WORK = "work"
 JOBS = "jobs"
+#: Channels that wake the committing process only, never other servers sharing a PostgreSQL store: queued
+#: events, timers and jobs are done by the server that wrote them, so an idle server costs nothing per
+#: execution. The others still find that work within a second (their waits are never longer, and they
+#: compute them from the store), which is what takes over after a server stops or dies.
+LOCAL_CHANNELS = frozenset({WORK, JOBS})
 
 
 def execution_channel(execution_id: int) -> str:

@@ -1,31 +1,42 @@
 """PostgreSQL connections, transactions and LISTEN/NOTIFY.
 
-A small thread-safe pool (a LIFO queue of autocommit connections; each write opens an explicit
-transaction) avoids a psycopg_pool dependency. ``schema`` isolates a store inside one database (tests use
-a fresh schema each): every connection sets ``search_path`` to it, and the schema is created on open.
+Connections come from a :class:`psycopg_pool.ConnectionPool` (autocommit connections; each write opens an
+explicit transaction). ``schema`` isolates a store inside one database (tests use a fresh schema each):
+every connection sets ``search_path`` to it, and the schema is created on open.
+
+Health: a pooled connection is checked when it is handed out. The check costs no round trip while the
+connection is healthy (its socket has nothing to read); a backend that was terminated (a PostgreSQL restart,
+``pg_terminate_backend``) has left its farewell on the socket, and such a connection is replaced instead of
+failing the request.
+
+Round trips: a write transaction runs in pipeline mode. ``BEGIN``, statements whose results nobody reads
+(:meth:`Tx.many`, bulk inserts), the notifications and ``COMMIT`` travel together with the next statement
+whose rows are needed; statements are prepared on the server after their second use on a connection.
 
 Durability: every connection sets ``synchronous_commit = on`` whatever the server's or role's default, so a
 write is acknowledged only once its commit is flushed to the WAL on disk (and, with synchronous replicas
 configured, once they have it). A connection URL that tries to weaken it (``options=-c
 synchronous_commit=...``) is refused.
 
-Notifications travel on one PostgreSQL channel per schema with the logical channel name as payload;
-``pg_notify`` runs inside the committing transaction, so a waiter can only be woken after the data it
-waits for is visible, and every process sharing the database is woken.
+Notifications: channels other servers care about (an execution's end, a queue's messages) travel on one
+PostgreSQL channel per schema with the logical channel name as payload; ``pg_notify`` runs inside the
+committing transaction, so a waiter can only be woken after the data it waits for is visible. The work
+channels (:data:`~tidegate.store.notify.LOCAL_CHANNELS`) wake this process only, after COMMIT: the server that
+queued the work does it, and the others find whatever is left within their one-second wait.
 """
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
+import select
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
 from tidegate.errors import ConfigurationError, ConflictError, StoreError, StoreUnavailable
 from tidegate.store.database import Database, Params, Tx
+from tidegate.store.notify import LOCAL_CHANNELS
 from tidegate.store.postgres.listen import PgNotifier
 
 try:  # psycopg is optional: only the PostgreSQL backend needs it.
@@ -33,39 +44,72 @@ try:  # psycopg is optional: only the PostgreSQL backend needs it.
     from psycopg import sql as pgsql
     from psycopg.conninfo import conninfo_to_dict
     from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool, PoolTimeout
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
     raise ConfigurationError(
-        "The PostgreSQL store needs psycopg 3: run \"pip install 'tidegate[postgres]'\" "
-        "(or \"pip install 'psycopg[binary]'\")."
+        "The PostgreSQL store needs psycopg 3 and psycopg-pool: run \"pip install 'tidegate[postgres]'\" "
+        "(or \"pip install 'psycopg[binary]' psycopg-pool\")."
     ) from exc
 
 
 POOL_TIMEOUT_S = 60
+#: A statement is prepared on the server the second time a connection runs it (psycopg's default is 5).
+PREPARE_THRESHOLD = 1
+_NOTIFY_ALL = "SELECT pg_notify(%(c)s, p) FROM unnest(%(p)s::text[]) AS p"
+
+
+def check_connection(conn: Any) -> None:
+    """The pool's check: free while the socket is quiet; a real round trip when something arrived.
+
+    An idle connection receives nothing unless the server is ending it (an ``ErrorResponse`` before the
+    close), so a readable socket means it is probably dead: psycopg's own check then decides.
+
+    Raises:
+        psycopg.Error: the connection is not usable (the pool replaces it).
+    """
+    if conn.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
 
 
 class PgTx(Tx):
-    """A transaction on one pooled connection."""
+    """A transaction on one pooled connection; in pipeline mode when ``pipeline`` is given.
 
-    def __init__(self, conn: Any, queries: dict[str, str]) -> None:
+    In pipeline mode a statement whose rows are read (:meth:`raw`, :meth:`raw_count`, :meth:`raw_each`) waits
+    for its answer and for everything sent before it; :meth:`raw_many` and bulk inserts do not wait, so their
+    errors surface at the next such statement, at :meth:`flush` or at COMMIT (the transaction then rolls back).
+    """
+
+    def __init__(
+        self, conn: Any, queries: dict[str, str], pipeline: Any = None, stack: ExitStack | None = None
+    ) -> None:
         super().__init__(queries)
         self._cur = conn.cursor()
+        self._pipeline = pipeline  # psycopg's Pipeline, entered in ``stack`` before the transaction began
+        self._stack = stack
 
     def array(self, values: Sequence[Any]) -> Any:
         """psycopg adapts a list to a PostgreSQL array."""
         return list(values)
 
     def raw(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
-        """Run SQL and return its rows."""
+        """Run SQL and return its rows (in pipeline mode: one round trip, with everything queued before)."""
         self._cur.execute(sql, params)
+        if self._pipeline is not None:
+            self._pipeline.sync()
         return list(self._cur.fetchall()) if self._cur.description is not None else []
 
     def raw_count(self, sql: str, params: Params | None = None) -> int:
         """Run SQL and return the changed row count."""
         self._cur.execute(sql, params)
+        if self._pipeline is not None:
+            self._pipeline.sync()
         return int(self._cur.rowcount)
 
     def raw_many(self, sql: str, params: list[Params]) -> None:
-        """Run SQL once per parameter set (psycopg pipelines these)."""
+        """Run SQL once per parameter set; in pipeline mode the results are not waited for here."""
         self._cur.executemany(sql, params)
 
     def raw_each(self, sql: str, params: list[Params]) -> list[dict[str, Any] | None]:
@@ -79,13 +123,26 @@ class PgTx(Tx):
         return out
 
     def raw_insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """COPY is several times faster than pipelined INSERTs for history batches."""
+        """Pipelined INSERTs in a pipeline (COPY cannot run there); else COPY, fastest for big batches."""
+        if self._pipeline is not None:
+            stmt = pgsql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                pgsql.Identifier(table),
+                pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns),
+                pgsql.SQL(", ").join(pgsql.Placeholder() for _ in columns),
+            )
+            self._cur.executemany(stmt, rows)
+            return
         stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
             pgsql.Identifier(table), pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
         )
         with self._cur.copy(stmt) as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def flush(self) -> None:
+        """Raise now any error of the statements sent but not yet answered."""
+        if self._pipeline is not None:
+            self._pipeline.sync()
 
     def script(self, sql: str) -> None:
         """Run a parameterless script; PostgreSQL accepts several statements in one simple query."""
@@ -105,10 +162,6 @@ class PostgresDatabase(Database):
         self.url = url
         self.schema = schema
         self.queries = queries
-        self._pool: queue.LifoQueue[Any] = queue.LifoQueue()
-        self._size = pool_size
-        self._created = 0
-        self._lock = threading.Lock()
         self._closed = False
         if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
             raise ConfigurationError(f"invalid PostgreSQL schema name {schema!r}")
@@ -122,86 +175,87 @@ class PostgresDatabase(Database):
                 "the store sets synchronous_commit=on itself (an acknowledged write is on disk): "
                 "remove synchronous_commit from the URL's options"
             )
+        # Whatever the server's default: a commit returns only once it is on disk (set at connect time).
+        options = " ".join(o for o in (given, "-c synchronous_commit=on") if o)
+        if schema is not None:
+            options += f" -c search_path={schema}"
+        self._kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "row_factory": dict_row,
+            "options": options,
+            "prepare_threshold": PREPARE_THRESHOLD,
+        }
         try:
             if schema is not None:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(schema)))
+            self._pool: ConnectionPool[Any] = ConnectionPool(
+                url,
+                kwargs=self._kwargs,
+                min_size=1,
+                max_size=pool_size,
+                check=check_connection,
+                timeout=POOL_TIMEOUT_S,
+                name=self.channel,
+                open=False,
+            )
+            self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
             self.notifier: PgNotifier = PgNotifier(self._connect, self.channel, self.send)
-        except psycopg.Error as exc:
+        except (psycopg.Error, PoolTimeout) as exc:
+            self._pool_close()
             raise StoreUnavailable(f"PostgreSQL: cannot open {_redact(url)}: {exc}") from exc
 
+    def _pool_close(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close()
+
     def _connect(self) -> Any:
-        if self.schema is None:
-            conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
-        else:
-            options = f"-c search_path={self.schema}"
-            conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, options=options)
-        try:
-            # Whatever the server's default: a commit returns only once it is on disk.
-            conn.execute("SET synchronous_commit = on")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _acquire(self) -> Any:
-        with self._lock:
-            if self._closed:
-                raise StoreError("the store is closed")
-            try:
-                return self._pool.get_nowait()
-            except queue.Empty:
-                if self._created < self._size:
-                    self._created += 1
-                    create = True
-                else:
-                    create = False
-        if create:
-            try:
-                return self._connect()
-            except BaseException:
-                with self._lock:
-                    self._created -= 1
-                raise
-        try:
-            return self._pool.get(timeout=POOL_TIMEOUT_S)
-        except queue.Empty:
-            raise StoreError(f"no free PostgreSQL connection after {POOL_TIMEOUT_S} s") from None
-
-    def _release(self, conn: Any) -> None:
-        # A connection left in a failed or unknown state is dropped instead of reused.
-        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or self._closed:
-            conn.close()
-            with self._lock:
-                self._created -= 1
-            return
-        self._pool.put(conn)
+        """A connection of its own (the LISTEN connection), set up like the pooled ones."""
+        return psycopg.connect(self.url, **self._kwargs)
 
     @contextmanager
     def _conn(self) -> Iterator[Any]:
+        if self._closed:
+            raise StoreError("the store is closed")
         try:
-            conn = self._acquire()
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL: {exc}") from exc
-        try:
-            yield conn
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
-            raise ConflictError(f"PostgreSQL: {exc}") from exc  # retryable, like a version conflict
+            with self._pool.connection() as conn:
+                try:
+                    yield conn
+                except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                    raise ConflictError(f"PostgreSQL: {exc}") from exc  # retryable, like a version conflict
+        except PoolTimeout:
+            raise StoreError(f"no free PostgreSQL connection after {POOL_TIMEOUT_S} s") from None
         except psycopg.Error as exc:
             # Driver errors leave the store as StoreError so callers need only our hierarchy.
             raise StoreError(f"PostgreSQL: {exc}") from exc
-        finally:
-            self._release(conn)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """Run a transaction; its notifications are sent inside it, just before COMMIT."""
-        started = time.perf_counter()
-        with self._conn() as conn, conn.transaction():
-            tx = PgTx(conn, self.queries)
+        """Run a transaction in pipeline mode; shared notifications are sent inside it, just before COMMIT,
+        and this process's own (:data:`LOCAL_CHANNELS`) once it has committed."""
+        with self._write(pipelined=True) as tx:
             yield tx
-            for channel in sorted(tx.channels):
-                tx.raw("SELECT pg_notify(%(c)s, %(p)s)", {"c": self.channel, "p": channel})
+
+    def script_write(self) -> AbstractContextManager[Tx]:
+        """A transaction out of pipeline mode: a script's several statements need the simple protocol."""
+        return self._write(pipelined=False)
+
+    @contextmanager
+    def _write(self, *, pipelined: bool) -> Iterator[Tx]:
+        started = time.perf_counter()
+        with self._conn() as conn, ExitStack() as stack:
+            # In a pipeline, BEGIN travels with the first statement.
+            pipeline = stack.enter_context(conn.pipeline()) if pipelined else None
+            with conn.transaction():
+                tx = PgTx(conn, self.queries, pipeline)
+                yield tx
+                shared = sorted(c for c in tx.channels if c not in LOCAL_CHANNELS)
+                if shared:
+                    tx.raw_many(_NOTIFY_ALL, [{"c": self.channel, "p": shared}])
+        local = tx.channels & LOCAL_CHANNELS
+        if local:
+            self.notifier.notify_here(local)
         if tx.on_commit or self.write_observer is not None:
             self.committed(tx, started)
 
@@ -212,7 +266,7 @@ class PostgresDatabase(Database):
             yield PgTx(conn, self.queries)
 
     def send(self, channel: str) -> None:
-        """Notify ``channel`` outside any transaction."""
+        """Notify ``channel`` outside any transaction (through PostgreSQL: every process sharing it)."""
         with self._conn() as conn:
             conn.execute("SELECT pg_notify(%s, %s)", (self.channel, channel))
 
@@ -237,18 +291,12 @@ class PostgresDatabase(Database):
         return "\n".join(lines)
 
     def close(self) -> None:
-        """Stop the listener and close pooled connections."""
-        with self._lock:
-            if self._closed:
-                return
+        """Stop the listener and close the pool."""
+        if self._closed:
+            return
         self.notifier.close()  # before the pool closes: it sends its stop notification through it
-        with self._lock:
-            self._closed = True
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                break
+        self._closed = True
+        self._pool_close()
 
 
 def _redact(url: str) -> str:

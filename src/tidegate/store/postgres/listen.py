@@ -1,7 +1,10 @@
 """LISTEN/NOTIFY wake-ups for the PostgreSQL store.
 
 One dedicated connection per store LISTENs on the store's channel and forwards each payload (a logical
-channel such as ``work`` or ``exec:42``) to an in-process :class:`LocalNotifier`. If that connection
+channel such as ``exec:42`` or ``q:orders``) to an in-process :class:`LocalNotifier`, which wakes only the
+threads waiting on that channel (none, on a server no client of that queue or execution talks to). The work
+channels (:data:`~tidegate.store.notify.LOCAL_CHANNELS`) never travel through PostgreSQL: they wake this
+process only. If that connection
 drops, the thread reconnects and wakes every waiter once, so they re-check the database instead of
 sleeping through a notification lost with the connection.
 """
@@ -10,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from tidegate.store.notify import LocalNotifier, Notifier
+from tidegate.store.notify import LOCAL_CHANNELS, LocalNotifier, Notifier
 
 log = logging.getLogger(__name__)
 _STOP = "__tidegate_stop__"
@@ -35,8 +38,16 @@ class PgNotifier(Notifier):
         self._thread.start()
 
     def notify(self, channel: str) -> None:
-        """Send a notification through PostgreSQL (it reaches this process too)."""
-        self._send(channel)
+        """Send a notification through PostgreSQL (it reaches this process too); a work channel
+        (:data:`LOCAL_CHANNELS`) wakes this process only."""
+        if channel in LOCAL_CHANNELS:
+            self._local.notify(channel)
+        else:
+            self._send(channel)
+
+    def notify_here(self, channels: Iterable[str]) -> None:
+        """Wake this process's waiters of ``channels`` (a commit's work channels)."""
+        self._local.notify_many(set(channels))
 
     def seq(self) -> int:
         """Return a token to pass as ``since`` to :meth:`wait`."""
@@ -71,7 +82,8 @@ class PgNotifier(Notifier):
                     for note in conn.notifies():
                         if note.payload == _STOP and self._stopping.is_set():
                             return
-                        self._local.notify(note.payload)
+                        if note.payload not in LOCAL_CHANNELS:  # another server's work is its own
+                            self._local.notify(note.payload)
                 conn = None
             except Exception:
                 conn = None

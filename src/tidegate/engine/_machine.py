@@ -124,11 +124,15 @@ class Machine:
         self._new_tasks.add(cmd.task_key)
         self.commands.append(cmd)
 
-    def start_timer(self, key: str, fire_at_ms: int, run_id: int, task_key: str | None = None) -> None:
-        """Start a timer owned by ``run_id`` (0: the flow); ``task_key``: the attempt it ends when it fires."""
+    def start_timer(
+        self, key: str, fire_at_ms: int, run_id: int, task_key: str | None = None, heartbeat_ms: int | None = None
+    ) -> None:
+        """Start a timer owned by ``run_id`` (0: the flow); ``task_key``: the attempt it ends when it fires,
+        ``heartbeat_ms``: a heartbeat timer's interval (see :class:`StartTimer`)."""
         self.s.timers[key] = run_id
         self._new_timers.add(key)
-        self.commands.append(StartTimer(timer_key=key, fire_at_ms=fire_at_ms, task_key=task_key))
+        cmd = StartTimer(timer_key=key, fire_at_ms=fire_at_ms, task_key=task_key, heartbeat_ms=heartbeat_ms)
+        self.commands.append(cmd)
 
     def cancel_task(self, key: str) -> None:
         """Abandon an open attempt; one opened in this same transition is simply never invoked."""

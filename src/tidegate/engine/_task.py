@@ -83,7 +83,8 @@ def schedule_attempt(m: Machine, run: TaskRun, step: TaskStep, frame: Frame, fir
     if step.heartbeat_seconds:
         # A heartbeat (ReportTaskHeartbeat) moves this timer on by heartbeatSeconds, in the store only.
         run.heartbeat_timer = f"{key}.heartbeat"
-        m.start_timer(run.heartbeat_timer, m.now + step.heartbeat_seconds * 1000, run.id, key)
+        interval = step.heartbeat_seconds * 1000
+        m.start_timer(run.heartbeat_timer, m.now + interval, run.id, key, interval)
 
 
 def open_task(m: Machine, key: str) -> TaskRun:

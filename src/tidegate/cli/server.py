@@ -400,7 +400,7 @@ def _listen_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
+def _start_runtime(ctx: AppContext, functions: FunctionHost, callback_timeout_s: int) -> Runtime:
     """Start the runtime with the function host's integration; return it."""
     # Task steps and HTTP triggers share the function host's one runner.
     registry = Registry()
@@ -413,6 +413,7 @@ def _start_runtime(ctx: AppContext, functions: FunctionHost) -> Runtime:
         account_id=ctx.account_id,
         credentials=functions.credentials,
         transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id),
+        callback_timeout_s=callback_timeout_s,
     )
     ctx.service.apply_now = runtime.driver.apply_now  # starts and task reports move on in their request
     runtime.start()
@@ -498,7 +499,7 @@ def serve(
             env=env,
             functions_dir=config.functions,
         )
-        runtime = _start_runtime(ctx, functions)
+        runtime = _start_runtime(ctx, functions, config.callback_timeout)
         if retention is not None:
             retention.start()
         push = start_push_worker(

@@ -34,9 +34,8 @@ from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE
 from tidegate.cli._client import UsageFailure, check_endpoint
 from tidegate.cli.logs import LogFormat, LogLevel
 from tidegate.errors import ConfigurationError
-from tidegate.runtime import DEFAULT_REGION
 from tidegate.flow.loader import MAX_FLOW_TIMEOUT
-from tidegate.runtime import DEFAULT_CALLBACK_TIMEOUT_S
+from tidegate.runtime import DEFAULT_CALLBACK_TIMEOUT_S, DEFAULT_REGION
 from tidegate.runtime.retention import DEFAULT_RETENTION, parse_retention
 
 __all__ = [

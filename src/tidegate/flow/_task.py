@@ -76,7 +76,7 @@ def _resource(obj: Obj) -> Resource | None:
 def _heartbeat(obj: Obj, resource: Resource | None, pattern: Pattern, timeout: int | None) -> int | None:
     """``heartbeatSeconds`` (a tidegate extension): a positive integer, at most ``timeoutSeconds``, on a step
     that waits on a callback or a function, the two kinds of task whose worker can report a heartbeat."""
-    value = obj.get("heartbeatSeconds", "int")
+    value: int | None = obj.get("heartbeatSeconds", "int")
     if value is None:
         return None
     if not 0 < value <= MAX_HEARTBEAT_SECONDS:

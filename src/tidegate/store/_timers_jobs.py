@@ -9,8 +9,8 @@ from tidegate.store._sqlbase import SqlBase, describe, log
 from tidegate.store._writer import close_task
 from tidegate.store.base import ApplyNow, ComputeNext
 from tidegate.store.database import Tx
-from tidegate.store.notify import JOBS, WORK
 from tidegate.store.errors import InvalidPageToken
+from tidegate.store.notify import JOBS, WORK
 from tidegate.store.records import STATUS_PARAMS, JobRecord, Page, ScheduleRecord, TaskRecord, WaitingTask
 
 #: The pattern of the tasks that wait on a callback (the flow language's ``waitForCallback``).

@@ -80,7 +80,7 @@ def durability_table(results: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suites", nargs="*", default=["workflow", "micro", "mq", "callback", "metrics"])
+    parser.add_argument("suites", nargs="*", default=["workflow", "micro", "mq", "callback", "callback-sdk", "metrics"])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the benchmarks)")
     parser.add_argument("--backend", action="append", choices=sorted(BACKENDS), help="default: all")
     args = parser.parse_args()
@@ -98,6 +98,12 @@ def main() -> None:
 
             print(f"{suite}:", flush=True)
             results[suite] = importlib.import_module(f"bench.{suite}").run(backends, quick=args.quick)
+    if "callback-sdk" in args.suites:  # 8 tidegate.sdk workers against 8 document-style ones (bench/callback_sdk.py)
+        from bench import callback_sdk
+
+        label = "sqlite" if "sqlite" in backends else next(iter(backends))
+        print(f"callback-sdk ({label}):", flush=True)
+        results["callback-sdk"] = callback_sdk.run({label: backends[label]}, quick=args.quick)
     if "metrics" in args.suites:  # the callback figures with metrics on, off, and JSON logs (bench/callback.py)
         from bench import callback
 

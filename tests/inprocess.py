@@ -35,6 +35,7 @@ from tests.server import TEST_KEYS
 from tidegate.api.context import AppContext
 from tidegate.app import create_app
 from tidegate.auth.keys import DEFAULT_ACCOUNT_ID, AccessKey, KeyKind, KeyRing
+from tidegate.deploy.host import FunctionHost
 from tidegate.store import open_store
 
 #: The root key of :data:`tests.server.TEST_KEYS` (what the recorded captures were signed with).
@@ -73,16 +74,19 @@ class AppTransport(httpx.BaseTransport):
 
 
 @contextmanager
-def in_process(ctx: AppContext, *, base_url: str = BASE_URL, **client: Any) -> Iterator[httpx.Client]:
-    """A blocking client of ``create_app(ctx)`` running in this process (closed with the block).
+def in_process(
+    ctx: AppContext, *, base_url: str = BASE_URL, functions: FunctionHost | None = None, **client: Any
+) -> Iterator[httpx.Client]:
+    """A blocking client of ``create_app(ctx, functions)`` running in this process (closed with the block).
 
     Args:
         ctx: the app's context.
         base_url: the URL the app sees requests on.
+        functions: deployed functions (adds ``/api/v1/functions`` and the HTTP triggers).
         client: further ``httpx.Client`` arguments (``auth``, ``timeout``…).
     """
     with start_blocking_portal() as portal:
-        transport = AppTransport(create_app(ctx), portal)
+        transport = AppTransport(create_app(ctx, functions), portal)
         with httpx.Client(transport=transport, base_url=base_url, **client) as http:
             yield http
 

@@ -20,7 +20,7 @@ DOC = REPO / "docs" / "architecture.md"
 #: The layers, lowest first; a package may import only packages of lower layers (docs/architecture.md).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
-    ("clock", "jsontext", "logctx", "urls", "status", "names", "metrics"),
+    ("clock", "jsontext", "logctx", "urls", "status", "names", "metrics", "egress"),
     ("flow", "auth", "store", "functions", "shim", "sdk"),
     ("engine", "mq", "ram"),
     ("integrations",),
@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("console",),
     ("app",),
     ("cli",),
+    ("testing",),
 )
 LAYER_OF = {package: n for n, layer in enumerate(LAYERS) for package in layer}
 

@@ -21,7 +21,9 @@ from tidegate.api.fnf_rpc import RpcEndpoint
 from tidegate.api.front import FrontDoor
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns import MnsEndpoint, certificate_routes
-from tidegate.api.rest import _authenticate, error_response, not_found_default, rest_routes
+from tidegate.api.permissions import authorize, request_context
+from tidegate.api.permissions_rest import METRICS_NEED
+from tidegate.api.rest import authenticate, error_response, not_found_default, rest_routes
 from tidegate.console import console_routes, root_redirect
 from tidegate.runtime.observe import StoreGauges, install
 
@@ -40,8 +42,8 @@ def metrics_route(ctx: AppContext, *, public: bool = False) -> Route:
     """``GET /metrics``: this process's metrics and the store's gauges in the Prometheus text format.
 
     It counts the store's transitions and times its writes from now on. Who may read it: a client with
-    the root key (or a key derived from it) by HTTP Basic, as the REST API; with ``public`` anyone who
-    reaches the port (docs/operations.md, Metrics).
+    the root key by HTTP Basic, as the REST API, or another identity allowed ``tidegate:GetMetrics``; with
+    ``public`` anyone who reaches the port (docs/operations.md, Metrics).
     """
     install(ctx.store)
     store_registry = CollectorRegistry(auto_describe=False)
@@ -53,8 +55,10 @@ def metrics_route(ctx: AppContext, *, public: bool = False) -> Route:
     async def endpoint(request: Request) -> Response:
         if not public:
             try:
-                _authenticate(ctx, request)
-            except Exception as exc:  # the REST API's 401 document, with its WWW-Authenticate challenge
+                principal = ctx.authorizer.principal(authenticate(ctx, request))
+                if not principal.is_root:
+                    authorize(ctx.authorizer, principal, [METRICS_NEED], request_context(request.scope, ctx.clock()))
+            except Exception as exc:  # the REST API's 401/403 document (401 with its WWW-Authenticate challenge)
                 return error_response(exc, new_request_id())
         body = await run_in_threadpool(render)  # the store's gauges may read the store: not on the loop
         return Response(body, media_type=metrics.CONTENT_TYPE)
@@ -86,7 +90,7 @@ def create_app(ctx: AppContext, functions: FunctionHost | None = None, *, metric
         from tidegate.api.fc_triggers import trigger_routes
         from tidegate.api.rest_functions import function_routes
 
-        app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(functions)])
+        app.router.routes.extend([*function_routes(ctx, functions), *trigger_routes(ctx, functions)])
     app.router.default = not_found_default(app.router.default)  # an unknown /api/v1 path: the REST 404
     app.state.ctx = ctx
     return FrontDoor(app, RpcEndpoint(ctx), mns)

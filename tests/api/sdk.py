@@ -72,9 +72,19 @@ def run_scenario(
     ak: str = "testAccessKeyId",
     sk: str = "testAccessKeySecret",
     timeout: float = 90.0,
+    prelude: str | None = None,
 ) -> dict[str, Any]:
-    """Run ``scenario`` under ``sdk`` (``fnfcore`` or ``fnftea``) against ``endpoint``; return ``out``."""
-    script = PRELUDES[sdk] + "\nout = {}\n" + textwrap.dedent(scenario) + "\nprint('@@OUT@@' + json.dumps(out))\n"
+    """Run ``scenario`` under ``sdk`` (``fnfcore`` or ``fnftea``) against ``endpoint``; return ``out``.
+
+    ``prelude`` replaces the SDK's own (:data:`PRELUDES`): ``sdk`` then names any environment of
+    :data:`tests.sdkenv.ENVS` (e.g. ``ramtea`` with an STS prelude).
+    """
+    script = (
+        (PRELUDES[sdk] if prelude is None else prelude)
+        + "\nout = {}\n"
+        + textwrap.dedent(scenario)
+        + "\nprint('@@OUT@@' + json.dumps(out))\n"
+    )
     full_env = {"AK": ak, "SK": sk, "ENDPOINT": endpoint, **(env or {})}
     proc = run_in_env(sdk, script, env=full_env, timeout=timeout)
     marker = [line for line in proc.stdout.splitlines() if line.startswith("@@OUT@@")]

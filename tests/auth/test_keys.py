@@ -19,10 +19,13 @@ from tidegate.auth.errors import (
     SecurityTokenExpired,
 )
 from tidegate.auth.keys import (
+    MAX_SESSION_POLICY,
+    MAX_TEMPORARY_TTL_S,
     AccessKey,
     KeyKind,
     KeyRing,
     derive_key,
+    derive_user_secret,
     generate_access_key,
     issue_temporary,
     load_or_create_root_key,
@@ -38,6 +41,8 @@ from tidegate.auth.signatures import (
 from tidegate.auth.tasktoken import TaskTokenClaims, TaskTokenSigner, flow_tag
 from tidegate.errors import ConfigurationError
 from tidegate.names import DEFAULT_ACCOUNT_ID
+from tidegate.ram import Authorizer, RamService
+from tidegate.store import Store
 
 NOW = 1_795_000_000.0
 URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -285,3 +290,108 @@ def test_keyring_task_tokens_bound_to_root_key() -> None:
     stranger = KeyRing(AccessKey(id="LTAIroot", secret="other", kind=KeyKind.ROOT, account_id="123"))
     with pytest.raises(InvalidTaskToken):
         stranger.task_tokens.parse(tok)
+
+
+def test_role_session_token_carries_the_session() -> None:
+    ring = _ring()
+    policy = '{"Version":"1","Statement":[{"Effect":"Allow","Action":"fnf:List*","Resource":"*"}]}'
+    tmp = ring.issue_role_session("reader", "alice@example.com", 900, NOW, policy, role_id="3001")
+    assert tmp.security_token is not None and tmp.security_token.startswith("tgsts2.")
+    got = ring.resolve(tmp.id, tmp.security_token, NOW + 1)
+    assert got.kind is KeyKind.TEMPORARY and got.secret == tmp.secret and got.account_id == "123"
+    assert (got.role_name, got.role_id, got.session_name, got.session_policy) == (
+        "reader",
+        "3001",
+        "alice@example.com",
+        policy,
+    )
+    # Credentials that name no role resolve, but without a role (the authorizer gives them nothing).
+    bare = ring.issue_temporary(60, NOW)
+    assert bare.security_token is not None
+    assert ring.resolve(bare.id, bare.security_token, NOW).role_name is None
+
+
+def test_role_session_token_fits_the_longest_session_policy() -> None:
+    ring = _ring()
+    # The worst case for the token's length: characters JSON escapes, and two-byte UTF-8 ones.
+    policy = ('"\\\n\tÿ' * 2048)[:MAX_SESSION_POLICY]
+    tmp = ring.issue_role_session("r", "s" * 64, MAX_TEMPORARY_TTL_S, NOW, policy, role_id="9" * 20)
+    assert tmp.security_token is not None
+    assert ring.resolve(tmp.id, tmp.security_token, NOW).session_policy == policy
+    with pytest.raises(ValueError):
+        ring.issue_role_session("r", "s", 900, NOW, "x" * (MAX_SESSION_POLICY + 1))
+    # Anything longer than any token the server issues is refused before its MAC is computed.
+    with pytest.raises(InvalidSecurityToken):
+        ring.resolve(tmp.id, tmp.security_token + "A" * 8192, NOW)
+
+
+def test_tokens_of_the_first_layout_are_refused() -> None:
+    # tgsts1 tokens named no role (they acted as the account): they are not accepted any more.
+    ring = _ring()
+    tmp = ring.issue_temporary(60, NOW)
+    assert tmp.security_token is not None
+    old = "tgsts1." + tmp.security_token.removeprefix("tgsts2.")
+    with pytest.raises(InvalidSecurityToken):
+        ring.resolve(tmp.id, old, NOW)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ["STS.x", 1, "1", "r", "i", "s"],  # too short
+        ["STS.x", "1", "1", "r", "i", "s", None],  # expiry not a number
+        ["STS.x", 1, "1", "r", "i", "s", 5],  # policy not text
+        {"id": "STS.x"},
+    ],
+)
+def test_genuinely_signed_but_malformed_payloads_refused(fields: object) -> None:
+    # Only the server can sign, but a payload it would never write must still fail cleanly.
+    from tidegate.auth import keys
+
+    ring = _ring()
+    payload = keys._b64u(json.dumps(fields).encode())
+    token = f"tgsts2.{payload}.{keys._token_mac(ring._sts_key, payload)}"
+    with pytest.raises(InvalidSecurityToken):
+        ring.resolve("STS.x", token, 0)
+
+
+# --- RAM users' AccessKeys ------------------------------------------------------------------------------
+
+
+def test_user_secrets_are_derived_from_the_root_key() -> None:
+    ring = KeyRing(generate_access_key())
+    secret = derive_user_secret(ring.user_key, "LTAIabc", "salt1")
+    assert len(secret) == 30 and set(secret) <= URL_SAFE
+    assert ring.user_key == derive_key(ring.root.secret, "ram-user-key")
+    assert derive_user_secret(ring.user_key, "LTAIabc", "salt2") != secret  # the salt matters
+    assert derive_user_secret(ring.user_key, "LTAIabd", "salt1") != secret  # so does the id
+    rotated = KeyRing(generate_access_key())
+    assert derive_user_secret(rotated.user_key, "LTAIabc", "salt1") != secret  # a new root key re-keys users
+
+
+def test_user_keys_resolve_through_the_store(store: Store) -> None:
+    ring = KeyRing(generate_access_key())
+    ram = RamService(store, ring, account_id=ring.root.account_id)
+    ram.create_user("alice")
+    created = ram.create_access_key("alice")
+    with pytest.raises(InvalidAccessKeyId):  # no lookup wired: only the root key and STS credentials resolve
+        ring.resolve(created.key_id, None, NOW)
+    authz = Authorizer(store, ring, region="cn-hangzhou", account_id=ring.root.account_id)
+    ring.user_keys = authz.user_key
+    key = ring.resolve(created.key_id, None, NOW)
+    assert (key.kind, key.user_name, key.secret, key.account_id) == (
+        KeyKind.USER,
+        "alice",
+        created.secret,
+        ring.root.account_id,
+    )
+    assert ring.resolve(ring.root.id, None, NOW) is ring.root  # the root key still resolves first
+    ram.update_access_key("alice", created.key_id, "Inactive")
+    with pytest.raises(InvalidAccessKeyId) as inactive:
+        ring.resolve(created.key_id, None, NOW)
+    assert inactive.value.message == f"The AccessKey ID {created.key_id} is invalid."
+    ram.update_access_key("alice", created.key_id, "Active")
+    assert ring.resolve_secret(created.key_id, None, NOW) == created.secret
+    for unknown in ("LTAInosuchkey0000000000", "", "x" * 5000):
+        with pytest.raises(InvalidAccessKeyId):
+            ring.resolve(unknown, None, NOW)

@@ -484,3 +484,21 @@ def test_size_limits_are_ram_s() -> None:
 def test_a_deep_document_is_refused_not_a_crash() -> None:
     with pytest.raises(MalformedPolicyDocument, match="nested deeper"):
         parse_policy("[" * 3000 + "]" * 3000)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "resource", "allowed"),
+    [
+        ("acs:fc:::services/Test1/functions/Func1", "acs:fc:cn-hangzhou:123:services/Test1/functions/Func1", True),
+        ("acs:fnf:::flows/Test1/executions/*", "acs:fnf:cn-hangzhou:123:flows/Test1/executions/e1", True),
+        ("acs:fnf:::flows/Test1/executions/*", "acs:fnf:cn-hangzhou:123:flows/Test2/executions/e1", False),
+        ("acs:mns:cn-hangzhou::/queues/q/messages", "acs:mns:cn-hangzhou:123:/queues/q/messages", True),
+        ("acs:mns:cn-hangzhou::/queues/q/messages", "acs:mns:cn-beijing:123:/queues/q/messages", False),
+    ],
+)
+def test_an_empty_region_or_account_field_matches_any(pattern: str, resource: str, allowed: bool) -> None:
+    # Alibaba Cloud's execution-role guide writes its examples with empty fields.
+    doc = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": pattern}]})
+    got = evaluate([parse_policy(doc)], AccessRequest(action="fc:InvokeFunction", resource=resource))
+    assert (got is Decision.ALLOW) is allowed
+    assert parse_policy(doc).text == doc  # the document reads back as written

@@ -8,6 +8,7 @@ import tidegate.functions as functions
 def test_exported_names() -> None:
     assert sorted(functions.__all__) == sorted(
         [
+            "DEFAULT_FUNCTION_UID",
             "FUNCTION_NOT_FOUND",
             "FUNCTION_TIMEOUT",
             "HANDLER_IMPORT_ERROR",
@@ -15,6 +16,7 @@ def test_exported_names() -> None:
             "INITIALIZER_ERROR",
             "INVALID_RESPONSE",
             "LOG_TAIL_BYTES",
+            "OUT_OF_MEMORY",
             "UNKNOWN",
             "Credentials",
             "FunctionKind",
@@ -25,8 +27,13 @@ def test_exported_names() -> None:
             "HttpResult",
             "InvocationContext",
             "InvocationResult",
+            "Isolation",
+            "IsolationError",
+            "IsolationMode",
             "RunnerClosed",
             "WrongFunctionKind",
+            "close_own_proc_entries",
+            "default_workers",
             "log_tail",
             "resolve_local_function",
         ]

@@ -36,7 +36,7 @@ def test_captured_requests_verify_and_one_changed_byte_does_not() -> None:
     for c in MNS_CAPTURES:
         h = _lower(c.headers)
         now = parse_http_date(h["date"])
-        assert authenticate(c.method, c.target, h, c.body, KEYS, now) == "testAccessKeyId", c.name
+        assert authenticate(c.method, c.target, h, c.body, KEYS, now).id == "testAccessKeyId", c.name
         tampered = flip(c.target, len(c.target) - 1)
         with pytest.raises(AuthError) as e:
             authenticate(c.method, tampered, h, c.body, KEYS, now)

@@ -10,8 +10,9 @@ import anyio
 from tidegate.auth.keys import KeyRing
 from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
+from tidegate.egress import EgressPolicy
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
-from tidegate.ram import Authorizer
+from tidegate.ram import Authorizer, RamService
 from tidegate.runtime.service import WorkflowService
 from tidegate.store import Store
 
@@ -28,6 +29,9 @@ class AppContext:
         clock: epoch milliseconds; tests may pin it.
         long_poll_slots: how many DescribeExecution long-polls may wait at once (each holds a thread).
         authorizer: who a key acts as and what it may do (every protocol asks it).
+        ram: the RAM users, groups, policies and roles (the RAM API's service).
+        egress: what a subscription's HTTP endpoint may name (``--egress-allow``, ``--egress-deny``).
+        node_id: this server's node id among the servers sharing the store ("" outside a server).
     """
 
     store: Store
@@ -36,17 +40,22 @@ class AppContext:
     account_id: str = ""
     clock: Callable[[], int] = now_ms
     long_poll_slots: int = 200
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+    node_id: str = ""
     service: WorkflowService = field(init=False)
     authorizer: Authorizer = field(init=False)
+    ram: RamService = field(init=False)
     _long_polls: anyio.CapacityLimiter | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.account_id:
             self.account_id = self.keyring.root.account_id or DEFAULT_ACCOUNT_ID
-        self.service = WorkflowService(self.store, self.signer, self.clock)
         self.authorizer = Authorizer(
             self.store, self.keyring, region=self.region, account_id=self.account_id, clock=self.clock
         )
+        self.service = WorkflowService(self.store, self.signer, self.clock, authorizer=self.authorizer)
+        self.keyring.user_keys = self.authorizer.user_key  # RAM users' AccessKeys resolve through the store
+        self.ram = RamService(self.store, self.keyring, account_id=self.account_id, clock=self.clock)
 
     def long_poll_limiter(self) -> anyio.CapacityLimiter:
         """The thread pool of long-polls, shared by every protocol (call it on the event loop).

@@ -11,6 +11,7 @@ become responses.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -24,7 +25,8 @@ from tidegate.api.context import AppContext
 from tidegate.api.fnf_actions import ACTIONS, describe_execution, wait_seconds
 from tidegate.api.ids import new_request_id
 from tidegate.api.permissions import authorize_rpc, request_context
-from tidegate.api.rpc_auth import ACS3_PREFIX, NonceCache, authenticate_acs3, authenticate_rpc
+from tidegate.api.ram_api import RAM_PRODUCT
+from tidegate.api.rpc_auth import ACS3_PREFIX, Authenticated, NonceCache, UsedNonce, authenticate_acs3, authenticate_rpc
 from tidegate.api.rpc_errors import (
     ActionNotSupported,
     ApiVersionNotSupported,
@@ -34,7 +36,7 @@ from tidegate.api.rpc_errors import (
 )
 from tidegate.api.rpc_params import Params
 from tidegate.api.rpc_product import RpcCall, RpcProduct
-from tidegate.auth.keys import AccessKey
+from tidegate.api.sts_api import STS_PRODUCT, STS_VERSION
 from tidegate.auth.signatures import parse_rpc_request
 from tidegate.jsontext import compact
 from tidegate.logctx import REQUEST_ID
@@ -45,7 +47,7 @@ API_VERSION = "2019-03-15"
 
 
 #: The other RPC products by API version (RAM ``2015-05-01``, STS ``2015-04-01``).
-PRODUCTS: dict[str, RpcProduct] = {}
+PRODUCTS: dict[str, RpcProduct] = {"2015-05-01": RAM_PRODUCT, STS_VERSION: STS_PRODUCT}
 
 
 def _request_id(params: dict[str, str] | None) -> str:
@@ -81,7 +83,16 @@ def _target(request: Request) -> str:
 #: On SQLite the hot, short actions (one or two local transactions, no waiting) run on the event loop: a
 #: hand-off to a worker thread and back costs more than they do. Listings, definitions, long polls and every
 #: action on PostgreSQL (network round trips) get a thread.
-_INLINE = frozenset({"StartExecution", "StopExecution", "DescribeExecution", "ReportTaskSucceeded", "ReportTaskFailed"})
+_INLINE = frozenset(
+    {
+        "StartExecution",
+        "StopExecution",
+        "DescribeExecution",
+        "ReportTaskSucceeded",
+        "ReportTaskFailed",
+        "ReportTaskHeartbeat",
+    }
+)
 
 
 #: The scope key where :meth:`RpcEndpoint.handle` leaves the request's Action (unchecked; for the metrics).
@@ -93,7 +104,7 @@ class RpcEndpoint:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self.nonces = NonceCache()
+        self.nonces = NonceCache(store=ctx.store)  # shared by every server on the store
         self._db = ctx.store.database
         self._inline = _INLINE if self._db.dialect == "sqlite" else frozenset()
 
@@ -140,8 +151,8 @@ class RpcEndpoint:
 
     async def _dispatch(self, request: Request, params: dict[str, str]) -> dict[str, Any]:
         product, action = self._action(params)
-        key = authenticate_rpc(request.method, params, self.ctx.keyring, self.nonces, self.ctx.clock() / 1000)
-        return await self._run(request, key, product, action, params)
+        auth = authenticate_rpc(request.method, params, self.ctx.keyring, self.nonces, self.ctx.clock() / 1000)
+        return await self._run(request, auth, product, action, params)
 
     async def _dispatch_acs3(self, request: Request, params: dict[str, str], body: bytes) -> dict[str, Any]:
         # Signature V3 carries the action and version in headers rather than parameters.
@@ -149,7 +160,7 @@ class RpcEndpoint:
         params.setdefault("Version", request.headers.get("x-acs-version", ""))
         product, action = self._action(params)
         raw_query = request.scope.get("query_string", b"").decode("latin-1")
-        key = authenticate_acs3(
+        auth = authenticate_acs3(
             request.method,
             request.scope["path"],
             raw_query,
@@ -159,28 +170,39 @@ class RpcEndpoint:
             self.nonces,
             self.ctx.clock() / 1000,
         )
-        return await self._run(request, key, product, action, params)
+        return await self._run(request, auth, product, action, params)
 
     async def _run(
-        self, request: Request, key: AccessKey, product: RpcProduct | None, action: str, params: dict[str, str]
+        self, request: Request, auth: Authenticated, product: RpcProduct | None, action: str, params: dict[str, str]
     ) -> dict[str, Any]:
         p = Params(params)
-        principal = self.ctx.authorizer.principal(key)
+        principal = self.ctx.authorizer.principal(auth.key)
         context = request_context(request.scope, self.ctx.clock())
-        authorize_rpc(self.ctx.authorizer, principal, "fnf" if product is None else product.code, action, p, context)
+        if product is None or action not in product.self_authorized:
+            authorize_rpc(
+                self.ctx.authorizer, principal, "fnf" if product is None else product.code, action, p, context
+            )
+        # The nonce is claimed in the store (every server sees it) where the action runs: in its thread, or
+        # inline on SQLite, whose commit is made durable with the action's before the reply.
+        nonce = auth.nonce
         if product is not None:
             rpc_call = RpcCall(ctx=self.ctx, principal=principal, params=p, context=context)
-            return await run_in_threadpool(product.actions[action], rpc_call)
+            return await run_in_threadpool(self._claimed, nonce, partial(product.actions[action], rpc_call))
         svc = self.ctx.service
         if action == "DescribeExecution" and (wait := wait_seconds(p)) > 0:
             # The deadline starts now, so time spent queueing for a slot counts against the wait.
             deadline = time.monotonic() + wait
-            call = partial(describe_execution, svc, p, deadline)
+            call = partial(self._claimed, nonce, partial(describe_execution, svc, p, deadline))
             return await anyio.to_thread.run_sync(call, limiter=self.ctx.long_poll_limiter())
         if action in self._inline:
             try:
                 with self._db.acknowledge_later():
-                    return ACTIONS[action](svc, p)
+                    return self._claimed(nonce, partial(ACTIONS[action], svc, p))
             finally:
                 await self._db.durable()  # the reply waits, without blocking the loop, until it is on disk
-        return await run_in_threadpool(ACTIONS[action], svc, p)
+        return await run_in_threadpool(self._claimed, nonce, partial(ACTIONS[action], svc, p))
+
+    def _claimed(self, nonce: UsedNonce, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Claim the request's nonce in the store, then run the action (both on the calling thread)."""
+        self.nonces.claim(nonce)
+        return action()

@@ -26,6 +26,9 @@ from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
 from tidegate.api.mns_auth import MnsRequest, authenticate, parse_raw_query
+from tidegate.api.permissions import Where, authorize, request_context
+from tidegate.api.permissions_mns import mns_needs
+from tidegate.auth.keys import AccessKey
 from tidegate.errors import AuthError, QueueError, TidegateError
 from tidegate.logctx import REQUEST_ID
 from tidegate.mq import wire
@@ -63,7 +66,7 @@ class MnsEndpoint:
         db = ctx.store.database
         self.services = ops.MnsServices(
             queues=QueueService(db, clock=ctx.clock),
-            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock),
+            topics=TopicService(db, ctx.region, ctx.account_id, clock=ctx.clock, egress=ctx.egress),
         )
         self._poll_limiter: anyio.CapacityLimiter | None = None
         # On SQLite an operation is a local file transaction that waits on nothing: cheaper on the event loop
@@ -107,7 +110,8 @@ class MnsEndpoint:
         REQUEST_ID.set(request_id)  # the log lines of this request carry it
         started = time.monotonic()
         try:
-            req = await self._request(request)
+            req, key = await self._request(request)
+            self._authorize(request.scope, key, handler, args, req)
             call = partial(handler, self.services, req, *args)
             if handler is ops.receive_messages:
                 reply = await self._receive_now(req, *args) if self._inline else None
@@ -144,7 +148,18 @@ class MnsEndpoint:
         finally:
             await self._db.durable()
 
-    async def _request(self, request: Request) -> MnsRequest:
+    def _authorize(
+        self, scope: Scope, key: AccessKey, handler: Handler, names: tuple[str, ...], req: MnsRequest
+    ) -> None:
+        """Raise AccessDenied unless the key's principal may do this operation (the root key: at once)."""
+        authorizer = self.ctx.authorizer
+        principal = authorizer.principal(key)
+        if principal.is_root:
+            return
+        needs = mns_needs(Where.of(authorizer), handler.__name__, names, req.query)
+        authorize(authorizer, principal, needs, request_context(scope, self.ctx.clock()))
+
+    async def _request(self, request: Request) -> tuple[MnsRequest, AccessKey]:
         scope = request.scope
         raw_path = (scope.get("raw_path") or scope["path"].encode("latin-1")).decode("latin-1")
         raw_query = scope.get("query_string", b"").decode("latin-1")
@@ -155,9 +170,9 @@ class MnsEndpoint:
         body = await read_body(request, MAX_BODY)
         if body is None:
             raise wire.MalformedXML(f"The request body is larger than {MAX_BODY} bytes.")
-        authenticate(request.method, raw_target, headers, body, self.ctx.keyring, time.time())
+        key = authenticate(request.method, raw_target, headers, body, self.ctx.keyring, self.ctx.clock() / 1000)
         host = headers.get("host") or f"{self.ctx.account_id}.mns.{self.ctx.region}.aliyuncs.com"
-        return MnsRequest(
+        req = MnsRequest(
             method=request.method,
             raw_target=raw_target,
             query=parse_raw_query(raw_query),
@@ -165,6 +180,7 @@ class MnsEndpoint:
             body=body,
             base_url=f"{scope.get('scheme', 'http')}://{host}",
         )
+        return req, key
 
     async def certificate(self, request: Request) -> Response:
         """Serve a push-signing certificate (no authentication: subscribers fetch it)."""

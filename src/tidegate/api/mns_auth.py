@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from tidegate.auth.keys import KeyRing
+from tidegate.auth.keys import AccessKey, KeyRing
 from tidegate.auth.signatures import content_md5_ok, mns_date_skew_ok, parse_mns_authorization, verify_mns
 from tidegate.errors import AuthError
 from tidegate.mq.errors import InvalidQueueArgument
@@ -92,8 +92,8 @@ def parse_raw_query(raw: str) -> dict[str, str]:
 
 def authenticate(
     method: str, raw_target: str, headers: Mapping[str, str], body: bytes, keyring: KeyRing, now: float
-) -> str:
-    """Check an MNS request's Authorization, Date and Content-MD5; return the AccessKey ID.
+) -> AccessKey:
+    """Check an MNS request's Authorization, Date and Content-MD5; return the AccessKey it is signed with.
 
     Args:
         method: the HTTP method.
@@ -116,10 +116,10 @@ def authenticate(
         raise MissingDateHeader()
     if not mns_date_skew_ok(date, now):
         raise TimeExpired(f"The http request you sent is expired: {date}.")
-    secret = keyring.resolve_secret(access_key_id, headers.get("security-token"), now)
-    if not verify_mns(method, raw_target, headers, secret):
+    key = keyring.resolve(access_key_id, headers.get("security-token"), now)
+    if not verify_mns(method, raw_target, headers, key.secret):
         raise SignatureDoesNotMatch()
     md5 = headers.get("content-md5")
     if md5 and not content_md5_ok(body, md5):
         raise InvalidDegist()
-    return access_key_id
+    return key

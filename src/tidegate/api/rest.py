@@ -27,16 +27,29 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tidegate.api.body import MAX_BODY, read_body
 from tidegate.api.context import AppContext
 from tidegate.api.ids import new_request_id
+from tidegate.api.permissions import Where, authorize, request_context
+from tidegate.api.permissions_rest import REST_NEEDS, RestNeeds
 from tidegate.api.rest_openapi import openapi_document
-from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, schedule_doc, waiting_task_doc
+from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, node_doc, schedule_doc, waiting_task_doc
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
+from tidegate.auth.keys import AccessKey
 from tidegate.errors import AuthError, NotFoundError
 from tidegate.jsontext import MAX_DEPTH, compact
 from tidegate.jsontext import parse as parse_json
 from tidegate.runtime.service import InvalidArgument, WorkflowService
 
-__all__ = ["PREFIX", "Unauthorized", "error_response", "method_dispatch", "respond", "rest_routes"]
+__all__ = [
+    "PREFIX",
+    "REST_TABLE",
+    "Unauthorized",
+    "authenticate",
+    "authorize_rest",
+    "error_response",
+    "method_dispatch",
+    "respond",
+    "rest_routes",
+]
 
 PREFIX = "/api/v1"
 TOKEN_HEADER = "x-tidegate-security-token"
@@ -91,7 +104,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _authenticate(ctx: AppContext, request: Request) -> None:
+def authenticate(ctx: AppContext, request: Request) -> AccessKey:
+    """The AccessKey of a request's HTTP Basic credentials (with its token for a temporary key).
+
+    Raises:
+        Unauthorized: no, malformed or wrong credentials.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -101,11 +119,21 @@ def _authenticate(ctx: AppContext, request: Request) -> None:
     except (binascii.Error, UnicodeDecodeError):
         raise Unauthorized("The Authorization header is malformed.") from None
     try:
-        key = ctx.keyring.resolve(key_id, request.headers.get(TOKEN_HEADER), time.time())
+        key = ctx.keyring.resolve(key_id, request.headers.get(TOKEN_HEADER), ctx.clock() / 1000)
     except AuthError as exc:
         raise Unauthorized(exc.message) from None
     if not sep or not hmac.compare_digest(key.secret.encode(), secret.encode()):
         raise Unauthorized("The AccessKey secret is wrong.")
+    return key
+
+
+def authorize_rest(ctx: AppContext, request: Request, key: AccessKey, needs: RestNeeds, body: dict[str, Any]) -> None:
+    """Raise AccessDenied unless the key's principal has every permission the route needs (root: at once)."""
+    principal = ctx.authorizer.principal(key)
+    if principal.is_root:
+        return
+    wanted = needs(Where.of(ctx.authorizer), request.path_params, request.query_params, body)
+    authorize(ctx.authorizer, principal, wanted, request_context(request.scope, ctx.clock()))
 
 
 # --- handlers (blocking; run in worker threads) --------------------------------------------------
@@ -302,6 +330,12 @@ def delete_schedule(svc: WorkflowService, req: Request, body: dict[str, Any]) ->
     return 204, None
 
 
+def list_nodes(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    """The servers sharing the store (docs/runtime.md, Several servers), oldest start first."""
+    now = svc.clock()
+    return {"nodes": [node_doc(n, now) for n in svc.store.list_nodes()]}
+
+
 def _wait(req: Request) -> int:
     return Params(req.query_params).int("wait", 0, 0, 60)
 
@@ -330,11 +364,14 @@ def error_response(exc: BaseException, request_id: str) -> JSONResponse:
 
 
 def _endpoint(ctx: AppContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    needs = REST_NEEDS[handler.__name__]  # a route without an entry fails here, when the app is built
+
     async def endpoint(request: Request) -> Response:
         request_id = new_request_id()
         try:
-            _authenticate(ctx, request)
+            key = authenticate(ctx, request)
             body = await _json_body(request)
+            authorize_rest(ctx, request, key, needs, body)
             if handler is get_execution and (wait := _wait(request)) > 0:
                 deadline = time.monotonic() + wait
                 call = partial(get_execution, ctx.service, request, body, deadline)
@@ -352,34 +389,38 @@ async def _openapi(request: Request) -> JSONResponse:
     return JSONResponse(openapi_document())
 
 
+#: Every workflow route of the REST API: path under ``/api/v1``, methods, handler.
+REST_TABLE: list[tuple[str, list[str], Handler]] = [
+    ("/flows", ["GET"], list_flows),
+    ("/flows", ["POST"], create_flow),
+    ("/flows/{flow}", ["GET"], get_flow),
+    ("/flows/{flow}", ["PATCH"], update_flow),
+    ("/flows/{flow}", ["DELETE"], delete_flow),
+    ("/flows/{flow}/executions", ["GET"], list_executions),
+    ("/flows/{flow}/executions", ["POST"], start_execution),
+    ("/flows/{flow}/executions/{execution}", ["GET"], get_execution),
+    ("/flows/{flow}/executions/{execution}/stop", ["POST"], stop_execution),
+    ("/flows/{flow}/executions/{execution}/history", ["GET"], history),
+    ("/flows/{flow}/schedules", ["GET"], list_schedules),
+    ("/flows/{flow}/schedules", ["POST"], create_schedule),
+    ("/flows/{flow}/schedules/{schedule}", ["GET"], get_schedule),
+    ("/flows/{flow}/schedules/{schedule}", ["PATCH"], update_schedule),
+    ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
+    ("/flows/{flow}/executions/{execution}/tasks/{task}/succeeded", ["POST"], waiting_task_succeeded),
+    ("/flows/{flow}/executions/{execution}/tasks/{task}/failed", ["POST"], waiting_task_failed),
+    ("/tasks", ["GET"], list_tasks),
+    ("/tasks/succeeded", ["POST"], task_succeeded),
+    ("/tasks/failed", ["POST"], task_failed),
+    ("/tasks/heartbeat", ["POST"], task_heartbeat),
+    ("/nodes", ["GET"], list_nodes),
+]
+
+
 def rest_routes(ctx: AppContext) -> list[BaseRoute]:
     """The routes of the REST API, bound to ``ctx``."""
-    table: list[tuple[str, list[str], Handler]] = [
-        ("/flows", ["GET"], list_flows),
-        ("/flows", ["POST"], create_flow),
-        ("/flows/{flow}", ["GET"], get_flow),
-        ("/flows/{flow}", ["PATCH"], update_flow),
-        ("/flows/{flow}", ["DELETE"], delete_flow),
-        ("/flows/{flow}/executions", ["GET"], list_executions),
-        ("/flows/{flow}/executions", ["POST"], start_execution),
-        ("/flows/{flow}/executions/{execution}", ["GET"], get_execution),
-        ("/flows/{flow}/executions/{execution}/stop", ["POST"], stop_execution),
-        ("/flows/{flow}/executions/{execution}/history", ["GET"], history),
-        ("/flows/{flow}/schedules", ["GET"], list_schedules),
-        ("/flows/{flow}/schedules", ["POST"], create_schedule),
-        ("/flows/{flow}/schedules/{schedule}", ["GET"], get_schedule),
-        ("/flows/{flow}/schedules/{schedule}", ["PATCH"], update_schedule),
-        ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
-        ("/flows/{flow}/executions/{execution}/tasks/{task}/succeeded", ["POST"], waiting_task_succeeded),
-        ("/flows/{flow}/executions/{execution}/tasks/{task}/failed", ["POST"], waiting_task_failed),
-        ("/tasks", ["GET"], list_tasks),
-        ("/tasks/succeeded", ["POST"], task_succeeded),
-        ("/tasks/failed", ["POST"], task_failed),
-        ("/tasks/heartbeat", ["POST"], task_heartbeat),
-    ]
     # One Route per path with a method dispatcher, so that a wrong method answers 405, not 404.
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
-    for path, methods, handler in table:
+    for path, methods, handler in REST_TABLE:
         for method in methods:
             by_path.setdefault(path, {})[method] = _endpoint(ctx, handler)
     routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", _openapi, methods=["GET"])]

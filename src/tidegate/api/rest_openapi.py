@@ -78,6 +78,21 @@ SCHEMAS: dict[str, Any] = {
             "next_fire_time": _NT,
         }
     ),
+    "Node": _obj(
+        {
+            "id": _S,
+            "address": _S,
+            "version": _S,
+            "host": _S,
+            "pid": {"type": "integer"},
+            "state": {"enum": ["live", "dead", "stopped"]},
+            "started_time": _T,
+            "last_seen_time": _T,
+            "last_seen_age_ms": {"type": "integer"},
+            "released_time": _NT,
+            "stopped_time": _NT,
+        }
+    ),
     "Error": _obj({"code": _S, "message": _S, "request_id": _S}, ("code", "message", "request_id")),
     "NewFlow": _obj(
         {"name": _S, "definition": _S, "description": _S, "type": {"const": "FDL"}, "role_arn": _S},
@@ -254,6 +269,9 @@ def openapi_document() -> dict[str, Any]:
                 "OperatorFailed",
                 [_F, _E, _p("task")],
             ),
+        },
+        "/api/v1/nodes": {
+            "get": _op("The servers sharing the store", 200, _obj({"nodes": {"type": "array", "items": _ref("Node")}})),
         },
     }
     return {

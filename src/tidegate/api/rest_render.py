@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from tidegate.engine import rfc3339_ms
+from tidegate.runtime.nodes import node_state
 from tidegate.status import ExecutionStatus
-from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, ScheduleRecord, WaitingTask
+from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, NodeRecord, ScheduleRecord, WaitingTask
 
-__all__ = ["event_doc", "execution_doc", "flow_doc", "schedule_doc", "waiting_task_doc"]
+__all__ = ["event_doc", "execution_doc", "flow_doc", "node_doc", "schedule_doc", "waiting_task_doc"]
 
 
 def _parsed(text: str | None) -> Any:
@@ -97,4 +98,21 @@ def waiting_task_doc(t: WaitingTask, now_ms: int) -> dict[str, Any]:
         "heartbeat_seconds": None if t.heartbeat_ms is None else t.heartbeat_ms // 1000,
         "last_heartbeat": _time(t.last_heartbeat_ms),
         "deadline": _time(t.deadline_ms),
+    }
+
+
+def node_doc(n: NodeRecord, now_ms: int) -> dict[str, Any]:
+    """A server sharing the store as JSON: its state and heartbeat age by this server's clock ``now_ms``."""
+    return {
+        "id": n.id,
+        "address": n.address,
+        "version": n.version,
+        "host": n.host,
+        "pid": n.pid,
+        "state": node_state(n, now_ms).value,
+        "started_time": rfc3339_ms(n.started_ms),
+        "last_seen_time": rfc3339_ms(n.last_seen_ms),
+        "last_seen_age_ms": max(0, now_ms - n.last_seen_ms),
+        "released_time": _time(n.released_ms),
+        "stopped_time": _time(n.stopped_ms),
     }

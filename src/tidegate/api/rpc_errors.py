@@ -1,7 +1,9 @@
 """FnF RPC errors: protocol-level error classes and the ONE mapping from tidegate errors to responses.
 
 Everything a handler raises reaches :func:`rpc_error` (docs/api.md, Errors): the body is
-``{"RequestId", "HostId", "Code", "Message"}`` and the status comes from :data:`STATUS_BY_CODE`.
+``{"RequestId", "HostId", "Code", "Message"}`` and the status comes from :data:`STATUS_BY_CODE`; RAM's errors
+(:class:`tidegate.ram.errors.RamError`) carry their own code and status, and a policy document that does not
+parse is ``MalformedPolicyDocument``, 400.
 Unexpected exceptions become 500 ``InternalServerError`` without leaking their text.
 """
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import logging
 
+from tidegate.auth.policy import MalformedPolicyDocument
 from tidegate.errors import AuthError, ConflictError, NotFoundError, TidegateError
+from tidegate.ram.errors import RamError
 
 __all__ = [
     "ActionNotSupported",
@@ -92,7 +96,8 @@ class SignatureNonceUsed(AuthError):
     code = "SignatureNonceUsed"
 
 
-#: FnF code → HTTP status. Codes of tidegate errors that differ from FnF's are renamed in _RENAME.
+#: FnF code (and the codes of the other RPC products: STS) → HTTP status. Codes of tidegate errors that
+#: differ from FnF's are renamed in _RENAME.
 STATUS_BY_CODE: dict[str, int] = {
     "ActionNotSupported": 400,
     "APIVersionNotSupported": 400,
@@ -114,6 +119,17 @@ STATUS_BY_CODE: dict[str, int] = {
     "ScheduleNotExists": 404,
     "FlowAlreadyExists": 409,
     "ScheduleAlreadyExists": 409,
+    # STS (2015-04-01)
+    "InvalidParameter": 400,
+    "InvalidParameter.DurationSeconds": 400,
+    "InvalidParameter.ExternalId": 400,
+    "InvalidParameter.PolicyGrammar": 400,
+    "InvalidParameter.RoleArn": 400,
+    "InvalidParameter.RoleSessionName": 400,
+    "MissingRoleArn": 400,
+    "MissingRoleSessionName": 400,
+    "NoPermission": 403,
+    "EntityNotExist.Role": 404,
 }
 
 _RENAME = {
@@ -125,6 +141,10 @@ _RENAME = {
 
 def rpc_error(exc: BaseException) -> tuple[int, str, str]:
     """Map any exception to ``(HTTP status, FnF Code, Message)``."""
+    if isinstance(exc, RamError):  # RAM's own codes, each with its status
+        return exc.status, exc.code, exc.message
+    if isinstance(exc, MalformedPolicyDocument):
+        return 400, exc.code, exc.message
     if isinstance(exc, TidegateError):
         code = _RENAME.get(exc.code, exc.code)
         status = STATUS_BY_CODE.get(code)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tidegate.api.context import AppContext
@@ -34,7 +34,11 @@ class RpcProduct:
     Attributes:
         code: its RAM code (``ram``, ``sts``): the prefix of its actions in policies.
         actions: handler by Action name (blocking; run in a worker thread).
+        self_authorized: actions the endpoint does not authorize before running them, because the action
+            decides itself (STS AssumeRole checks ``sts:AssumeRole`` on the role it is asked for;
+            GetCallerIdentity needs no permission).
     """
 
     code: str
     actions: Mapping[str, ProductAction]
+    self_authorized: frozenset[str] = field(default_factory=frozenset)

@@ -110,6 +110,20 @@ def _check_resources(resources: tuple[str, ...], where: str) -> None:
             raise _refuse(f"{where}: {resource[:60]!r} is not a resource (an ARN starting with acs:, or *)")
 
 
+def _any_region_and_account(resource: str) -> str:
+    """An ARN pattern whose region or account field is empty matches any region or account there.
+
+    Alibaba Cloud's own guides write execution-role policies this way (``acs:fc:::services/S/functions/F``,
+    ``acs:fnf:::flows/F/executions/*``), so an empty field is read as ``*``.
+    """
+    parts = resource.split(":", 4)
+    if len(parts) == 5 and parts[0] == "acs" and (not parts[2] or not parts[3]):
+        parts[2] = parts[2] or "*"
+        parts[3] = parts[3] or "*"
+        return ":".join(parts)
+    return resource
+
+
 def _conditions(value: Any, where: str) -> dict[str, dict[str, tuple[str, ...]]]:
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     for op_name, keys in _object(value, where).items():
@@ -170,6 +184,10 @@ def _statement(raw: Any, where: str, trust: bool) -> Statement:
     else:
         resources, not_resources = _either(stmt, "Resource", where)
         _check_resources(resources or not_resources or (), f"{where}.{'Resource' if resources else 'NotResource'}")
+        if resources is not None:
+            resources = tuple(_any_region_and_account(r) for r in resources)
+        if not_resources is not None:
+            not_resources = tuple(_any_region_and_account(r) for r in not_resources)
     conditions = _conditions(stmt["Condition"], f"{where}.Condition") if "Condition" in stmt else {}
     return Statement(
         effect=Effect(effect),

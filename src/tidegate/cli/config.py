@@ -33,8 +33,10 @@ from tidegate.api.http_limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, KEEP_ALIV
 from tidegate.auth.keys import ENV_ID, ENV_SECRET, ROOT_KEY_FILE
 from tidegate.cli._client import UsageFailure, check_endpoint
 from tidegate.cli.logs import LogFormat, LogLevel
+from tidegate.egress import parse_entries
 from tidegate.errors import ConfigurationError
 from tidegate.flow.loader import MAX_FLOW_TIMEOUT
+from tidegate.functions import DEFAULT_FUNCTION_UID, IsolationMode
 from tidegate.runtime import DEFAULT_CALLBACK_TIMEOUT_S, DEFAULT_REGION
 from tidegate.runtime.retention import DEFAULT_RETENTION, parse_retention
 
@@ -113,6 +115,20 @@ class _HttpUrl(click.ParamType):  # type: ignore[type-arg]
             return check_endpoint(str(value))
         except UsageFailure as exc:
             self.fail(exc.message.replace("the endpoint", "the URL"), param, ctx)
+
+
+class _HostList(click.ParamType):  # type: ignore[type-arg]
+    """Host names (``*.suffix`` too), addresses and CIDR networks, separated by commas or blanks."""
+
+    name = "hosts"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        try:
+            parse_entries(text, "entry")
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return text
 
 
 class _StoreUrl(click.ParamType):  # type: ignore[type-arg]
@@ -356,6 +372,47 @@ class ServerConfig:
             "Serve /metrics without credentials (default: only to the root key, by HTTP Basic).",
             toml=(bool,),
             flag=True,
+        ),
+    )
+
+    egress_allow: str | None = field(
+        default=None,
+        metadata=_spec(
+            _HostList(),
+            "Hosts and networks (CIDR) topic pushes may reach, comma-separated; when given, only these.",
+            default_text="any but link-local and metadata addresses",
+        ),
+    )
+    egress_deny: str | None = field(
+        default=None,
+        metadata=_spec(
+            _HostList(),
+            "Hosts and networks (CIDR) topic pushes may not reach, besides link-local and metadata addresses.",
+        ),
+    )
+    allow_direct_requirements: bool = field(
+        default=False,
+        metadata=_spec(
+            click.BOOL,
+            "Let functions' requirements name a URL, a path or a file (default: projects of the package index).",
+            toml=(bool,),
+            flag=True,
+        ),
+    )
+    function_isolation: IsolationMode = field(
+        default=IsolationMode.AUTO,
+        metadata=_spec(
+            _EnumChoice(IsolationMode),
+            "How function workers are kept from the server: user (a uid per worker; needs root), process "
+            "(the server's uid, its /proc entries closed) or auto (user when root).",
+        ),
+    )
+    function_user: str | None = field(
+        default=None,
+        metadata=_spec(
+            _Pattern(r"[0-9]{1,10}(:[0-9]{1,10})?|[a-z_][a-z0-9_.-]{0,31}", "a user name or UID[:GID]"),
+            "First uid of the function workers (user isolation): UID[:GID] or a user name; worker n runs as UID+n.",
+            default_text=f"the first free range from {DEFAULT_FUNCTION_UID}",
         ),
     )
 

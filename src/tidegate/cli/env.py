@@ -2,9 +2,9 @@
 
 ``eval "$(tidegate env)"`` in a shell, then run an unchanged worker program. The lines set
 ``TIDEGATE_ENDPOINT`` and put tidegate's ``sitecustomize`` shim first on ``PYTHONPATH`` (it redirects the
-MNS SDKs, aliyunsdkcore's FnF requests and the Tea FnF client, which read no endpoint variable); the access
-key under the names tidegate's own commands, the SDKs' credential chains and the first source document's
-worker read; and the region and account id.
+MNS SDKs, aliyunsdkcore's FnF, RAM and STS requests and the Tea FnF, RAM and STS clients, which read no
+endpoint variable); the access key under the names tidegate's own commands, the SDKs' credential chains and
+the first source document's worker read; and the region and account id.
 """
 
 from __future__ import annotations

@@ -50,27 +50,46 @@ def _entries(data_dir: Path) -> Iterable[str]:
             yield os.path.join(top, name)
 
 
-def make_private(data_dir: Path, extra: Iterable[Path] = ()) -> list[tuple[str, int, int]]:
+def _has_acl(path: str) -> bool:
+    try:
+        os.getxattr(path, "system.posix_acl_access", follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
+def make_private(data_dir: Path, extra: Iterable[Path] = (), shared: Iterable[Path] = ()) -> list[tuple[str, int, int]]:
     """Remove group/other permissions from ``data_dir``, everything in it and ``extra`` files.
+
+    ``shared``: folders the function workers reach through ACL entries (docs/functions.md, "Isolation and
+    limits"); they and what they hold, when they carry an ACL, lose only the permissions of others, since
+    their group bits are the mask of those entries.
 
     Returns ``(path, old mode, new mode)`` of every path changed. Symbolic links are left alone; a path
     that cannot be changed (another owner) is logged and skipped.
     """
     changed: list[tuple[str, int, int]] = []
+    shared_paths = {os.path.abspath(p) for p in shared}
     for path in (*_entries(data_dir), *(str(p) for p in extra)):
+        absolute = os.path.abspath(path)
+        keep = (
+            absolute in shared_paths
+            or any(absolute.startswith(s + os.sep) for s in shared_paths if s != os.path.abspath(data_dir))
+        ) and _has_acl(absolute)
         try:
             st = os.lstat(path)
         except FileNotFoundError:
             continue
         mode = stat.S_IMODE(st.st_mode)
-        if stat.S_ISLNK(st.st_mode) or not mode & 0o077:
+        wanted = mode & (0o770 if keep else 0o700)
+        if stat.S_ISLNK(st.st_mode) or mode == wanted:
             continue
         try:
-            os.chmod(path, mode & 0o700)
+            os.chmod(path, wanted)
         except OSError as exc:
             log.warning("cannot make %s private (mode %04o): %s", path, mode, exc)
             continue
-        changed.append((path, mode, mode & 0o700))
+        changed.append((path, mode, wanted))
     for path, old, new in changed[:_LOGGED]:
         log.warning("made %s private: mode %04o -> %04o", path, old, new)
     if len(changed) > _LOGGED:

@@ -1,7 +1,9 @@
 """``tidegate run FLOW``: run one execution on a store and print its result.
 
 The runtime started here drives every running execution of the store, so running again on the same store
-after a crash (same ``--name``) resumes the execution instead of starting another one.
+after a crash (same ``--name``) resumes the execution instead of starting another one. Queue and topic task
+steps send nothing: they are answered in process (``--respond``, ``--responses``, ``--worker``:
+:mod:`tidegate.integrations.local_mns`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import click
 
 from tidegate.api.fnf_render import execution_json, history_json
 from tidegate.cli._app import main
+from tidegate.cli.run_answers import build_local_mns, echo_sent
 from tidegate.clock import now_ms
 from tidegate.errors import FlowError, FlowValidationError
 from tidegate.flow import load_flow_file
-from tidegate.flow.model import Flow
+from tidegate.flow.model import Flow, ResourceKind
+from tidegate.integrations import Registry
 from tidegate.jsontext import JsonTextError, compact
 from tidegate.jsontext import parse as parse_json
 from tidegate.runtime import START, Runtime, load_signer
@@ -108,6 +112,28 @@ def _describe(store: Store, r: ExecutionRecord) -> dict[str, Any]:
 @click.option("--flow-name", help="Flow name (default: the flow's `name`, else the file name).")
 @click.option("--json", "as_json", is_flag=True, help="Print DescribeExecution fields and the history as JSON.")
 @click.option("--timeout", "timeout_s", type=float, help="Give up waiting after this many seconds (exit 1).")
+@click.option(
+    "--respond",
+    multiple=True,
+    metavar="STEP=JSON",
+    help="Answer a queue or topic task step: a JSON object is its callback output, "
+    '{"error": E, "cause": C} a failure; repeat a step for successive attempts.',
+)
+@click.option(
+    "--responses",
+    "responses_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A YAML or JSON file mapping step names to a reply or a list of replies (successive attempts).",
+)
+@click.option(
+    "--worker",
+    "worker_specs",
+    multiple=True,
+    metavar="[STEP=]MODULE:FUNCTION",
+    help="A tidegate.sdk handler that answers waitForCallback queue and topic steps in this process "
+    "(STEP= for one step only).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Show every message a step sends (on stderr).")
 def run_command(
     flow_file: Path,
     input_text: str,
@@ -117,6 +143,10 @@ def run_command(
     flow_name: str | None,
     as_json: bool,
     timeout_s: float | None,
+    respond: tuple[str, ...],
+    responses_file: Path | None,
+    worker_specs: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Run FLOW_FILE once and print the result; exit 0 when the execution succeeded."""
     try:
@@ -134,6 +164,10 @@ def run_command(
         raise click.BadParameter(exc.message, param_hint="--input") from None
     if not isinstance(data, dict):
         raise click.BadParameter("the input must be a JSON object", param_hint="--input")
+    local_mns = build_local_mns(flow, respond, responses_file, worker_specs, echo_sent if verbose else None)
+    registry = Registry()
+    registry.register(ResourceKind.QUEUE, local_mns)
+    registry.register(ResourceKind.TOPIC, local_mns)
 
     tmp = None
     if store_url is None:
@@ -156,7 +190,7 @@ def run_command(
         except ExecutionAlreadyExists:
             record = store.get_execution(name, record.name)
         if not record.ended:
-            with Runtime(store, signer=load_signer(store), functions_dir=functions_dir):
+            with Runtime(store, signer=load_signer(store), functions_dir=functions_dir, registry=registry):
                 record = _wait_until_ended(store, record, timeout_s)
         _print(store, record, as_json)
     finally:

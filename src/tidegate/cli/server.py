@@ -47,12 +47,17 @@ from tidegate.cli.private import PRIVATE_UMASK, make_private, sqlite_files
 from tidegate.deploy.host import FunctionHost
 from tidegate.deploy.serve import build_function_host, deploy_files, deploy_on_start
 from tidegate.deploy.spec import load_deploy_file
+from tidegate.egress import EgressPolicy
 from tidegate.errors import ConfigurationError, StoreError
 from tidegate.flow.model import ResourceKind
+from tidegate.functions import Isolation, close_own_proc_entries, default_workers
 from tidegate.integrations import Registry
 from tidegate.integrations.mns import mns_targets
+from tidegate.integrations.roles import TaskRoles
 from tidegate.mq.push import PushWorker, start_push_worker
-from tidegate.runtime import Runtime
+from tidegate.ram.service_roles import ensure_default_execution_role
+from tidegate.ram.sts import StsService
+from tidegate.runtime import DEFAULT_CALLBACK_TIMEOUT_S, Runtime
 from tidegate.runtime.identity import SETTING as IDENTITY_SETTING
 from tidegate.runtime.identity import (
     Identity,
@@ -62,6 +67,7 @@ from tidegate.runtime.identity import (
     parse_identity,
     reset_identity,
 )
+from tidegate.runtime.nodes import NodeKeeper, claim_node_id
 from tidegate.runtime.retention import Retention, parse_retention
 from tidegate.store import Store, open_store
 from tidegate.store.inspect import read_setting, schema_status
@@ -366,6 +372,7 @@ def run_check(settings: Settings, environ: Mapping[str, str], *, reset_identity:
         if not report.problems:  # the key and the store are usable: does the store know this server?
             report.attempt("identity", lambda: _check_identity(url, config.data, env, reset_identity))
     report.attempt("listen", lambda: _check_port(config.host, config.port))
+    report.attempt("functions", lambda: _describe_isolation(_isolation(config, claim=False)))
     deploy_dir = config.deploy
     if deploy_dir is not None:
         report.attempt("deploy", lambda: _check_deploy(deploy_dir))
@@ -382,6 +389,7 @@ def _print_summary(settings: Settings, report: _Report) -> None:
     if settings.file is not None:
         lines.insert(0, ("config file", str(settings.file)))
     lines.append(("region", config.region))
+    lines.append(("egress", _egress_summary(config)))
     access = "on" if config.access_log else "off"
     lines.append(("logs", f"{config.log_level}, {config.log_format}, access log {access}"))
     given = ", ".join(f"{s.key} from {source}" for s, _, source in settings.given())
@@ -393,6 +401,15 @@ def _print_summary(settings: Settings, report: _Report) -> None:
         click.echo(f"  note: {note}")
 
 
+def _egress_summary(config: ServerConfig) -> str:
+    reach = f"only {config.egress_allow}" if config.egress_allow else "any host"
+    refused = "link-local and metadata addresses refused"
+    if config.egress_deny:
+        refused += f", also {config.egress_deny}"
+    requirements = "any source" if config.allow_direct_requirements else "the package index only"
+    return f"pushes reach {reach}; {refused}; requirements from {requirements}"
+
+
 # --- serving ----------------------------------------------------------------------------------------
 
 
@@ -400,19 +417,44 @@ def _listen_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _start_runtime(ctx: AppContext, functions: FunctionHost, callback_timeout_s: int) -> Runtime:
-    """Start the runtime with the function host's integration; return it."""
+def _isolation(config: ServerConfig, *, claim: bool = True) -> Isolation:
+    """``--function-isolation`` and ``--function-user`` resolved for this machine (raises IsolationError);
+    ``claim``: take the uid range for this process (not for ``--check``)."""
+    return Isolation.resolve(config.function_isolation, config.function_user, default_workers(), claim=claim)
+
+
+def _describe_isolation(isolation: Isolation) -> str:
+    if isolation.separate:
+        last = isolation.uid + default_workers() - 1
+        return f"user isolation (uids {isolation.uid}-{last}, group {isolation.gid})"
+    return "process isolation (the server's uid)"
+
+
+def start_runtime(
+    ctx: AppContext,
+    functions: FunctionHost,
+    owner: str | None = None,
+    callback_timeout_s: int = DEFAULT_CALLBACK_TIMEOUT_S,
+) -> Runtime:
+    """Start the runtime with the function host's integration, leasing as node ``owner`` (None: a new id
+    for this process run), with ``callback_timeout_s`` as the default callback timeout; return it."""
     # Task steps and HTTP triggers share the function host's one runner.
+    # Task steps act as their flow's execution role (the default one for flows without a RoleArn).
+    ensure_default_execution_role(ctx.ram)
+    roles = TaskRoles(ctx.store, ctx.authorizer)
+    ctx.service.flow_changed = roles.forget  # a flow's new RoleArn applies at once on this server
     registry = Registry()
-    registry.register(ResourceKind.FUNCTION, functions.integration())
+    registry.register(ResourceKind.FUNCTION, functions.integration(roles))
     runtime = Runtime(
         ctx.store,
         signer=ctx.signer,
         registry=registry,
+        owner=owner,
         region=ctx.region,
         account_id=ctx.account_id,
         credentials=functions.credentials,
-        transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id),
+        roles=roles,
+        transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id, roles=roles),
         callback_timeout_s=callback_timeout_s,
     )
     ctx.service.apply_now = runtime.driver.apply_now  # starts and task reports move on in their request
@@ -461,13 +503,16 @@ def serve(
     data_dir = config.data
     metrics.set_enabled(config.metrics)  # before anything counts
     os.umask(PRIVATE_UMASK)  # every folder and file the server creates is its own: 0700 / 0600
+    close_own_proc_entries()  # same-uid processes (functions in process isolation) cannot read /proc/PID
     url = config.store or store_url_for(data_dir)
     for problem in _folder_problems(data_dir, url):
         raise UsageFailure(problem)
     _check_key(data_dir, env)  # a key that would be refused is refused before anything is created
+    isolation = _isolation(config)
     retention_ms = parse_retention(config.retention)  # checked by the setting's type already
     store = open_store(url)  # then the store: one that cannot be opened leaves no data folder behind
     runtime: Runtime | None = None
+    keeper: NodeKeeper | None = None
     retention = Retention(store, retention_ms) if retention_ms is not None else None
     push: PushWorker | None = None
     functions: FunctionHost | None = None
@@ -482,15 +527,22 @@ def serve(
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageFailure(f"cannot create the data folder {data_dir}: {exc.strerror or exc}") from None
+        # This server's lease-owner id; refused when another running server has the data folder.
+        keeper = NodeKeeper(store, claim_node_id(data_dir), address=config.public_url or _listen_url(host, port))
         ctx, created = build_context(store, data_dir, env)
+        ctx.node_id = keeper.node_id
+        ctx.egress = EgressPolicy.parse(config.egress_allow, config.egress_deny)  # checked by the settings' type
         _record_identity(ctx, reset_identity)
         if created:
             _announce_key(ctx, data_dir, config.log_format)
-        make_private(data_dir, sqlite_files(url))  # after the key check: a readable key file is refused
+        # After the key check (a readable key file is refused). Workers with a uid of their own pass through
+        # the data folder to DATA/functions: those two keep the group bits that carry their ACL entries.
+        shared = [data_dir, data_dir / "functions"] if isolation.separate else []
+        make_private(data_dir, sqlite_files(url), shared=shared)
         ctx.service.purger.sweep()  # executions of flows deleted before a stop (or by an older version)
         functions = build_function_host(
             store,
-            ctx.keyring,
+            StsService(ctx.authorizer),
             data_dir,
             host=host,
             port=port,
@@ -498,12 +550,23 @@ def serve(
             account_id=ctx.account_id,
             env=env,
             functions_dir=config.functions,
+            allow_direct_requirements=config.allow_direct_requirements,
+            isolation=isolation,
         )
-        runtime = _start_runtime(ctx, functions, config.callback_timeout)
+        log.info("function workers: %s", _describe_isolation(isolation))
+        keeper.start()  # before the runtime claims: leases a killed previous run of this node held are released
+        runtime = start_runtime(ctx, functions, keeper.node_id, config.callback_timeout)
         if retention is not None:
             retention.start()
         push = start_push_worker(
-            store, data_dir, host=host, port=port, region=ctx.region, account_id=ctx.account_id, env=env
+            store,
+            data_dir,
+            host=host,
+            port=port,
+            region=ctx.region,
+            account_id=ctx.account_id,
+            env=env,
+            egress=ctx.egress,
         )
         limits = HttpLimits(config.header_timeout, config.body_timeout, config.keep_alive_timeout)
         app: Any = create_app(ctx, functions, metrics_public=config.metrics_public)
@@ -536,6 +599,8 @@ def serve(
             retention.stop()
         if runtime is not None:
             runtime.stop()
+        if keeper is not None:
+            keeper.stop()
         if functions is not None:
             functions.close()
         if ctx is not None:
@@ -585,6 +650,7 @@ def server_command(settings: Settings, check: bool, reset_identity: bool) -> Non
     config = settings.config
     setup_logging(config.log_level, config.log_format, access_log=config.access_log)
     env = server_env(config, os.environ)
+    os.environ.pop(ENV_SECRET, None)  # read into env: what the server starts (pip...) does not inherit it
     listeners = bind_listeners(config.host, config.port)  # before anything is created or announced
     try:
         serve(config, env, listeners, reset_identity=reset_identity)

@@ -8,10 +8,11 @@ from typing import Any
 from starlette.requests import Request
 
 from tidegate.api.rest_render import schedule_doc
-from tidegate.console.web import ConsoleServices, Invalid
+from tidegate.console.web import ConsoleServices, Invalid, may
 from tidegate.errors import TidegateError
 from tidegate.mq import MessageNotExist
 from tidegate.mq.wire_requests import MessageRequest
+from tidegate.ram import arns
 from tidegate.runtime.cron import next_fire_ms
 
 __all__ = ["MQ_ROUTES", "NEXT_FIRES"]
@@ -48,20 +49,28 @@ def list_queues(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
 
 def get_queue(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     """One queue's attributes and counts, up to 16 active messages (peeked: nothing changes), parked long
-    polls, and the quarantined messages (count and the oldest 100, with the reason)."""
+    polls, and the quarantined messages (count and the oldest 100, with the reason).
+
+    The messages (active and quarantined) are shown only to an identity allowed ``mns:PeekMessage`` on the
+    queue's messages (``messages_hidden`` says when they are left out).
+    """
     name = req.path_params["queue"]
     info = s.queues.get_queue(name)
+    peek = may(s, req, "mns:PeekMessage", arns.mns_queue_messages(s.ctx.region, s.ctx.account_id, name))
     try:
-        messages = [dataclasses.asdict(m) for m in s.queues.peek(name, 16)]
+        messages = [dataclasses.asdict(m) for m in s.queues.peek(name, 16)] if peek else []
     except MessageNotExist:
         messages = []
     quarantined, items = s.queues.quarantined(name)
+    if not peek:
+        items = []
     return {
         "queue": dataclasses.asdict(info),
         "messages": messages,
         "receivers_waiting": s.queues.receivers_waiting(name),
         "quarantined": quarantined,
         "quarantined_messages": [dataclasses.asdict(m) for m in items],
+        "messages_hidden": not peek,
     }
 
 

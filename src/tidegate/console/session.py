@@ -1,11 +1,12 @@
 """Console sign-in: HMAC-signed session cookies and the CSRF token that goes with each session.
 
 The session is stateless: the cookie carries ``{key id, expiry, nonce}`` signed with a key derived from
-the root AccessKey secret, so every server process that shares the root key (several servers on one
-PostgreSQL database) accepts the same cookie and nothing is written to the store per sign-in. Each request
-re-resolves the key id, so a key that is removed from the key ring ends its sessions at once. The CSRF token
-is an HMAC of the session nonce: the page reads it from ``GET /console/api/session`` and sends it in the
-``X-CSRF-Token`` header of every state-changing request.
+the root AccessKey secret (any AccessKey of the account signs in: the root key or a RAM user's; the
+session acts as that key's identity, with its permissions), so every server process that shares the root
+key (several servers on one PostgreSQL database) accepts the same cookie and nothing is written to the
+store per sign-in. Each request re-resolves the key id, so a key that is removed (or disabled) ends its
+sessions at once. The CSRF token is an HMAC of the session nonce: the page reads it from
+``GET /console/api/session`` and sends it in the ``X-CSRF-Token`` header of every state-changing request.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tidegate.auth.keys import KeyRing, derive_key
+from tidegate.auth.keys import AccessKey, KeyRing, derive_key
 from tidegate.errors import AuthError
 
 __all__ = [
@@ -55,6 +56,8 @@ class Session:
     key_id: str
     expires_s: int
     nonce: str
+    #: The key the session was signed in with, as resolved when the session was last verified.
+    key: AccessKey | None = field(default=None, compare=False, repr=False)
 
 
 def _b64(data: bytes) -> str:
@@ -91,7 +94,7 @@ class SessionSigner:
             raise ConsoleUnauthorized("The AccessKey ID or secret is wrong.") from None
         if not secret or not hmac.compare_digest(key.secret.encode(), secret.encode()):
             raise ConsoleUnauthorized("The AccessKey ID or secret is wrong.")
-        session = Session(key_id=key_id, expires_s=int(now_s) + SESSION_TTL_S, nonce=secrets.token_hex(16))
+        session = Session(key_id=key_id, expires_s=int(now_s) + SESSION_TTL_S, nonce=secrets.token_hex(16), key=key)
         payload = json.dumps({"k": session.key_id, "e": session.expires_s, "n": session.nonce}).encode()
         return f"{_b64(payload)}.{_b64(self._mac(payload))}", session
 
@@ -118,10 +121,10 @@ class SessionSigner:
         if session.expires_s <= now_s:
             raise ConsoleUnauthorized("The console session has expired: sign in again.")
         try:
-            self.keyring.resolve(session.key_id, None, now_s)
+            key = self.keyring.resolve(session.key_id, None, now_s)
         except AuthError:
             raise ConsoleUnauthorized() from None
-        return session
+        return Session(key_id=session.key_id, expires_s=session.expires_s, nonce=session.nonce, key=key)
 
     def csrf_token(self, session: Session) -> str:
         """The CSRF token of a session (what state-changing requests must echo)."""

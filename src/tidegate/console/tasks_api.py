@@ -18,7 +18,7 @@ from tidegate.jsontext import compact
 __all__ = ["TASK_ROUTES"]
 
 
-def list_waiting(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
+def list_tasks(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     """The waiting tasks, oldest first (``sort=-age``: newest first), optionally of one ``flow``."""
     q = Params(req.query_params)
     page = s.ctx.service.list_waiting_tasks(
@@ -31,7 +31,7 @@ def list_waiting(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     return {"tasks": [waiting_task_doc(t, now) for t in page.items], "next_token": page.next_token}
 
 
-def succeed(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
+def waiting_task_succeeded(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     """Report a waiting task succeeded: ``{"output": object}``."""
     output = body.get("output", {})
     if not isinstance(output, dict):
@@ -40,7 +40,7 @@ def succeed(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     return {"event_id": s.ctx.service.complete_waiting_task(p["flow"], p["execution"], p["task"], compact(output))}
 
 
-def fail(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
+def waiting_task_failed(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
     """Report a waiting task failed: ``{"error": str, "cause"?: str}``."""
     error, cause = body.get("error"), body.get("cause") or ""
     if not isinstance(error, str) or not isinstance(cause, str):
@@ -51,7 +51,7 @@ def fail(s: ConsoleServices, req: Request, body: dict[str, Any]) -> Any:
 
 _T = "/flows/{flow}/executions/{execution}/tasks/{task}"
 TASK_ROUTES = [
-    ("/tasks", "GET", list_waiting),
-    (_T + "/succeeded", "POST", succeed),
-    (_T + "/failed", "POST", fail),
+    ("/tasks", "GET", list_tasks),
+    (_T + "/succeeded", "POST", waiting_task_succeeded),
+    (_T + "/failed", "POST", waiting_task_failed),
 ]

@@ -1,7 +1,8 @@
 """Apply or remove a deploy file against a running server, over its public APIs.
 
 Functions, flows and schedules go through the REST API (``/api/v1``), queues, topics and subscriptions
-through the MNS protocol (:class:`~tidegate.mq.client.MnsClient`): the same calls any client could make,
+through the MNS protocol (:class:`~tidegate.mq.client.MnsClient`), the ``ram:`` section's policies and roles
+through the RAM API (:mod:`tidegate.deploy.ram_apply`): the same calls any client could make,
 so ``tidegate deploy`` works against a remote server and ``tidegate server --deploy`` runs this very code.
 Each resource is compared with what the server has and only what changed is written; every step is
 reported as ``(kind, name, outcome)`` with outcome ``created``, ``updated``, ``unchanged`` or ``deleted``
@@ -17,7 +18,16 @@ from typing import Any
 
 import httpx
 
-from tidegate.deploy.spec import DeployFile, EndpointRef, FlowDecl, QueueDecl, SubscriptionDecl, TopicDecl
+from tidegate.deploy.ram_apply import RamDeployer
+from tidegate.deploy.spec import (
+    DeployFile,
+    EndpointRef,
+    FlowDecl,
+    QueueDecl,
+    ServiceDecl,
+    SubscriptionDecl,
+    TopicDecl,
+)
 from tidegate.errors import TidegateError
 from tidegate.mq.client import MnsClient, MnsClientError, fields, seg
 from tidegate.mq.wire import (
@@ -28,6 +38,7 @@ from tidegate.mq.wire import (
     encode_subscription,
     encode_topic_attributes,
 )
+from tidegate.ram.client import RamClient
 
 __all__ = ["DeployError", "Deployer", "Step"]
 
@@ -85,6 +96,7 @@ class Deployer:
             base_url=self.endpoint + "/api/v1", auth=(access_key_id, access_key_secret), timeout=timeout
         )
         self.mns = MnsClient(self.endpoint, access_key_id, access_key_secret, timeout=60.0)
+        self.ram = RamClient(self.endpoint, access_key_id, access_key_secret, timeout=60.0)
         self.report = report or (lambda step: None)
         self._identity: dict[str, Any] | None = None
 
@@ -92,6 +104,7 @@ class Deployer:
         """Close the connections."""
         self.rest.close()
         self.mns.close()
+        self.ram.close()
 
     def __enter__(self) -> Deployer:
         return self
@@ -111,6 +124,12 @@ class Deployer:
                 message = resp.text[:300]
             raise DeployError(f"{method} {path} failed ({resp.status_code}) {message}")
         return resp.status_code, (resp.json() if resp.content else None)
+
+    def _ram(self, steps: list[Step]) -> RamDeployer:
+        """A deployer of the ``ram:`` section that adds its steps to ``steps``."""
+        return RamDeployer(
+            self.ram, lambda kind, name, outcome: steps.append(self._step(kind, name, outcome)), DeployError
+        )
 
     def _step(self, kind: str, name: str, outcome: str) -> Step:
         step = Step(kind, name, outcome)
@@ -153,12 +172,16 @@ class Deployer:
     # --- deploy ---------------------------------------------------------------------------------------
 
     def deploy(self, plan: DeployFile) -> list[Step]:
-        """Create or update everything ``plan`` declares (functions, queues, topics, flows, schedules).
+        """Create or update everything ``plan`` declares (RAM policies and roles, functions, queues, topics,
+        flows, schedules).
 
         Raises:
             DeployError: the server refused a step (steps before it stay applied).
         """
         steps: list[Step] = []
+        self._ram(steps).deploy(plan.ram)
+        for sv in plan.services:
+            steps.append(self._service(sv))
         for fn in plan.functions:
             _, doc = self._call("PUT", f"/functions/{fn.service}/{fn.name}", fn.body)
             steps.append(self._step("function", f"{fn.service}/{fn.name}", doc["result"]))
@@ -169,6 +192,19 @@ class Deployer:
         for f in plan.flows:
             steps.extend(self._flow(f))
         return steps
+
+    def role_arn(self, role: str) -> str:
+        """A role's ARN: ``role`` itself when it is one (``acs:…``), else the role of that name in the account."""
+        if not role or role.startswith("acs:"):
+            return role
+        return f"acs:ram::{self.identity()['account_id']}:role/{role}"
+
+    def _service(self, sv: ServiceDecl) -> Step:
+        body = {"role": self.role_arn(sv.role), "description": sv.description}
+        status, doc = self._call("PUT", f"/services/{sv.name}", body)
+        if status == 404:
+            raise DeployError("the server has no /api/v1/services: it is too old for a deploy file's services")
+        return self._step("service", sv.name, doc["result"])
 
     @staticmethod
     def _differs(current: Mapping[str, str], wanted: Mapping[str, int | bool]) -> bool:
@@ -239,7 +275,8 @@ class Deployer:
 
     def _flow(self, f: FlowDecl) -> list[Step]:
         status, current = self._call("GET", f"/flows/{f.name}")
-        wanted = {"definition": f.definition, "description": f.description, "role_arn": f.role_arn}
+        role_arn = f.role_arn or self.role_arn(f.role)
+        wanted = {"definition": f.definition, "description": f.description, "role_arn": role_arn}
         if status == 404:
             self._call("POST", "/flows", {"name": f.name, **wanted})
             steps = [self._step("flow", f.name, "created")]
@@ -297,6 +334,10 @@ class Deployer:
         for fn in plan.functions:
             status, _ = self._call("DELETE", f"/functions/{fn.service}/{fn.name}")
             steps.append(self._step("function", f"{fn.service}/{fn.name}", "absent" if status == 404 else "deleted"))
+        for sv in plan.services:
+            status, _ = self._call("DELETE", f"/services/{sv.name}")
+            steps.append(self._step("service", sv.name, "absent" if status == 404 else "deleted"))
+        self._ram(steps).destroy(plan.ram)
         return steps
 
 

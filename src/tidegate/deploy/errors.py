@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from tidegate.errors import ConfigurationError, FunctionError, NotFoundError
 
-__all__ = ["DeployFileError", "FunctionNotExists", "InvalidFunction", "RequirementsFailed"]
+__all__ = ["DeployFileError", "FunctionNotExists", "InvalidFunction", "RequirementsFailed", "ServiceNotExists"]
 
 
 class FunctionNotExists(NotFoundError):
     """The function does not exist."""
 
     code = "FunctionNotExists"
+
+
+class ServiceNotExists(NotFoundError):
+    """The service does not exist."""
+
+    code = "ServiceNotExists"
 
 
 class InvalidFunction(FunctionError):

@@ -4,25 +4,84 @@ One :class:`~tidegate.functions.FunctionRunner` serves both the task steps of th
 triggers. Its workers start with tidegate's ``sitecustomize`` shim on ``PYTHONPATH`` and
 ``TIDEGATE_ENDPOINT`` set to this server, so the official SDKs inside a function (aliyunsdkcore's FnF
 requests, the MNS SDKs, the Tea FnF client) reach this server although the function's code names no
-endpoint. Each invocation gets fresh temporary credentials from ``credentials()``.
+endpoint. Each invocation gets the credentials of its service's role (:class:`ServiceCredentials`): a
+fresh STS session of the role, or none when the service has no role, as in Function Compute.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+import threading
+import time
 from pathlib import Path
 
+from tidegate.deploy.errors import InvalidFunction
 from tidegate.deploy.packages import Stager
-from tidegate.deploy.registry import FunctionRecord, FunctionRegistry
+from tidegate.deploy.registry import FunctionRecord, FunctionRegistry, ServiceRecord
 from tidegate.errors import TidegateError
-from tidegate.functions import Credentials, FunctionRunner, FunctionSpec, InvocationContext
-from tidegate.integrations.fc import FunctionIntegration, directory_resolver
+from tidegate.functions import Credentials, FunctionRunner, FunctionSpec, InvocationContext, Isolation
+from tidegate.integrations.fc import CredentialSource, FunctionIntegration, directory_resolver, no_credentials
+from tidegate.integrations.roles import TaskRoles
+from tidegate.ram.service_roles import FC_SERVICE, RoleNotUsable, service_role
+from tidegate.ram.sts import StsService
 from tidegate.shim import SHIM_DIR
 from tidegate.store import Store
 
-__all__ = ["FunctionHost"]
+__all__ = ["FUNCTION_CREDENTIALS_TTL_S", "FunctionHost", "ServiceCredentials"]
+
+#: Lifetime (seconds) of a function's credentials, at most its role's longest session.
+FUNCTION_CREDENTIALS_TTL_S = 3600
+
+
+class ServiceCredentials:
+    """A :data:`~tidegate.integrations.fc.CredentialSource`: sessions of each service's role (thread-safe).
+
+    A service whose record names a role gets, per invocation, an STS session of that role assumed as
+    ``fc.aliyuncs.com`` (the role's trust policy must name it), called after the request id and valid for
+    :data:`FUNCTION_CREDENTIALS_TTL_S` (capped by the role's longest session). A service without a role
+    gets empty credentials. Each service's role is read from the registry at most once a second.
+    """
+
+    ttl_s = 1.0
+
+    def __init__(self, registry: FunctionRegistry, sts: StsService, session_s: int = FUNCTION_CREDENTIALS_TTL_S):
+        self.registry = registry
+        self.sts = sts
+        self.session_s = session_s
+        self._lock = threading.Lock()
+        self._roles: dict[str, tuple[str, float]] = {}
+
+    def forget(self, service: str) -> None:
+        """Read ``service``'s role again next time."""
+        with self._lock:
+            self._roles.pop(service, None)
+
+    def role_of(self, service: str) -> str:
+        """The role ARN of ``service`` ("" for none)."""
+        now = time.monotonic()
+        cached = self._roles.get(service)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        record = self.registry.get_service(service)
+        role = record.role if record is not None else ""
+        with self._lock:
+            if len(self._roles) >= 10_000:
+                self._roles.clear()
+            self._roles[service] = (role, now + self.ttl_s)
+        return role
+
+    def __call__(self, service: str, request_id: str) -> Credentials:
+        role = self.role_of(service)
+        if not role:
+            return Credentials()
+        service_role(self.sts.authorizer, role, FC_SERVICE, what="role")
+        try:
+            assumed = self.sts.assume_role_as_service(role, request_id, self.session_s, service=FC_SERVICE)
+        except TidegateError as exc:  # deleted or changed since the check above
+            raise RoleNotUsable(exc.message) from None
+        key = assumed.key
+        return Credentials(key.id, key.secret, key.security_token or "")
+
 
 log = logging.getLogger("tidegate.functions")
 
@@ -37,9 +96,13 @@ class FunctionHost:
         public_url: The base URL HTTP triggers are announced with (push subscriptions use it).
         region: The region functions see in ``context.region``.
         account_id: The account id of ``context.account_id``.
-        credentials: Issues the temporary keys of one invocation.
+        sts: Assumes the services' roles (:class:`ServiceCredentials`); None: functions get no credentials.
         functions_dir: Local functions (``DIR/SERVICE/FUNCTION.py``) tried after the registry.
         workers: The most function worker processes (default: the runner's).
+        allow_direct_requirements: pip may fetch requirements named by URL or path (default: only by name,
+            from the configured package index).
+        isolation: How the workers are kept from the server (default: ``process``). The data folder is
+            theirs to read only in ``DATA/functions`` (installed requirements and the functions' views).
     """
 
     def __init__(
@@ -51,21 +114,32 @@ class FunctionHost:
         public_url: str | None = None,
         region: str,
         account_id: str,
-        credentials: Callable[[], Credentials] = Credentials,
+        sts: StsService | None = None,
         functions_dir: Path | None = None,
         workers: int | None = None,
+        allow_direct_requirements: bool = False,
+        isolation: Isolation | None = None,
     ) -> None:
         self.registry = FunctionRegistry(store.database)
-        self.stager = Stager(Path(data_dir).resolve() / "functions")
         self.endpoint = endpoint.rstrip("/")
         self.public_url = (public_url or endpoint).rstrip("/")
         self.region = region
         self.account_id = account_id
-        self.credentials = credentials
-        self._local = directory_resolver(Path(functions_dir)) if functions_dir is not None else None
-        self.runner = FunctionRunner(
-            workers=workers, sitecustomize_dir=SHIM_DIR, env={"TIDEGATE_ENDPOINT": self.endpoint}
+        self.sts = sts
+        self.credentials: CredentialSource = (
+            ServiceCredentials(self.registry, sts) if sts is not None else no_credentials
         )
+        self._local = directory_resolver(Path(functions_dir)) if functions_dir is not None else None
+        data = Path(data_dir).resolve()
+        self.runner = FunctionRunner(
+            workers=workers,
+            sitecustomize_dir=SHIM_DIR,
+            env={"TIDEGATE_ENDPOINT": self.endpoint},
+            isolation=isolation,
+            private=[data],
+            readable=[data / "functions"],
+        )
+        self.stager = Stager(data / "functions", installed=self.runner.share, allow_direct=allow_direct_requirements)
 
     def close(self) -> None:
         """Stop the function workers."""
@@ -96,18 +170,61 @@ class FunctionHost:
                 return None
         return self._local(service, qualifier, function) if self._local is not None else None
 
-    def integration(self) -> FunctionIntegration:
-        """The task integration for ``acs:fc:::services/S[.Q]/functions/F`` on this host's runner."""
+    def integration(self, roles: TaskRoles | None = None) -> FunctionIntegration:
+        """The task integration for ``acs:fc:::services/S[.Q]/functions/F`` on this host's runner.
+
+        ``roles``: task steps act as their flow's execution role (``fc:InvokeFunction``).
+        """
         return FunctionIntegration(
-            self.runner, self.resolve, region=self.region, account_id=self.account_id, credentials=self.credentials
+            self.runner,
+            self.resolve,
+            region=self.region,
+            account_id=self.account_id,
+            credentials=self.credentials,
+            roles=roles,
         )
 
-    def context(self, qualifier: str = "LATEST", request_id: str | None = None) -> InvocationContext:
-        """A fresh invocation context with new temporary credentials."""
-        ctx = InvocationContext(
-            region=self.region, account_id=self.account_id, credentials=self.credentials(), qualifier=qualifier
+    def context(self, service: str, request_id: str, qualifier: str = "LATEST") -> InvocationContext:
+        """An invocation context with the credentials of ``service``'s role.
+
+        Raises:
+            RoleNotUsable: the service's role cannot be assumed.
+        """
+        return InvocationContext(
+            request_id=request_id,
+            region=self.region,
+            account_id=self.account_id,
+            credentials=self.credentials(service, request_id),
+            qualifier=qualifier,
         )
-        return ctx if request_id is None else replace(ctx, request_id=request_id)
+
+    def put_service(self, record: ServiceRecord) -> tuple[ServiceRecord, str]:
+        """Store a service record; its role applies at once here (within a second on other servers).
+
+        Raises:
+            InvalidFunction: the role is not a role of this account that trusts ``fc.aliyuncs.com``, or
+                this host assumes no roles.
+        """
+        if record.role:
+            if self.sts is None:
+                raise InvalidFunction("this function host assumes no roles: a service role cannot be set")
+            try:
+                service_role(self.sts.authorizer, record.role, FC_SERVICE, what="role")
+            except RoleNotUsable as exc:
+                raise InvalidFunction(exc.message) from None
+        result = self.registry.put_service(record)
+        self._forget(record.name)
+        return result
+
+    def delete_service(self, name: str) -> bool:
+        """Delete a service record (its functions stay, without a role); return whether it existed."""
+        deleted = self.registry.delete_service(name)
+        self._forget(name)
+        return deleted
+
+    def _forget(self, service: str) -> None:
+        if isinstance(self.credentials, ServiceCredentials):
+            self.credentials.forget(service)
 
     # --- deployment ----------------------------------------------------------------------------------
 

@@ -12,6 +12,11 @@ folder, so a checked-out project stays clean.
 
 Files *inside* linked folders and edits to linked files are seen at once; a new top-level file in the code
 folder appears at the next deploy (or server start, which rebuilds views lazily).
+
+Requirements come from the configured package index only: a line that names a URL, a path or an archive
+instead of a project (``name @ https://…``, ``git+https://…``, ``./pkg``, ``pkg-1.0-py3-none-any.whl``) is
+refused before pip runs (:func:`check_requirement`) unless the server allows direct requirements
+(``--allow-direct-requirements``): otherwise a deploy could make the server fetch any URL.
 """
 
 from __future__ import annotations
@@ -19,20 +24,52 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tidegate.deploy.errors import RequirementsFailed
+from tidegate.errors import TidegateError
 
-__all__ = ["PIP_TIMEOUT_S", "Stager", "requirements_hash"]
+__all__ = ["PIP_TIMEOUT_S", "Stager", "check_requirement", "requirements_hash"]
 
 PIP_TIMEOUT_S = 900.0
 _STAMP = ".tidegate-requirements.json"
+# PEP 508 without a URL: a project name, extras, version clauses (also in parentheses), a marker.
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_VERSION = r"(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+"
+_VERSIONS = rf"{_VERSION}(?:\s*,\s*{_VERSION})*"
+_BY_NAME = re.compile(
+    rf"{_NAME}\s*(?:\[\s*(?:{_NAME}(?:\s*,\s*{_NAME})*)?\s*\])?\s*(?:{_VERSIONS}|\(\s*{_VERSIONS}\s*\))?"
+    r"\s*(?:;[^@]*)?"
+)
+# pip reads a name ending so as a file to install, not a project to look up.
+_ARCHIVES = (".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar.lz", ".tlz")
+
+
+def check_requirement(line: str, *, allow_direct: bool = False) -> None:
+    """Refuse a requirement pip would fetch from somewhere else than the package index.
+
+    Allowed: a project by name, with extras, versions and a marker (``requests[socks]>=2.31; python_version
+    >= "3.11"``). Refused unless ``allow_direct``: a URL (``name @ URL``, ``https://…``, ``git+…``), a path,
+    an archive file name.
+
+    Raises:
+        RequirementsFailed: the line names its source (the message quotes it).
+    """
+    text = line.strip()
+    if allow_direct:
+        return
+    if not _BY_NAME.fullmatch(text) or "://" in text or text.lower().endswith(_ARCHIVES):
+        raise RequirementsFailed(
+            f"requirement {text[:200]!r} does not name a project of the package index (a URL, a path or a "
+            "file is installed only when the server runs with --allow-direct-requirements)"
+        )
 
 
 def requirements_hash(requirements: Sequence[str]) -> str:
@@ -47,23 +84,40 @@ class Stager:
     Args:
         root: ``DATA/functions``.
         python: The interpreter whose pip installs the packages (the function workers' interpreter).
+        installed: Called with each newly installed folder before it is used (the function host gives the
+            workers read access to it: pip moves files in with the server's private permissions).
+        allow_direct: requirements may name a URL, a path or a file (see :func:`check_requirement`).
     """
 
-    def __init__(self, root: Path, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        root: Path,
+        python: str = sys.executable,
+        installed: Callable[[Path], None] | None = None,
+        *,
+        allow_direct: bool = False,
+    ) -> None:
         self.root = root
         self.python = python
+        self.installed = installed
+        self.allow_direct = allow_direct
         self._lock = threading.Lock()
         self._views: dict[tuple[str, str], tuple[str, str]] = {}
 
     def site(self, requirements: Sequence[str]) -> Path:
         """The folder holding ``requirements`` installed; installs them the first time.
 
+        A list installed before (by this server or with other settings) is used as it is: nothing is fetched.
+
         Raises:
-            RequirementsFailed: pip failed (its output's tail is in the message).
+            RequirementsFailed: a line names a URL, a path or a file (see :func:`check_requirement`), or pip
+                failed (its output's tail is in the message).
         """
         target = self.root / "_site" / requirements_hash(requirements)
         if (target / _STAMP).is_file():
             return target
+        for line in requirements:
+            check_requirement(line, allow_direct=self.allow_direct)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Built beside the final name and renamed: a half-finished install is never used.
         tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}"
@@ -79,6 +133,12 @@ class Stager:
             tail = (proc.stderr or proc.stdout).strip()[-1500:]
             raise RequirementsFailed(f"pip could not install {list(requirements)}:\n{tail}")
         (tmp / _STAMP).write_text(json.dumps(list(requirements)))
+        if self.installed is not None:
+            try:
+                self.installed(tmp)
+            except (OSError, TidegateError) as exc:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise RequirementsFailed(f"installed {list(requirements)}, but: {exc}") from None
         try:
             tmp.rename(target)
         except OSError:

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,36 @@ from tidegate.functions import FunctionKind, FunctionSpec
 from tidegate.names import NAME_RE
 from tidegate.store.database import Database, load_queries
 
-__all__ = ["HTTP_METHODS", "FunctionRecord", "FunctionRegistry", "check_function_name"]
+__all__ = [
+    "HTTP_METHODS",
+    "FunctionRecord",
+    "FunctionRegistry",
+    "ServiceRecord",
+    "TriggerAuth",
+    "check_function_name",
+    "trigger_auth",
+]
+
+
+class TriggerAuth(StrEnum):
+    """An HTTP trigger's ``authType``, as Function Compute names them."""
+
+    ANONYMOUS = "anonymous"  # anyone who reaches the port
+    FUNCTION = "function"  # a request signed with an AccessKey allowed fc:InvokeFunction on the function
+
+
+def trigger_auth(value: object, where: str = "authType") -> TriggerAuth:
+    """The :class:`TriggerAuth` ``value`` names (any case).
+
+    Raises:
+        InvalidFunction: not one of them.
+    """
+    try:
+        return TriggerAuth(str(value).lower())
+    except ValueError:
+        allowed = ", ".join(TriggerAuth)
+        raise InvalidFunction(f"{where} must be one of {allowed}, got {str(value)[:40]!r}.") from None
+
 
 #: The methods an HTTP trigger may allow (Function Compute's list).
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
@@ -55,6 +85,7 @@ class FunctionRecord:
         initializer: Optional ``module.attr`` run once per loaded code.
         http_trigger: Whether ``/2016-08-15/proxy/SERVICE/FUNCTION/…`` serves it (``http`` functions only).
         http_methods: The methods the trigger accepts.
+        http_auth: Who may call the trigger (``anonymous`` or ``function``: a signed request).
         requirements: pip requirement strings installed for the function on the server.
         description: Free text.
         created_ms / modified_ms: Epoch milliseconds (set by the registry).
@@ -71,6 +102,7 @@ class FunctionRecord:
     initializer: str | None = None
     http_trigger: bool = False
     http_methods: tuple[str, ...] = ()
+    http_auth: TriggerAuth = TriggerAuth.ANONYMOUS
     requirements: tuple[str, ...] = ()
     description: str = ""
     created_ms: int = 0
@@ -97,6 +129,18 @@ class FunctionRecord:
             raise InvalidFunction("timeout must be between 1 and 86400 seconds.")
         if not 64 <= self.memory_mb <= 32768:
             raise InvalidFunction("memory must be between 64 and 32768 MB.")
+        methods, auth = self._trigger()
+        for k, v in self.env.items():
+            if not isinstance(k, str) or not isinstance(v, str) or not k or "=" in k or "\0" in k + v:
+                raise InvalidFunction(f"environment variable {str(k)[:64]!r} is invalid.")
+        for req in self.requirements:
+            # Requirement strings go to pip as arguments: an option would change what pip does.
+            if not isinstance(req, str) or not req.strip() or req.lstrip().startswith("-"):
+                raise InvalidFunction(f"requirement {str(req)[:64]!r} is invalid.")
+        return replace(self, http_methods=methods, http_auth=auth, env=dict(self.env))
+
+    def _trigger(self) -> tuple[tuple[str, ...], TriggerAuth]:
+        """The HTTP trigger's methods (normalised) and authType, checked."""
         if self.http_trigger and self.kind != "http":
             raise InvalidFunction("an HTTP trigger needs an 'http' (WSGI) function.")
         methods = tuple(dict.fromkeys(m.upper() for m in self.http_methods))
@@ -105,14 +149,10 @@ class FunctionRecord:
             raise InvalidFunction(f"unknown HTTP methods: {', '.join(bad)}.")
         if self.http_trigger and not methods:
             methods = HTTP_METHODS
-        for k, v in self.env.items():
-            if not isinstance(k, str) or not isinstance(v, str) or not k or "=" in k or "\0" in k + v:
-                raise InvalidFunction(f"environment variable {str(k)[:64]!r} is invalid.")
-        for req in self.requirements:
-            # Requirement strings go to pip as arguments: an option would change what pip does.
-            if not isinstance(req, str) or not req.strip() or req.lstrip().startswith("-"):
-                raise InvalidFunction(f"requirement {str(req)[:64]!r} is invalid.")
-        return replace(self, http_methods=methods, env=dict(self.env))
+        auth = trigger_auth(self.http_auth)
+        if auth is not TriggerAuth.ANONYMOUS and not self.http_trigger:
+            raise InvalidFunction("an authType needs an HTTP trigger.")
+        return methods, auth
 
     def same_definition(self, other: FunctionRecord) -> bool:
         """Whether both records define the same function (times ignored)."""
@@ -144,7 +184,9 @@ class FunctionRecord:
             "memory": self.memory_mb,
             "env": dict(self.env),
             "initializer": self.initializer,
-            "http_trigger": {"methods": list(self.http_methods)} if self.http_trigger else None,
+            "http_trigger": {"methods": list(self.http_methods), "auth_type": str(self.http_auth)}
+            if self.http_trigger
+            else None,
             "requirements": list(self.requirements),
             "description": self.description,
             "created_ms": self.created_ms,
@@ -167,6 +209,7 @@ class FunctionRecord:
             initializer=row["initializer"],
             http_trigger=bool(row["http_trigger"]),
             http_methods=tuple(json.loads(row["http_methods"])),
+            http_auth=trigger_auth(row["http_auth"]),
             requirements=tuple(json.loads(row["requirements"])),
             description=row["description"],
             created_ms=int(row["created_ms"]),
@@ -187,9 +230,49 @@ def _params(r: FunctionRecord) -> dict[str, Any]:
         "initializer": r.initializer,
         "http_trigger": 1 if r.http_trigger else 0,
         "http_methods": json.dumps(list(r.http_methods)),
+        "http_auth": str(r.http_auth),
         "requirements": json.dumps(list(r.requirements)),
         "description": r.description,
     }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceRecord:
+    """A function service: the role its functions' credentials are a session of ("" for none).
+
+    Attributes:
+        name: The service name.
+        role: The ARN of a RAM role that trusts ``fc.aliyuncs.com``, or "" (functions get no credentials).
+        description: Free text.
+        created_ms / modified_ms: Epoch milliseconds (set by the registry).
+    """
+
+    name: str
+    role: str = ""
+    description: str = ""
+    created_ms: int = 0
+    modified_ms: int = 0
+
+    def to_doc(self) -> dict[str, Any]:
+        """The record as the REST API shows it."""
+        return {
+            "name": self.name,
+            "role": self.role,
+            "description": self.description,
+            "created_ms": self.created_ms,
+            "modified_ms": self.modified_ms,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ServiceRecord:
+        """Rebuild from a ``fc_services`` row."""
+        return cls(
+            name=row["service"],
+            role=row["role"],
+            description=row["description"],
+            created_ms=int(row["created_ms"]),
+            modified_ms=int(row["modified_ms"]),
+        )
 
 
 class FunctionRegistry:
@@ -242,4 +325,42 @@ class FunctionRegistry:
         """Delete ``service/name``; return whether it existed."""
         with self.db.write() as tx:
             rows = tx.raw(self.queries["delete_function"], {"service": service, "name": name})
+        return bool(rows)
+
+    # --- services ------------------------------------------------------------------------------------
+
+    def put_service(self, record: ServiceRecord) -> tuple[ServiceRecord, str]:
+        """Create or update a service (its role is checked by the caller).
+
+        Returns:
+            The stored record and ``created``, ``updated`` or ``unchanged``.
+        """
+        check_function_name(record.name, "service")
+        key = {"service": record.name}
+        with self.db.write() as tx:
+            rows = tx.raw(self.queries["get_service"], key)
+            if rows:
+                old = ServiceRecord.from_row(rows[0])
+                if (old.role, old.description) == (record.role, record.description):
+                    return old, "unchanged"
+            params = {**key, "role": record.role, "description": record.description, "now_ms": self.clock()}
+            row = tx.raw(self.queries["upsert_service"], params)[0]
+        return ServiceRecord.from_row(row), "updated" if rows else "created"
+
+    def get_service(self, name: str) -> ServiceRecord | None:
+        """The service ``name``, or None (a service with functions but no record has no role)."""
+        with self.db.read() as tx:
+            rows = tx.raw(self.queries["get_service"], {"service": name})
+        return ServiceRecord.from_row(rows[0]) if rows else None
+
+    def list_services(self) -> Sequence[ServiceRecord]:
+        """Every service record, by name."""
+        with self.db.read() as tx:
+            rows = tx.raw(self.queries["list_services"], {})
+        return [ServiceRecord.from_row(r) for r in rows]
+
+    def delete_service(self, name: str) -> bool:
+        """Delete the service record ``name`` (its functions stay); return whether it existed."""
+        with self.db.write() as tx:
+            rows = tx.raw(self.queries["delete_service"], {"service": name})
         return bool(rows)

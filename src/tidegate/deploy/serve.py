@@ -12,24 +12,22 @@ import httpx
 
 from tidegate.auth.keys import KeyRing
 from tidegate.deploy.apply import Deployer, Step
-from tidegate.deploy.host import FunctionHost
+from tidegate.deploy.host import FUNCTION_CREDENTIALS_TTL_S, FunctionHost
 from tidegate.deploy.spec import load_deploy_file
 from tidegate.errors import TidegateError
-from tidegate.functions import Credentials
+from tidegate.functions import Isolation
+from tidegate.ram.sts import StsService
 from tidegate.store import Store
 from tidegate.urls import local_url, public_url
 
 __all__ = ["FUNCTION_CREDENTIALS_TTL_S", "build_function_host", "deploy_directory", "deploy_on_start"]
-
-#: Lifetime of the temporary credentials handed to functions (they call back with them).
-FUNCTION_CREDENTIALS_TTL_S = 3600.0
 
 log = logging.getLogger("tidegate.deploy")
 
 
 def build_function_host(
     store: Store,
-    keyring: KeyRing,
+    sts: StsService,
     data_dir: Path,
     *,
     host: str,
@@ -38,16 +36,15 @@ def build_function_host(
     account_id: str,
     env: Mapping[str, str],
     functions_dir: Path | None = None,
+    allow_direct_requirements: bool = False,
+    isolation: Isolation | None = None,
 ) -> FunctionHost:
     """The server's :class:`FunctionHost`: workers reach this server at ``http://HOST:PORT``.
 
-    ``TIDEGATE_PUBLIC_URL`` (as for push certificates) is the base of announced trigger URLs.
+    ``TIDEGATE_PUBLIC_URL`` (as for push certificates) is the base of announced trigger URLs. Functions
+    get the credentials of their service's role, assumed through ``sts``. ``allow_direct_requirements``: pip
+    may fetch requirements named by URL or path, not only by name.
     """
-
-    def credentials() -> Credentials:
-        key = keyring.issue_temporary(FUNCTION_CREDENTIALS_TTL_S, time.time())
-        return Credentials(key.id, key.secret, key.security_token or "")
-
     url = local_url(host, port)
     return FunctionHost(
         store,
@@ -56,8 +53,10 @@ def build_function_host(
         public_url=public_url(env, host, port),
         region=region,
         account_id=account_id,
-        credentials=credentials,
+        sts=sts,
         functions_dir=functions_dir,
+        allow_direct_requirements=allow_direct_requirements,
+        isolation=isolation,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from tidegate.deploy.errors import DeployFileError
+from tidegate.deploy.ram_spec import RamDecl, parse_ram
 from tidegate.jsontext import JsonTextError, check_value
 from tidegate.jsontext import parse as parse_json
 
@@ -24,7 +25,9 @@ __all__ = [
     "FlowDecl",
     "FunctionDecl",
     "QueueDecl",
+    "RamDecl",
     "ScheduleDecl",
+    "ServiceDecl",
     "SubscriptionDecl",
     "TopicDecl",
     "load_deploy_file",
@@ -88,6 +91,15 @@ class FunctionDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceDecl:
+    """A function service: its role (a role name of the account, or a role ARN; "" for none)."""
+
+    name: str
+    role: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleDecl:
     """A schedule of a flow."""
 
@@ -106,6 +118,7 @@ class FlowDecl:
     definition: str
     description: str = ""
     role_arn: str = ""
+    role: str = ""
     schedules: tuple[ScheduleDecl, ...] = ()
 
 
@@ -118,6 +131,8 @@ class DeployFile:
     topics: tuple[TopicDecl, ...] = ()
     functions: tuple[FunctionDecl, ...] = ()
     flows: tuple[FlowDecl, ...] = ()
+    ram: RamDecl = field(default_factory=RamDecl)
+    services: tuple[ServiceDecl, ...] = ()
 
 
 def _norm(key: object) -> str:
@@ -215,7 +230,15 @@ def _function(key: str, raw: dict[str, Any], base: Path, where: str) -> Function
     elif trigger is False:
         body["http_trigger"] = None
     elif isinstance(trigger, dict):
-        body["http_trigger"] = {"methods": trigger.get("methods") or []}
+        t = {_norm(k): v for k, v in trigger.items()}
+        unknown = set(t) - {"methods", "authtype"}
+        if unknown:
+            raise DeployFileError(f"{where}.httpTrigger: unknown keys {sorted(unknown)}")
+        body["http_trigger"] = {"methods": t.get("methods") or []}
+        if "authtype" in t:
+            if not isinstance(t["authtype"], str):
+                raise DeployFileError(f"{where}.httpTrigger.authType: expected anonymous or function")
+            body["http_trigger"]["auth_type"] = t["authtype"]
     if body.get("http_trigger") is not None and "kind" not in body:
         body["kind"] = "http"  # a trigger implies a WSGI function
     return FunctionDecl(service=service, name=name, body=body)
@@ -223,9 +246,14 @@ def _function(key: str, raw: dict[str, Any], base: Path, where: str) -> Function
 
 def _flow(name: str, raw: dict[str, Any], base: Path, where: str) -> FlowDecl:
     fields = {_norm(k): v for k, v in raw.items()}
-    unknown = set(fields) - {"definition", "definitionfile", "description", "rolearn", "schedules"}
+    unknown = set(fields) - {"definition", "definitionfile", "description", "rolearn", "role", "schedules"}
     if unknown:
         raise DeployFileError(f"{where}: unknown keys {sorted(unknown)}")
+    if fields.get("rolearn") and fields.get("role"):
+        raise DeployFileError(f"{where}: give at most one of 'role' (a role name) and 'roleArn'")
+    for key in ("rolearn", "role"):
+        if fields.get(key) is not None and not isinstance(fields[key], str):
+            raise DeployFileError(f"{where}.{key}: expected a string")
     if ("definition" in fields) == ("definitionfile" in fields):
         raise DeployFileError(f"{where}: give exactly one of 'definition' and 'definitionFile'")
     if "definitionfile" in fields:
@@ -266,8 +294,20 @@ def _flow(name: str, raw: dict[str, Any], base: Path, where: str) -> FlowDecl:
         definition=definition,
         description=str(fields.get("description") or ""),
         role_arn=str(fields.get("rolearn") or ""),
+        role=str(fields.get("role") or ""),
         schedules=tuple(schedules),
     )
+
+
+def _service(name: str, raw: dict[str, Any], where: str) -> ServiceDecl:
+    fields = {_norm(k): v for k, v in raw.items()}
+    unknown = set(fields) - {"role", "description"}
+    if unknown:
+        raise DeployFileError(f"{where}: unknown keys {sorted(unknown)}")
+    for key in ("role", "description"):
+        if fields.get(key) is not None and not isinstance(fields[key], str):
+            raise DeployFileError(f"{where}.{key}: expected a string")
+    return ServiceDecl(name=name, role=fields.get("role") or "", description=fields.get("description") or "")
 
 
 def load_deploy_file(path: Path) -> DeployFile:
@@ -281,7 +321,7 @@ def load_deploy_file(path: Path) -> DeployFile:
     except (OSError, yaml.YAMLError) as exc:
         raise DeployFileError(f"{path}: {exc}") from None
     top = _map(doc, str(path))
-    unknown = set(top) - {"queues", "topics", "functions", "flows"}
+    unknown = set(top) - {"queues", "topics", "services", "functions", "flows", "ram"}
     if unknown:
         raise DeployFileError(f"{path}: unknown sections {sorted(unknown)}")
     base = path.resolve().parent
@@ -305,4 +345,10 @@ def load_deploy_file(path: Path) -> DeployFile:
     flows = tuple(
         _flow(n, _map(v, f"flows.{n}"), base, f"flows.{n}") for n, v in _map(top.get("flows"), "flows").items()
     )
-    return DeployFile(path=path, queues=queues, topics=tuple(topics), functions=functions, flows=flows)
+    ram = parse_ram(top.get("ram"), base)
+    services = tuple(
+        _service(n, _map(v, f"services.{n}"), f"services.{n}") for n, v in _map(top.get("services"), "services").items()
+    )
+    return DeployFile(
+        path=path, queues=queues, topics=tuple(topics), functions=functions, flows=flows, ram=ram, services=services
+    )

@@ -7,6 +7,13 @@ Compute's Python runtime); HTTP handlers are WSGI apps ``handler(environ, start_
 
 from __future__ import annotations
 
+from tidegate.functions._isolation import (
+    DEFAULT_FUNCTION_UID,
+    Isolation,
+    IsolationError,
+    IsolationMode,
+    close_own_proc_entries,
+)
 from tidegate.functions._local import resolve_local_function
 from tidegate.functions._model import (
     FUNCTION_NOT_FOUND,
@@ -16,6 +23,7 @@ from tidegate.functions._model import (
     INITIALIZER_ERROR,
     INVALID_RESPONSE,
     LOG_TAIL_BYTES,
+    OUT_OF_MEMORY,
     UNKNOWN,
     Credentials,
     FunctionKind,
@@ -29,9 +37,10 @@ from tidegate.functions._model import (
     WrongFunctionKind,
     log_tail,
 )
-from tidegate.functions._runner import FunctionRunner
+from tidegate.functions._runner import FunctionRunner, default_workers
 
 __all__ = [
+    "DEFAULT_FUNCTION_UID",
     "FUNCTION_NOT_FOUND",
     "FUNCTION_TIMEOUT",
     "HANDLER_IMPORT_ERROR",
@@ -39,6 +48,7 @@ __all__ = [
     "INITIALIZER_ERROR",
     "INVALID_RESPONSE",
     "LOG_TAIL_BYTES",
+    "OUT_OF_MEMORY",
     "UNKNOWN",
     "Credentials",
     "FunctionKind",
@@ -49,8 +59,13 @@ __all__ = [
     "HttpResult",
     "InvocationContext",
     "InvocationResult",
+    "Isolation",
+    "IsolationError",
+    "IsolationMode",
     "RunnerClosed",
     "WrongFunctionKind",
+    "close_own_proc_entries",
+    "default_workers",
     "log_tail",
     "resolve_local_function",
 ]

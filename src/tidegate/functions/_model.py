@@ -26,6 +26,7 @@ HANDLER_IMPORT_ERROR = "FC.HandlerImportError"
 INITIALIZER_ERROR = "FC.InitializerError"
 FUNCTION_TIMEOUT = "FC.FunctionTimeout"
 INVALID_RESPONSE = "FC.InvalidResponse"
+OUT_OF_MEMORY = "FC.OutOfMemory"
 UNKNOWN = "FC.Unknown"
 
 FunctionKind = Literal["event", "http"]
@@ -79,7 +80,8 @@ class FunctionSpec:
         timeout_s: Wall-clock limit of one invocation; the worker is killed when it is exceeded.
         env: Extra environment variables visible (in ``os.environ``) while the function runs.
         initializer: Optional ``module.attr`` called as ``initializer(context)`` once per loaded code.
-        memory_mb: Reported as ``context.function.memory``; not enforced.
+        memory_mb: ``context.function.memory``, and the worker's address-space limit (plus a margin: see
+            docs/functions.md, "Isolation and limits").
     """
 
     service: str

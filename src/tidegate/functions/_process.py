@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from tidegate.functions._isolation import Isolation, Scratch, kill_descendants
 from tidegate.functions._model import LOG_TAIL_BYTES, log_tail
 from tidegate.functions._protocol import FrameReader, FrameTimeout, write_all
 
@@ -31,10 +32,41 @@ class WorkerDied(Exception):
 
 
 class WorkerProcess:
-    """A spawned ``tidegate.functions.worker`` with its two pipes and its output capture file."""
+    """A spawned ``tidegate.functions.worker`` with its two pipes and its output capture file.
 
-    def __init__(self, python: str, env: Mapping[str, str], log_limit: int) -> None:
+    ``slot`` numbers the worker among the runner's (its uid in ``user`` isolation); ``scratch`` gives it a
+    fresh private folder, its ``HOME`` and ``TMPDIR``; ``memory_mb`` is the memory of the functions it
+    serves (its address-space limit, set by the worker at start).
+    """
+
+    def __init__(
+        self,
+        python: str,
+        env: Mapping[str, str],
+        log_limit: int,
+        *,
+        slot: int = 0,
+        isolation: Isolation | None = None,
+        scratch: Scratch | None = None,
+        first_use: bool = False,
+        memory_mb: int = 128,
+    ) -> None:
         self.warm: set[str] = set()
+        self.slot = slot
+        self.memory_mb = memory_mb  # it serves functions of this memory size only (its address-space limit)
+        self._python = python
+        self._isolation = isolation or Isolation()
+        ident = self._isolation.identity(slot)
+        env = dict(env)
+        if first_use:
+            self._isolation.sweep(python, slot)  # what an earlier server (killed) left running under this uid
+        if scratch is not None:
+            home = str(scratch.fresh(slot))
+            env.update(HOME=home, TMPDIR=home, TMP=home, TEMP=home)
+        if ident is not None:
+            env.setdefault("USER", str(ident[0]))
+            env.setdefault("LOGNAME", str(ident[0]))
+        mode = str(self._isolation.mode)
         # The capture file is the worker's stdout and stderr. O_APPEND makes writes land at the end
         # after the worker truncates it, and lets us read the tail of a worker that died.
         self._capture = tempfile.TemporaryFile(buffering=0)
@@ -43,6 +75,10 @@ class WorkerProcess:
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         argv = [python, "-m", "tidegate.functions.worker", str(req_r), str(resp_w), str(log_limit)]
+        argv += [mode, str(memory_mb)]
+        drop: dict[str, Any] = {}
+        if ident is not None:
+            drop = {"user": ident[0], "group": ident[1], "extra_groups": [], "umask": 0o077}
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -50,11 +86,12 @@ class WorkerProcess:
                 stdout=cap_fd,
                 stderr=cap_fd,
                 pass_fds=(req_r, resp_w),
-                env=dict(env),
+                env=env,
                 cwd=os.sep,
                 # Own process group: a timeout kills the handler's children too, and a Ctrl-C aimed at
                 # the server does not interrupt invocations before the runner closes them.
                 start_new_session=True,
+                **drop,
             )
         except BaseException:
             for fd in (self._req_w, self._resp_r):
@@ -140,13 +177,19 @@ class WorkerProcess:
             self._kill_group()
 
     def _kill_group(self) -> None:
-        """SIGKILL the process group unless the worker already exited, then reap it (hold ``_lock``)."""
+        """SIGKILL the worker and what it started, then reap it (hold ``_lock``).
+
+        With a uid of its own, every process of that uid goes (children that called ``setsid`` too);
+        otherwise the worker's process group is stopped, the processes below the worker (it is their
+        subreaper) are killed, then the group.
+        """
         if self.proc.poll() is None:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if not self._isolation.separate:
+                _signal_group(self.pid, signal.SIGSTOP)
+                kill_descendants(self.pid)
+            _signal_group(self.pid, signal.SIGKILL)
         self.proc.wait()
+        self._isolation.sweep(self._python, self.slot)
 
     def finish(self, deadline: float) -> None:
         """Wait (until ``deadline``, monotonic) for an exiting worker, then kill it and release it."""
@@ -196,3 +239,10 @@ class WorkerProcess:
         if self._resp_r >= 0:
             os.close(self._resp_r)
             self._resp_r = -1
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

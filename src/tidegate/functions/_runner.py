@@ -13,16 +13,19 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import tidegate
 from tidegate import metrics
+from tidegate.functions._acl import READ, AclError, grant, grant_traverse, grant_tree
+from tidegate.functions._isolation import Isolation, Scratch
 from tidegate.functions._model import (
     FUNCTION_TIMEOUT,
     UNKNOWN,
@@ -54,7 +57,8 @@ class _SpawnFailed(Exception):
         self.logs = logs
 
 
-def _default_workers() -> int:
+def default_workers() -> int:
+    """The runner's default number of workers: 2 per CPU, at least 2."""
     return max(2, (os.cpu_count() or 1) * 2)
 
 
@@ -70,6 +74,12 @@ class FunctionRunner:
         log_limit: Captured output kept per invocation, in bytes (the tail is kept).
         close_grace_s: How long ``close`` lets workers exit on their own before killing them.
         start_timeout_s: How long a new worker may take to start (not counted in function timeouts).
+        isolation: How workers are kept from the server (docs/functions.md, "Isolation and limits");
+            default: ``process`` (the server's uid, with limits).
+        private: Folders function workers must never be given access to (the server's data folder); a
+            code folder holding one, or inside one but outside ``readable``, is refused.
+        readable: Folders inside ``private`` that functions read (installed requirements): with a uid of
+            their own, the workers' group is given read access to them now, and to what is added later.
     """
 
     def __init__(
@@ -82,12 +92,29 @@ class FunctionRunner:
         log_limit: int = 64 * 1024,
         close_grace_s: float = 1.0,
         start_timeout_s: float = 30.0,
+        isolation: Isolation | None = None,
+        private: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
     ) -> None:
-        self._max = workers if workers is not None else _default_workers()
+        self._max = workers if workers is not None else default_workers()
         if self._max < 1:
             raise ValueError("workers must be at least 1")
         self._python = python
         self._env = self._worker_env(env or {}, sitecustomize_dir)
+        self.isolation = isolation or Isolation()
+        self._private = [Path(os.path.realpath(p)) for p in private]
+        self._readable = [Path(os.path.realpath(p)) for p in readable]
+        self._granted: set[str] = set()
+        if self.isolation.separate:
+            roots = [Path(p) for p in (*sys.path, *self._env["PYTHONPATH"].split(os.pathsep)) if p]
+            self.isolation.grant_interpreter(python, [p for p in roots if p.exists()])
+            for folder in self._readable:
+                folder.mkdir(parents=True, exist_ok=True)
+                grant_traverse(folder, self.isolation.gid)
+                grant_tree(folder, self.isolation.gid, default=True)
+        self._scratch = Scratch(self.isolation)
+        self._free_slots = list(range(self._max - 1, -1, -1))
+        self._used_slots: set[int] = set()
         self._log_limit = log_limit
         self._grace = close_grace_s
         self._start_timeout = start_timeout_s
@@ -110,6 +137,9 @@ class FunctionRunner:
             paths.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(paths)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        # One malloc arena: each further one reserves 64 MiB of address space, which counts against the
+        # function's memory limit (docs/functions.md, "Isolation and limits").
+        env.setdefault("MALLOC_ARENA_MAX", "1")
         return env
 
     # --- public API ------------------------------------------------------------------------------
@@ -227,6 +257,7 @@ class FunctionRunner:
             worker.finish(deadline)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+        self._scratch.remove()
 
     def __enter__(self) -> FunctionRunner:
         return self
@@ -266,11 +297,16 @@ class FunctionRunner:
         }
         frame = encode(header, body)
         key = header["code_dir"]
-        for _attempt in range(2):
+        refused = self._prepare_code(spec.code_dir)
+        if refused:
+            return _failure(UNKNOWN, f"function {spec.service}/{spec.name} cannot run: {refused}")
+        attempt = 0
+        while attempt < 2:  # a second try only when the first worker died before it read the request
             try:
-                worker = self._acquire(key)
+                worker = self._acquire(key, spec.memory_mb)
             except _SpawnFailed as exc:
                 return _failure(UNKNOWN, exc.message, logs=exc.logs)
+            attempt += 1
             started = time.monotonic()
             try:
                 reply = worker.call(frame, started + spec.timeout_s)
@@ -283,29 +319,45 @@ class FunctionRunner:
                 self._discard(worker)
                 if not exc.sent and not self._closed:
                     continue  # it died while idle: the handler never ran, so a fresh worker may run it
+                elapsed_ms = (time.monotonic() - started) * 1000.0
+                if worker.proc.returncode == -signal.SIGXCPU:
+                    message = f"function {spec.service}/{spec.name} used more CPU time than its timeout allows"
+                    return _failure(FUNCTION_TIMEOUT, message, elapsed_ms, *_output(worker))
                 reason = "the function runner was closed" if self._closed else worker.death()
                 message = f"function {spec.service}/{spec.name} did not complete: {reason}"
-                return _failure(UNKNOWN, message, (time.monotonic() - started) * 1000.0, *_output(worker))
+                return _failure(UNKNOWN, message, elapsed_ms, *_output(worker))
+            if reply[0].pop("recycle", False):
+                self._discard(worker)  # out of memory: its heap may be in any state
+                reply[0]["error_message"] = f"function {spec.service}/{spec.name}: {reply[0]['error_message']}"
+                return reply
             worker.warm.add(key)
             self._release(worker)
             return reply
         return _failure(UNKNOWN, "function workers keep dying before they receive a request")
 
-    def _acquire(self, key: str) -> WorkerProcess:
+    def _acquire(self, key: str, memory_mb: int) -> WorkerProcess:
+        stale: WorkerProcess | None = None
         with self._cond:
             while True:
                 if self._closed:
                     raise RunnerClosed()
-                if self._idle:
-                    worker = self._pick(key)
+                worker = self._pick(key, memory_mb)
+                if worker is not None:
                     self._busy.add(worker)
                     return worker
-                if len(self._busy) + self._spawning < self._max:
+                if len(self._busy) + len(self._idle) + self._spawning < self._max:
+                    self._spawning += 1
+                    break
+                if self._idle:  # all started, one idle but for another memory size: it makes room
+                    stale = self._idle.pop(0)  # the least recently used
                     self._spawning += 1
                     break
                 self._cond.wait()
+        if stale is not None:
+            stale.kill()
+            self._free_slot(stale.slot)
         try:
-            worker = self._spawn()
+            worker = self._spawn(memory_mb)
         except _SpawnFailed:
             with self._cond:
                 self._spawning -= 1
@@ -319,25 +371,90 @@ class FunctionRunner:
             self._busy.add(worker)
             return worker
 
-    def _spawn(self) -> WorkerProcess:
+    def share(self, folder: Path) -> None:
+        """With a uid per worker, let the workers read ``folder`` and what it holds (installed requirements).
+
+        Raises:
+            AclError: the file system refused the ACL entries.
+        """
+        if self.isolation.separate:
+            grant_tree(folder, self.isolation.gid)
+
+    def _prepare_code(self, code_dir: Path) -> str:
+        """Refuse a code folder overlapping the private ones; with a uid per worker, let the workers read it.
+
+        Returns why the folder cannot be used, or ``""``.
+        """
+        key = str(code_dir)
+        if key in self._granted:
+            return ""
+        real = Path(os.path.realpath(code_dir))
+        for private in self._private:
+            if real == private or private in real.parents:
+                if not any(r == real or r in real.parents for r in self._readable):
+                    return f"its code folder {code_dir} is inside the server's data folder"
+            elif real in private.parents:
+                return f"its code folder {code_dir} holds the server's data folder"
+        if self.isolation.separate and real.is_dir():
+            try:
+                self._grant_code(real)
+            except (AclError, OSError) as exc:
+                return f"the function workers cannot be given access to {code_dir}: {exc}"
+        with self._cond:
+            self._granted.add(key)
+        return ""
+
+    def _grant_code(self, real: Path) -> None:
+        gid = self.isolation.gid
+        targets = [real]
+        for entry in os.scandir(real):  # a requirements view links the code folder's entries
+            if entry.is_symlink():
+                target = Path(os.path.realpath(entry.path))
+                if not any(p == target or p in target.parents or target in p.parents for p in self._private):
+                    targets.append(target)
+        for target in targets:
+            grant_traverse(target, gid)
+            if target.is_dir():
+                grant_tree(target, gid, skip=self._private)
+            elif target.is_file():
+                grant(target, gid, READ)
+
+    def _spawn(self, memory_mb: int) -> WorkerProcess:
+        with self._cond:
+            slot = self._free_slots.pop()
+            first_use = slot not in self._used_slots
+            self._used_slots.add(slot)
         try:
-            worker = WorkerProcess(self._python, self._env, self._log_limit)
+            worker = WorkerProcess(
+                self._python,
+                self._env,
+                self._log_limit,
+                slot=slot,
+                isolation=self.isolation,
+                scratch=self._scratch,
+                first_use=first_use,
+                memory_mb=memory_mb,
+            )
         except OSError as exc:
+            self._free_slot(slot)
             raise _SpawnFailed(f"cannot start a function worker with {self._python}: {exc}", "") from None
         try:
             worker.wait_ready(self._start_timeout)
         except (WorkerTimeout, WorkerDied):
             worker.kill()
+            self._free_slot(worker.slot)
             message = f"cannot start a function worker: {worker.death()}"
             raise _SpawnFailed(message, worker.last_output()) from None
         return worker
 
-    def _pick(self, key: str) -> WorkerProcess:
-        # Most recently used last: reuse warm workers first so their module caches stay useful.
-        for i in range(len(self._idle) - 1, -1, -1):
+    def _pick(self, key: str, memory_mb: int) -> WorkerProcess | None:
+        # Most recently used last: reuse warm workers first so their module caches stay useful. A worker
+        # serves one memory size (its address-space limit is set for good when it starts).
+        fitting = [i for i, w in enumerate(self._idle) if w.memory_mb == memory_mb]
+        for i in reversed(fitting):
             if key in self._idle[i].warm:
                 return self._idle.pop(i)
-        return self._idle.pop()
+        return self._idle.pop(fitting[-1]) if fitting else None
 
     def _release(self, worker: WorkerProcess) -> None:
         with self._cond:
@@ -348,8 +465,14 @@ class FunctionRunner:
             self._idle.append(worker)
             self._cond.notify()
 
+    def _free_slot(self, slot: int) -> None:
+        with self._cond:
+            if slot not in self._free_slots:
+                self._free_slots.append(slot)
+
     def _discard(self, worker: WorkerProcess) -> None:
         worker.kill()
+        self._free_slot(worker.slot)
         with self._cond:
             self._busy.discard(worker)
             self._cond.notify()

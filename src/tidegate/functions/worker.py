@@ -19,8 +19,9 @@ import time
 from typing import Any
 
 from tidegate.functions._fccontext import FCContext
+from tidegate.functions._isolation import IsolationMode, become_subreaper, limit_cpu, worker_limits
 from tidegate.functions._loader import Loader, LoadFailure, format_stack
-from tidegate.functions._model import UNKNOWN
+from tidegate.functions._model import OUT_OF_MEMORY, UNKNOWN
 from tidegate.functions._protocol import FrameReader, encode, write_all
 from tidegate.functions._wsgi import InvalidResponse, build_environ, run_app
 from tidegate.jsontext import compact
@@ -62,6 +63,7 @@ class _Runtime:
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         self._apply_env(header["env"])
         context = FCContext(header["ctx"])
+        limit_cpu(context.function.timeout)
         code_dir: str = header["code_dir"]
         reply: dict[str, Any] = {"ok": True}
         payload = b""
@@ -83,6 +85,8 @@ class _Runtime:
             reply = _failure(exc.error_type, exc.message, exc.stack)
         except InvalidResponse as exc:
             reply = _failure(exc.error_type, str(exc), format_stack(exc))
+        except MemoryError as exc:
+            reply = _out_of_memory(context.function.memory, exc)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are function errors too
             reply = _failure(type(exc).__name__, str(exc), format_stack(exc))
         reply["duration_ms"] = (time.perf_counter() - started) * 1000.0
@@ -125,10 +129,21 @@ def _failure(error_type: str, message: str, stack: list[str]) -> dict[str, Any]:
     return {"ok": False, "error_type": error_type, "error_message": message, "stack": stack}
 
 
+def _out_of_memory(memory_mb: object, exc: BaseException | None) -> dict[str, Any]:
+    """The reply of an invocation that ran out of memory: the runner replaces the worker afterwards."""
+    stack = format_stack(exc) if exc is not None else []
+    message = f"the function ran out of memory (memory: {memory_mb} MB)"
+    return {**_failure(OUT_OF_MEMORY, message, stack), "recycle": True}
+
+
 def main(argv: list[str]) -> int:
     """Serve invocations until the runner closes the request pipe."""
     read_fd, write_fd = int(argv[1]), int(argv[2])
     log_limit = int(argv[3]) if len(argv) > 3 else 65536
+    mode = IsolationMode(argv[4]) if len(argv) > 4 else IsolationMode.PROCESS
+    worker_limits(mode == IsolationMode.USER, int(argv[5]) if len(argv) > 5 else 128)
+    if mode != IsolationMode.USER:
+        become_subreaper()  # what a handler leaves behind stays below this process, to be killed with it
     # Processes a handler starts must not hold the protocol pipes (a dead worker must read as EOF).
     os.set_inheritable(read_fd, False)
     os.set_inheritable(write_fd, False)
@@ -149,6 +164,8 @@ def main(argv: list[str]) -> int:
             return 0
         try:
             reply, payload = runtime.handle(header, body)
+        except MemoryError:
+            reply, payload = _out_of_memory(header.get("ctx", {}).get("function", {}).get("memory"), None), b""
         except Exception as exc:  # a runtime bug: report it, keep serving
             reply, payload = _failure(UNKNOWN, f"worker error: {type(exc).__name__}: {exc}", []), b""
         write_all(write_fd, encode(reply, payload))

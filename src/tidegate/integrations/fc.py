@@ -9,11 +9,16 @@ Every invocation reports what Function Compute's log tail would show: the histor
 attempt (``TaskSucceeded``, ``TaskFailed``, or ``TaskSubmitted`` for waitForCallback) carries
 ``requestId``, ``logTail`` (the last 4 KiB of the output), ``logBytes`` (the whole output's size) and,
 on failure, ``stackTrace`` -- in the event's detail only, never in the step data.
+
+The invocation acts as the flow's execution role (:mod:`tidegate.integrations.roles`): ``fc:InvokeFunction``
+on ``acs:fc:REGION:ACCOUNT:services/S/functions/F``; a role that may not fails the task with
+``FC.AccessDenied``. The function itself gets its service's credentials (``credentials``), not the flow's.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,10 @@ from tidegate.functions import (
     resolve_local_function,
 )
 from tidegate.integrations.base import Outcome, TaskJob, failed, submitted, succeeded
+from tidegate.integrations.roles import ACCESS_DENIED, TaskRoles
 from tidegate.jsontext import compact
+from tidegate.ram import arns
+from tidegate.ram.service_roles import RoleNotUsable
 
 INVALID_LOCAL = "FnF.InvalidLocal"
 #: The longest error name and cause a failed invocation hands to the flow (those ReportTaskFailed accepts).
@@ -37,6 +45,16 @@ MAX_ERROR, MAX_CAUSE = 128, 4096
 
 SpecResolver = Callable[[str, str, str], FunctionSpec | None]
 """``(service, qualifier, function) -> spec`` or None when there is no such function."""
+
+CredentialSource = Callable[[str, str], Credentials]
+"""``(service, request_id) -> credentials`` of one invocation: the service role's session, or empty
+credentials for a service without a role; raises :class:`~tidegate.ram.service_roles.RoleNotUsable` when
+the service's role cannot be assumed."""
+
+
+def no_credentials(service: str, request_id: str) -> Credentials:
+    """A :data:`CredentialSource` for functions without roles: empty credentials, as Function Compute gives."""
+    return Credentials()
 
 
 def directory_resolver(functions_dir: Path) -> SpecResolver:
@@ -60,24 +78,37 @@ class FunctionIntegration:
         *,
         region: str,
         account_id: str,
-        credentials: Callable[[], Credentials] = Credentials,
+        credentials: CredentialSource = no_credentials,
+        roles: TaskRoles | None = None,
     ) -> None:
         self.runner = runner
         self.resolve = resolve
         self.region = region
         self.account_id = account_id
         self.credentials = credentials
+        self.roles = roles
 
     def run(self, job: TaskJob) -> Outcome:
         cmd = job.command
         r = cmd.resource
+        if self.roles is not None:
+            resource = arns.fc_function(self.region, self.account_id, r.service, r.name)
+            denied = self.roles.denial(job.flow_name, job.execution_name, "fc:InvokeFunction", resource)
+            if denied is not None:
+                return failed(job, f"FC.{ACCESS_DENIED}", denied)
         spec = self.resolve(r.service, r.qualifier, r.name)
         if spec is None:
             return failed(job, "FC.FunctionNotFound", f"function {r.service}/{r.name} does not exist")
+        request_id = str(uuid.uuid4())
+        try:
+            credentials = self.credentials(r.service, request_id)
+        except RoleNotUsable as exc:
+            return failed(job, f"FC.{ACCESS_DENIED}", f"the role of service {r.service} cannot be used: {exc.message}")
         ctx = InvocationContext(
+            request_id=request_id,
             region=self.region,
             account_id=self.account_id,
-            credentials=self.credentials(),
+            credentials=credentials,
             qualifier=r.qualifier or "LATEST",
         )
         event = compact(cmd.input).encode("utf-8")

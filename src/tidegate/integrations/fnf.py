@@ -9,6 +9,10 @@
 A task job may run more than once (crash recovery), so a child started without ``ExecutionName`` gets a
 name derived from the parent execution and task attempt: running the job again finds the same child
 instead of starting a second one.
+
+Starting the child acts as the parent flow's execution role (:mod:`tidegate.integrations.roles`):
+``fnf:StartExecution`` on ``acs:fnf:REGION:ACCOUNT:flows/CHILD/executions/NAME``; a role that may not fails
+the task with ``FnF.AccessDenied`` (``fnf.AccessDenied`` for the API action, as its other errors).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from typing import Any
 from tidegate.engine import rfc3339_ms, start_event
 from tidegate.flow.model import Pattern
 from tidegate.integrations.base import UNAVAILABLE, Outcome, TaskJob, failed, succeeded
+from tidegate.integrations.roles import ACCESS_DENIED, TaskRoles
 from tidegate.jsontext import compact
+from tidegate.ram import arns
 from tidegate.store import ExecutionAlreadyExists, ExecutionRecord, FlowNotFound, Store
 
 _NAMESPACE = uuid.UUID("6f1c1c8e-52c4-4c59-9d43-3c1f1cc4b8a1")
@@ -46,9 +52,10 @@ def _describe(r: ExecutionRecord, request_id: str) -> dict[str, Any]:
 class ChildFlowIntegration:
     """Starts child executions in the same store."""
 
-    def __init__(self, store: Store, clock: Callable[[], int]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], int], roles: TaskRoles | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.roles = roles
 
     def run(self, job: TaskJob) -> Outcome:
         cmd = job.command
@@ -81,6 +88,12 @@ class ChildFlowIntegration:
                 return failed(job, f"{error_prefix}.InvalidArgument", "Input is not JSON")
         if not isinstance(raw_input, dict):
             return failed(job, f"{error_prefix}.InvalidArgument", "Input must be a JSON object")
+        if self.roles is not None:
+            r = self.roles
+            resource = arns.fnf_execution(r.region, r.account_id, flow_name, name)
+            denied = r.denial(job.flow_name, job.execution_name, "fnf:StartExecution", resource)
+            if denied is not None:
+                return failed(job, f"{error_prefix}.{ACCESS_DENIED}", denied)
         try:
             flow = self.store.get_flow(flow_name)
         except FlowNotFound:

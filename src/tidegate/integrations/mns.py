@@ -15,6 +15,10 @@ does in the documents), ``Priority`` and ``DelaySeconds`` (queues), ``MessageTag
 large) fails the task with ``MNS.<Code>`` (e.g. ``MNS.QueueNotExist``), which retry and catch can handle.
 A body, tag or attribute holding a character XML 1.0 cannot carry (``"\u0001"``) is refused as the service
 refuses it: ``MNS.MalformedXML``, the cause naming the character and its position.
+
+The send acts as the flow's execution role (:mod:`tidegate.integrations.roles`): ``mns:SendMessage`` on the
+queue's messages (``acs:mns:REGION:ACCOUNT:/queues/Q/messages``), ``mns:PublishMessage`` on the topic's
+(``…:/topics/T/messages``); a role that may not fails the task with ``MNS.AccessDenied``.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from typing import Any
 from tidegate.engine import InvokeTask, TaskFailed, TaskSubmitted, TaskSucceeded
 from tidegate.errors import QueueError
 from tidegate.flow.model import Pattern, ResourceKind
+from tidegate.integrations.roles import ACCESS_DENIED, TaskRoles
 from tidegate.mq import QueueService, TopicService
 from tidegate.mq.wire import MessageRequest
-from tidegate.store import EffectOutcome, Store, TxEffect
+from tidegate.ram import arns
+from tidegate.store import EffectOutcome, ExecutionRecord, Store, TxEffect
 from tidegate.store.database import Tx
 
 
@@ -74,13 +80,28 @@ def _failed(key: str, error: str, cause: str) -> EffectOutcome:
 class MnsIntegration:
     """Builds the transactional effect of one queue or topic task attempt."""
 
-    def __init__(self, queues: QueueService, topics: TopicService) -> None:
+    def __init__(self, queues: QueueService, topics: TopicService, roles: TaskRoles | None = None) -> None:
         self.queues = queues
         self.topics = topics
+        self.roles = roles
 
-    def effect(self, cmd: InvokeTask) -> TxEffect:
+    def _denial(self, execution: ExecutionRecord, cmd: InvokeTask) -> str | None:
+        if self.roles is None:
+            return None
+        r, name = self.roles, cmd.resource.name
+        if cmd.resource.kind == ResourceKind.QUEUE:
+            action, resource = "mns:SendMessage", arns.mns_queue_messages(r.region, r.account_id, name)
+        else:
+            action, resource = "mns:PublishMessage", arns.mns_topic_messages(r.region, r.account_id, name)
+        return r.denial(execution.flow_name, execution.name, action, resource)
+
+    def effect(self, execution: ExecutionRecord, cmd: InvokeTask) -> TxEffect:
         """The effect that sends ``cmd``'s message inside the committing transaction."""
         key = cmd.task_key
+        denied = self._denial(execution, cmd)
+        if denied is not None:
+            refused = _failed(key, f"MNS.{ACCESS_DENIED}", f"{cmd.resource.text}: {denied}")
+            return lambda tx: refused
         try:
             if cmd.pattern == Pattern.SYNC:
                 raise _BadParams("MNS targets support the requestResponse and waitForCallback patterns")
@@ -111,8 +132,13 @@ class MnsIntegration:
         return send
 
 
-def mns_targets(store: Store, *, region: str, account_id: str) -> dict[ResourceKind, Callable[[InvokeTask], TxEffect]]:
-    """Queue and topic task targets on the message service of ``store`` (``Runtime(transactional=...)``)."""
+def mns_targets(
+    store: Store, *, region: str, account_id: str, roles: TaskRoles | None = None
+) -> dict[ResourceKind, Callable[[ExecutionRecord, InvokeTask], TxEffect]]:
+    """Queue and topic task targets on the message service of ``store`` (``Runtime(transactional=...)``).
+
+    ``roles``: sends act as their flow's execution role (None: as the account, as under ``tidegate run``).
+    """
     db = store.database
-    mns = MnsIntegration(QueueService(db), TopicService(db, region, account_id))
+    mns = MnsIntegration(QueueService(db), TopicService(db, region, account_id), roles)
     return {ResourceKind.QUEUE: mns.effect, ResourceKind.TOPIC: mns.effect}

@@ -5,14 +5,16 @@ on one PostgreSQL database share the work, and a crashed process's claims come b
 small thread pool, then deletes each delivered row or reschedules it per the subscription's
 NotifyStrategy. An HTTP push is signed with the server's RSA key (``x-mns-signing-cert-url`` names the
 certificate, which any server process sharing the store serves from the ``settings`` table) and must be
-answered 2xx within 5 seconds. A queue endpoint gets the notification as a message in the same
-transaction that deletes the delivery row: exactly once.
+answered 2xx within 5 seconds. It connects only where the server's egress policy (:mod:`tidegate.egress`)
+allows: the endpoint's name is resolved at each attempt, every address is checked and the connection goes
+to one that passed; a refusal is final (the push fails for good at once). A queue endpoint gets the
+notification as a message in the same transaction that deletes the delivery row: exactly once.
 
 Every claim counts an attempt (so a process that dies mid-push still uses one up). A push that keeps
 failing ends, after its NotifyStrategy's retries, in ``mq_failed_deliveries`` with its attempts and the
-class of its last failure (``timeout``, ``connection refused``, ``HTTP 503``…, never the far side's
-answer); a push that cannot be rendered at all (text XML 1.0 cannot carry, stored before the service
-refused it) ends there at once. Each failed attempt is one log line.
+class of its last failure (``timeout``, ``connection refused``, ``HTTP 503``, ``refused by policy``…,
+never the far side's answer); a push that cannot be rendered at all (text XML 1.0 cannot carry, stored
+before the service refused it) ends there at once. Each failed attempt is one log line.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import logging
 import random
 import secrets
+import ssl
 import threading
 import time
 import uuid
@@ -34,6 +37,7 @@ import httpx
 
 from tidegate import metrics
 from tidegate.auth.push import PushIdentity, load_or_create_push_identity, signed_push_headers
+from tidegate.egress import EgressPolicy, EgressRefused, HostNotResolved
 from tidegate.errors import QueueError
 from tidegate.mq._common import Clock, wall_ms
 from tidegate.mq.errors import SubscriptionNotExist
@@ -64,15 +68,39 @@ class EndpointStatus(Exception):
         self.status = status
 
 
+#: The class of a push the egress policy refused (final: it is not retried).
+REFUSED_BY_POLICY = "refused by policy"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (httpx wraps httpcore's, which wraps the OS's)."""
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out and len(out) < 10:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
 def failure_class(exc: BaseException) -> str:
     """Name the class of a failed push attempt for logs and the console, without the far side's words:
-    ``timeout``, ``connection refused``, ``connection failed``, ``HTTP 500``, ``queue: QueueNotExist``…"""
+    ``timeout``, ``connection refused``, ``DNS lookup failed``, ``TLS failed``, ``connection failed``,
+    ``HTTP 500``, ``refused by policy``, ``queue: QueueNotExist``…"""
     if isinstance(exc, EndpointStatus):
         return f"HTTP {exc.status}"
+    if isinstance(exc, EgressRefused):
+        return REFUSED_BY_POLICY
+    if isinstance(exc, HostNotResolved):
+        return "DNS lookup failed"
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
     if isinstance(exc, httpx.ConnectError):
-        return "connection refused" if "refused" in str(exc).lower() else "connection failed"
+        causes = _causes(exc)
+        if any(isinstance(c, ssl.SSLError) for c in causes):
+            return "TLS failed"
+        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in str(exc).lower():
+            return "connection refused"
+        return "connection failed"
     if isinstance(exc, httpx.HTTPError):
         return f"HTTP exchange failed ({type(exc).__name__})"
     if isinstance(exc, QueueError):
@@ -112,6 +140,7 @@ class PushWorker:
         retry_scale: multiplies every retry pause (1.0 in production).
         concurrency: deliveries in flight at once.
         clock: epoch milliseconds.
+        egress: where HTTP pushes may connect (the default policy unless the server sets one).
     """
 
     def __init__(
@@ -125,13 +154,15 @@ class PushWorker:
         retry_scale: float = 1.0,
         concurrency: int = 8,
         clock: Clock | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.store = store
         self.db = store.database
         self.identity = identity
         self.clock: Clock = clock or wall_ms
         self.queues = QueueService(self.db, clock=self.clock)
-        self.topics = TopicService(self.db, region, account_id, clock=self.clock)
+        self.egress = egress or EgressPolicy()
+        self.topics = TopicService(self.db, region, account_id, clock=self.clock, egress=self.egress)
         self.account_id = account_id
         self.retry_scale = retry_scale
         fingerprint = hashlib.sha256(identity.cert_pem).hexdigest()[:16]
@@ -139,7 +170,7 @@ class PushWorker:
         self.cert_url = f"{public_url.rstrip('/')}/mns/certs/{self.cert_name}"
         self.owner = f"push-{uuid.uuid4().hex[:12]}"
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tidegate-push")
-        self._http = httpx.Client(timeout=PUSH_TIMEOUT_S, follow_redirects=False)
+        self._http = self.egress.client(timeout=PUSH_TIMEOUT_S)  # no redirects, no proxies
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_expire = 0.0
@@ -239,6 +270,18 @@ class PushWorker:
             return
         try:
             self._to_http(sub.endpoint, note, body, ctype)
+        except EgressRefused as exc:
+            # The policy is the operator's: asking again cannot change its answer, and a name that
+            # leads to a refused address is not retried either.
+            log.warning(
+                "push of %s to %s/%s refused by the egress policy: %s",
+                row["message_id"],
+                row["topic"],
+                row["subscription"],
+                exc.message,
+            )
+            self._fail(row, attempts, REFUSED_BY_POLICY)
+            return
         except Exception as exc:
             self._retry(row, sub.notify_strategy, exc)
             return
@@ -290,7 +333,7 @@ class PushWorker:
             max_attempts(strategy),
             failure,
             delay,
-            exc_info=not isinstance(exc, (EndpointStatus, httpx.HTTPError, QueueError)),
+            exc_info=not isinstance(exc, (EndpointStatus, httpx.HTTPError, QueueError, HostNotResolved)),
         )
         params = {"id": row["id"], "owner": self.owner, "next_ms": self.clock() + int(delay * 1000), "error": failure}
         with self.db.write() as tx:
@@ -330,12 +373,13 @@ def start_push_worker(
     region: str,
     account_id: str,
     env: Mapping[str, str],
+    egress: EgressPolicy | None = None,
 ) -> PushWorker:
     """Build and start the server's push worker (call :meth:`PushWorker.stop` on shutdown).
 
     ``TIDEGATE_PUBLIC_URL`` sets the base URL subscribers fetch the certificate from (default
     ``http://HOST:PORT``, 127.0.0.1 for a wildcard host); ``TIDEGATE_PUSH_RETRY_SCALE`` multiplies the
-    retry pauses (tests).
+    retry pauses (tests). ``egress``: where HTTP pushes may connect (default: the default policy).
     """
     scale = float(env.get("TIDEGATE_PUSH_RETRY_SCALE") or "1")
     worker = PushWorker(
@@ -345,6 +389,7 @@ def start_push_worker(
         region,
         account_id,
         retry_scale=scale,
+        egress=egress,
     )
     worker.start()
     return worker

@@ -11,6 +11,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from tidegate.egress import EgressPolicy, EgressRefused
 from tidegate.mq._common import Clock, MqBase, check_name, check_range, new_message_id
 from tidegate.mq.errors import (
     InvalidQueueArgument,
@@ -53,12 +54,22 @@ class TopicService(MqBase):
         region: this server's region (queue endpoints must name it).
         account_id: this server's account (``TopicOwner``; queue endpoints must name it).
         clock: epoch milliseconds.
+        egress: what an HTTP endpoint may name (the default policy unless the server sets one).
     """
 
-    def __init__(self, db: Database, region: str, account_id: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        region: str,
+        account_id: str,
+        clock: Clock | None = None,
+        *,
+        egress: EgressPolicy | None = None,
+    ) -> None:
         super().__init__(db, clock)
         self.region = region
         self.account_id = account_id
+        self.egress = egress or EgressPolicy()
 
     # --- topics ----------------------------------------------------------------------------------------
 
@@ -158,6 +169,12 @@ class TopicService(MqBase):
                 raise InvalidQueueArgument(f"The endpoint {endpoint[:200]!r} is not a valid URL.") from None
             if not parts.hostname:
                 raise InvalidQueueArgument(f"The endpoint {endpoint[:200]!r} names no host.")
+            try:
+                self.egress.check_url(endpoint)
+            except EgressRefused as exc:
+                raise InvalidQueueArgument(
+                    f"The endpoint {endpoint[:200]!r} is refused by the server's egress policy: {exc.message}."
+                ) from None
             return endpoint
         m = _QUEUE_ENDPOINT.fullmatch(endpoint)
         if m and m.group(1) == self.region and m.group(2) == self.account_id:
@@ -172,7 +189,8 @@ class TopicService(MqBase):
 
         Raises:
             TopicNotExist: no such topic.
-            InvalidQueueArgument: no or an unusable endpoint.
+            InvalidQueueArgument: no or an unusable endpoint, or one the egress policy refuses (a literal
+                address; a host name is checked when it is pushed to).
             SubscriptionAlreadyExist: it exists with different attributes.
         """
         check_name(name, "subscription")
@@ -251,7 +269,7 @@ class TopicService(MqBase):
 
     def failure_state(self, topic: str) -> dict[str, dict[str, Any]]:
         """Terminally failed pushes by subscription name: ``failed`` (count), ``last_failed_ms`` and
-        ``last_failure`` (its class: ``timeout``, ``connection refused``, ``HTTP 500``, …).
+        ``last_failure`` (its class: ``timeout``, ``connection refused``, ``HTTP 500``, ``refused by policy``…).
 
         A subscription with no failed push is absent. Failed pushes are kept one day.
         """

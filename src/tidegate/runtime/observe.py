@@ -27,6 +27,7 @@ from tidegate.engine import EventType
 from tidegate.errors import TidegateError
 from tidegate.flow.resources import parse_action, parse_resource_arn
 from tidegate.mq import QueueService
+from tidegate.runtime.nodes import NodeState, node_state
 from tidegate.status import ExecutionStatus
 from tidegate.store import Store, TransitionWrite
 
@@ -129,6 +130,8 @@ class TransitionMetrics:
 
 MAX_QUEUES = 1000
 """Queues exported per scrape (in name order); a store with more exports the first ones."""
+MAX_NODES = 100
+"""Nodes whose heartbeat age is exported per scrape (oldest start first)."""
 
 
 class StoreGauges(Collector):
@@ -176,7 +179,21 @@ class StoreGauges(Collector):
             "Open tasks with no invocation pending: waiting for a report (a callback) from outside.",
         )
         tasks.add_metric([], waiting)
-        return [depth, oldest, tasks]
+        return [depth, oldest, tasks, *self._nodes(now)]
+
+    def _nodes(self, now: int) -> list[GaugeMetricFamily]:
+        nodes = self.store.list_nodes()
+        live = GaugeMetricFamily("tidegate_nodes", "Servers sharing the store whose heartbeat is current (live).")
+        live.add_metric([], sum(1 for n in nodes if node_state(n, now) == NodeState.LIVE))
+        age = GaugeMetricFamily(
+            "tidegate_node_last_seen_age_seconds",
+            "Seconds since each server sharing the store last beat, by this server's clock (stopped and dead "
+            "ones too, until their rows are removed).",
+            labels=["node", "state"],
+        )
+        for n in nodes[:MAX_NODES]:
+            age.add_metric([n.id, node_state(n, now).value], max(0, now - n.last_seen_ms) / 1000)
+        return [live, age]
 
 
 def install(store: Store) -> TransitionMetrics | None:

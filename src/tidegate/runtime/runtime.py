@@ -14,10 +14,17 @@ from tidegate.auth.tasktoken import TaskTokenSigner
 from tidegate.clock import now_ms
 from tidegate.engine import start_event
 from tidegate.flow.model import ResourceKind
-from tidegate.functions import Credentials, FunctionRunner
+from tidegate.functions import FunctionRunner
 from tidegate.integrations import Registry
-from tidegate.integrations.fc import FunctionIntegration, SpecResolver, directory_resolver
+from tidegate.integrations.fc import (
+    CredentialSource,
+    FunctionIntegration,
+    SpecResolver,
+    directory_resolver,
+    no_credentials,
+)
 from tidegate.integrations.fnf import ChildFlowIntegration, FnfActionIntegration
+from tidegate.integrations.roles import TaskRoles
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from tidegate.runtime.backoff import FailureBackoff
 from tidegate.runtime.cron import compute_next, scheduled_execution_name
@@ -48,6 +55,8 @@ class Runtime:
         registry: integrations to use; the function integration is added to it when functions are set.
         transactional: task targets that live in the store (queues, topics): their effect commits with the
             transition that starts the task (see :mod:`tidegate.integrations.mns`).
+        credentials: the credentials of one function invocation (none by default).
+        roles: task steps act as their flow's execution role (None: as the account, as ``tidegate run``).
         workers: task threads (and function worker processes).
         execution_lease_ms / job_lease_ms: how long a crashed process's claims block others.
         callback_timeout_s: the timeout of a waitForCallback task whose step sets no timeoutSeconds, for
@@ -65,7 +74,8 @@ class Runtime:
         owner: str | None = None,
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
-        credentials: Callable[[], Credentials] = Credentials,
+        credentials: CredentialSource = no_credentials,
+        roles: TaskRoles | None = None,
         workers: int = 8,
         transactional: Transactional | None = None,
         execution_lease_ms: int = 5_000,
@@ -79,8 +89,8 @@ class Runtime:
         self.clock = clock
         self.registry = registry or Registry()
         self.runner: FunctionRunner | None = None
-        self.registry.register_default(ResourceKind.FLOW, ChildFlowIntegration(store, clock))
-        self.registry.register_default(ResourceKind.ACTION, FnfActionIntegration(store, clock))
+        self.registry.register_default(ResourceKind.FLOW, ChildFlowIntegration(store, clock, roles))
+        self.registry.register_default(ResourceKind.ACTION, FnfActionIntegration(store, clock, roles))
         if resolver is None and functions_dir is not None:
             resolver = directory_resolver(Path(functions_dir))
         if resolver is not None:
@@ -88,7 +98,7 @@ class Runtime:
             self.registry.register(
                 ResourceKind.FUNCTION,
                 FunctionIntegration(
-                    self.runner, resolver, region=region, account_id=account_id, credentials=credentials
+                    self.runner, resolver, region=region, account_id=account_id, credentials=credentials, roles=roles
                 ),
             )
         self.driver = Driver(

@@ -22,6 +22,8 @@ from tidegate.flow import validate_flow
 from tidegate.jsontext import check_text
 from tidegate.jsontext import parse as parse_json
 from tidegate.names import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, NAME_MAX, NAME_RE
+from tidegate.ram import Authorizer
+from tidegate.ram.service_roles import FNF_SERVICE, RoleNotUsable, service_role
 from tidegate.runtime.cron import compute_next, next_fire_ms, scheduled_execution_name
 from tidegate.runtime.driver import end_without_engine
 from tidegate.runtime.purge import FlowPurger
@@ -147,8 +149,14 @@ class WorkflowService:
         signer: TaskTokenSigner,
         clock: Callable[[], int] = now_ms,
         apply_now: ApplyNow | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.store = store
+        #: Checks a flow's RoleArn: a role of this account that trusts the workflow service. None: RoleArn
+        #: values are only checked to be text (no access control, as under ``tidegate run``).
+        self.authorizer = authorizer
+        #: Called with a flow's name after it is created, changed or deleted (the runtime's role cache).
+        self.flow_changed: Callable[[str], None] | None = None
         self.signer = signer
         self.clock = clock
         #: The runtime's :meth:`Driver.apply_now`, once a runtime drives this store: a start or a task
@@ -166,7 +174,7 @@ class WorkflowService:
         """Validate and create a flow. Raises InvalidArgument, FlowAlreadyExists."""
         check_name("flow name", name)
         check_len("description", description, 0, MAX_DESCRIPTION)
-        check_text(role_arn, "The RoleArn")
+        self._role(role_arn)
         _check_definition(definition)
         now = self.clock()
         record = FlowRecord(
@@ -179,7 +187,9 @@ class WorkflowService:
             created_ms=now,
             modified_ms=now,
         )
-        return self.store.create_flow(record)
+        created = self.store.create_flow(record)
+        self._changed(name)
+        return created
 
     def update_flow(
         self,
@@ -201,8 +211,24 @@ class WorkflowService:
         if flow_type is not None:
             changes["type"] = _check_type(flow_type)
         if role_arn is not None:
-            changes["role_arn"] = check_text(role_arn, "The RoleArn")
-        return self.store.update_flow(name, modified_ms=self.clock(), **changes)
+            changes["role_arn"] = self._role(role_arn)
+        updated = self.store.update_flow(name, modified_ms=self.clock(), **changes)
+        self._changed(name)
+        return updated
+
+    def _role(self, role_arn: str) -> str:
+        """``role_arn`` if it may be a flow's execution role ("" is the default role), else InvalidArgument."""
+        check_text(role_arn, "The RoleArn")
+        if role_arn and self.authorizer is not None:
+            try:
+                service_role(self.authorizer, role_arn, FNF_SERVICE)
+            except RoleNotUsable as exc:
+                raise InvalidArgument(exc.message) from None
+        return role_arn
+
+    def _changed(self, flow: str) -> None:
+        if self.flow_changed is not None:
+            self.flow_changed(flow)
 
     def delete_flow(self, name: str) -> None:
         """Delete a flow, its schedules and its executions. Raises FlowNotFound.
@@ -213,6 +239,7 @@ class WorkflowService:
         waiting on one of the stopped executions (a child flow) sees its task fail with ``FnF.FlowDeleted``.
         """
         deleted = self.store.delete_flow(check_name("flow name", name))
+        self._changed(name)
         for token in deleted.parent_tokens:
             self._fail_parent_task(token, name)
         if self.store.purge_flow_executions(deleted.id, self.purger.batch) == self.purger.batch:

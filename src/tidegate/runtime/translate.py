@@ -40,7 +40,7 @@ from tidegate.store import (
 TASK_JOB = "task"
 """The job kind of a task invocation (see :mod:`tidegate.runtime.executor`)."""
 
-Transactional = Mapping[ResourceKind, Callable[[InvokeTask], TxEffect]]
+Transactional = Mapping[ResourceKind, Callable[[ExecutionRecord, InvokeTask], TxEffect]]
 """Task targets that live in the store itself: their effect commits with the transition, no job."""
 
 
@@ -105,7 +105,7 @@ def _split_commands(
             )
             in_store = transactional.get(cmd.resource.kind)
             if in_store is not None:
-                rows.effects.append(in_store(cmd))
+                rows.effects.append(in_store(execution, cmd))
                 continue
             rows.jobs.append(
                 JobWrite(

@@ -6,9 +6,10 @@ endpoint variable, and aliyunsdkcore only honours ``HTTP_PROXY`` (for all of the
 so this module patches them as they are imported:
 
 * ``mns.mns_client.MNSClient``: every ``Account(endpoint, …)`` talks to ``TIDEGATE_ENDPOINT``.
-* ``aliyunsdkcore.client.AcsClient``: requests of the product ``fnf`` go to ``TIDEGATE_ENDPOINT``
-  (other products are untouched).
-* ``alibabacloud_fnf20190315.client.Client``: endpoint and protocol come from ``TIDEGATE_ENDPOINT``.
+* ``aliyunsdkcore.client.AcsClient``: requests of the products ``fnf``, ``ram`` and ``sts`` go to
+  ``TIDEGATE_ENDPOINT``, with its scheme (other products are untouched).
+* ``alibabacloud_fnf20190315``, ``alibabacloud_ram20150501`` and ``alibabacloud_sts20150401``
+  ``client.Client``: endpoint and protocol come from ``TIDEGATE_ENDPOINT``.
 
 It does nothing when ``TIDEGATE_ENDPOINT`` is unset, imports nothing but the standard library, and chains
 to any other ``sitecustomize`` found later on the path.
@@ -46,12 +47,17 @@ def _patch_mns(mod: ModuleType) -> None:
     cls.__init__ = __init__
 
 
+#: The aliyunsdkcore products tidegate serves (RPC API codes, lower case).
+_CORE_PRODUCTS = frozenset({"fnf", "ram", "sts"})
+
+
 def _patch_core(mod: ModuleType) -> None:
     cls = mod.AcsClient
     original = cls._resolve_endpoint
 
     def _resolve_endpoint(self: Any, request: Any) -> str:
-        if str(request.get_product()).lower() == "fnf":
+        if str(request.get_product()).lower() in _CORE_PRODUCTS:
+            request.set_protocol_type(_scheme())  # the RAM and STS requests ask for https
             return _host_port()
         return str(original(self, request))
 
@@ -74,6 +80,8 @@ _PATCHES: dict[str, Callable[[ModuleType], None]] = {
     "mns.mns_client": _patch_mns,
     "aliyunsdkcore.client": _patch_core,
     "alibabacloud_fnf20190315.client": _patch_tea,
+    "alibabacloud_ram20150501.client": _patch_tea,
+    "alibabacloud_sts20150401.client": _patch_tea,
 }
 
 

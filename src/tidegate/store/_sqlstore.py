@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tidegate.clock import Clock, now_ms
+from tidegate.store._cluster import ClusterMixin
 from tidegate.store._executions import ExecutionsMixin, remove_executions
 from tidegate.store._sqlbase import describe, flow_not_found, log
 from tidegate.store._timers_jobs import TimersJobsMixin
@@ -30,7 +31,7 @@ _FLOW_FIELDS = frozenset({"definition", "description", "type", "role_arn"})
 _SCHEDULE_FIELDS = frozenset({"cron", "payload", "enable", "description", "next_fire_ms"})
 
 
-class SqlStore(ExecutionsMixin, TransitionsMixin, TimersJobsMixin):
+class SqlStore(ExecutionsMixin, TransitionsMixin, TimersJobsMixin, ClusterMixin):
     """A :class:`Store` over either SQL dialect; migrations are applied on open.
 
     ``clock`` is the store's source of "now" for every operation that takes no ``now_ms`` argument.

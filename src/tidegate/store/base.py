@@ -20,7 +20,9 @@ from tidegate.store.records import (
     FlowRecord,
     HistoryRow,
     JobRecord,
+    NodeRecord,
     Page,
+    Released,
     ScheduleRecord,
     TaskRecord,
     TransitionWrite,
@@ -337,6 +339,46 @@ class Store(ABC):
     @abstractmethod
     def next_job_ms(self, kinds: Sequence[str]) -> int | None:
         """Return the earliest ``available_ms`` or lease expiry among jobs of these kinds, or None."""
+
+    # --- the cluster: signature nonces and nodes ---------------------------------------------------
+
+    @abstractmethod
+    def use_nonce(self, key_id: str, nonce: str, expires_ms: int) -> bool:
+        """Record a request signature's nonce until ``expires_ms``; False when the key used it before
+        (a row that has not expired). One statement; every server sharing the store sees it."""
+
+    @abstractmethod
+    def remove_expired_nonces(self, now_ms: int, limit: int) -> int:
+        """Remove up to ``limit`` nonces that expired by ``now_ms``; return how many."""
+
+    @abstractmethod
+    def register_node(self, node: NodeRecord, now_ms: int) -> Released:
+        """Record ``node`` as serving from ``now_ms``; give back the leases its id still holds (a previous
+        run of the same node that was killed), in the same transaction."""
+
+    @abstractmethod
+    def node_heartbeat(self, node_id: str, now_ms: int) -> bool:
+        """Note that the node is alive at ``now_ms``; False when it has no row (removed: register again)."""
+
+    @abstractmethod
+    def node_stopped(self, node_id: str, now_ms: int) -> None:
+        """Note that the node stopped cleanly."""
+
+    @abstractmethod
+    def list_nodes(self) -> list[NodeRecord]:
+        """Every node row, oldest start first."""
+
+    @abstractmethod
+    def release_dead_node(self, node_id: str, last_seen_ms: int, now_ms: int) -> Released | None:
+        """Give back every lease of a node found dead, if its heartbeat is still ``last_seen_ms``.
+
+        Returns None (nothing written) when it beat since, stopped, or another server released it first.
+        The executions and jobs become claimable at once, and the claimers are woken.
+        """
+
+    @abstractmethod
+    def remove_nodes(self, seen_before_ms: int) -> int:
+        """Remove the rows of nodes last seen before ``seen_before_ms``; return how many."""
 
     # --- schedules -------------------------------------------------------------------------------
 

@@ -408,3 +408,35 @@ class ScheduleRecord:
     def from_row(cls, row: Row) -> ScheduleRecord:
         """Build the record from a ``schedules`` row."""
         return _from_columns(cls, row, enable=bool(row["enable"]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeRecord:
+    """A server sharing the store: ``id`` is its lease-owner id; ``last_seen_ms`` its latest heartbeat.
+
+    ``released_ms``: when another server found it dead (no heartbeat) and released its leases (cleared by
+    its next heartbeat); ``stopped_ms``: when it stopped cleanly.
+    """
+
+    id: str
+    address: str
+    version: str
+    host: str
+    pid: int
+    started_ms: int
+    last_seen_ms: int = 0
+    released_ms: int | None = None
+    stopped_ms: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> NodeRecord:
+        """Build the record from a ``nodes`` row."""
+        return _from_columns(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """The leases a release gave back: executions and jobs."""
+
+    executions: int = 0
+    jobs: int = 0

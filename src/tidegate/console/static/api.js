@@ -31,6 +31,34 @@ const Api = {
   get(path) { return Api.call("GET", path); },
   post(path, body) { return Api.call("POST", path, body || {}); },
   patch(path, body) { return Api.call("PATCH", path, body || {}); },
+
+  // The ARN of a resource of this server: arn("fnf", "flows/F/executions/*").
+  arn(service, rest) { return "acs:" + service + ":" + Api.session.region + ":" + Api.session.account_id + ":" + rest; },
+
+  // Attributes marking a control that needs a permission (hidden by gate() when the identity lacks it).
+  needs(action, resource) { return { "data-needs-action": action, "data-needs-resource": resource }; },
+
+  // Ask the server what the signed-in identity may do for every marked control under root, and hide and
+  // disable the denied ones; root is then marked data-gated. The root key may do everything (no request).
+  async gate(root) {
+    const nodes = [...root.querySelectorAll("[data-needs-action]")].slice(0, 100);
+    try {
+      if (nodes.length && Api.session && Api.session.principal.kind !== "root") {
+        const checks = nodes.map((n) => ({ action: n.dataset.needsAction, resource: n.dataset.needsResource }));
+        const doc = await Api.post("/permissions", { checks });
+        doc.decisions.forEach((d, i) => {
+          if (d.allowed) return;
+          nodes[i].hidden = true;
+          nodes[i].setAttribute("data-denied", "true");
+          if ("disabled" in nodes[i]) nodes[i].disabled = true;
+        });
+      }
+    } catch (err) {
+      // Unknown: leave the controls; the server refuses what the identity may not do anyway.
+    } finally {
+      root.setAttribute("data-gated", "true");
+    }
+  },
 };
 
 // el("tag.class", {attr: value, onclick: fn}, child...) builds elements with text, never HTML.

@@ -29,15 +29,16 @@
         table(["Message id", "Body", "Priority", "Enqueued", "Dequeues"], doc.messages.map((m) => el("tr", {},
           el("td", {}, m.message_id), el("td", {}, el("pre.body", {}, m.body)), el("td.num", {}, m.priority),
           el("td", {}, fmtTime(m.enqueue_time)), el("td.num", {}, m.dequeue_count)))),
-        doc.messages.length ? null : el("p", {}, "No active message."),
+        doc.messages.length ? null : el("p", { id: "peek-note" }, doc.messages_hidden ? "Messages are shown only with mns:PeekMessage on this queue." : "No active message."),
         ...(doc.quarantined ? quarantine(doc) : []));
+      Api.gate(box);
     }
     // Messages a receive or peek could not render: set aside with the reason; an operator may delete them.
     function quarantine(doc) {
       return [el("h2", {}, "Quarantined messages"),
         el("p", {}, "These messages could not be delivered (a receive could not render them) and were set aside."),
         table(["Message id", "Reason", "Enqueued", "Quarantined", ""], doc.quarantined_messages.map((m) => {
-          const del = el("button", { type: "button", "data-quarantine": String(m.id) }, "Delete");
+          const del = el("button", { type: "button", "data-quarantine": String(m.id), ...Api.needs("mns:DeleteMessage", Api.arn("mns", "/queues/" + name + "/messages")) }, "Delete");
           del.addEventListener("click", async () => {
             del.disabled = true;
             try { await Api.call("DELETE", "/queues/" + enc(name) + "/quarantine/" + m.id); } finally { await load(); }
@@ -50,7 +51,7 @@
     const delay = el("input", { id: "send-delay", type: "number", min: "0", placeholder: "0", "aria-label": "Delay seconds" });
     const priority = el("input", { id: "send-priority", type: "number", min: "1", max: "16", placeholder: "8", "aria-label": "Priority" });
     const msg = el("p", { role: "status" });
-    const form = el("form.card", { id: "send-form", onsubmit: async (e) => {
+    const form = el("form.card", { id: "send-form", ...Api.needs("mns:SendMessage", Api.arn("mns", "/queues/" + name + "/messages")), onsubmit: async (e) => {
       e.preventDefault();
       try {
         const r = await Api.post("/queues/" + enc(name) + "/messages", {
@@ -94,7 +95,7 @@
     const body = el("textarea", { id: "publish-body", rows: "4", "aria-label": "Message body" });
     const tag = el("input", { id: "publish-tag", "aria-label": "Tag" });
     const msg = el("p", { role: "status" });
-    const form = el("form.card", { id: "publish-form", onsubmit: async (e) => {
+    const form = el("form.card", { id: "publish-form", ...Api.needs("mns:PublishMessage", Api.arn("mns", "/topics/" + name + "/messages")), onsubmit: async (e) => {
       e.preventDefault();
       try {
         const r = await Api.post("/topics/" + enc(name) + "/messages", { body: body.value, tag: tag.value || null });
@@ -111,7 +112,8 @@
   route("/schedules", async () => {
     const doc = await Api.get("/schedules");
     const rows = doc.schedules.map((s) => {
-      const toggle = el("button", { type: "button", "data-schedule": s.flow_name + "/" + s.name, "aria-pressed": String(s.enable) }, s.enable ? "Disable" : "Enable");
+      const toggle = el("button", { type: "button", "data-schedule": s.flow_name + "/" + s.name, "aria-pressed": String(s.enable),
+        ...Api.needs("fnf:UpdateSchedule", Api.arn("fnf", "flows/" + s.flow_name + "/schedules/" + s.name)) }, s.enable ? "Disable" : "Enable");
       toggle.addEventListener("click", async () => {
         toggle.disabled = true;
         try { await Api.patch("/flows/" + enc(s.flow_name) + "/schedules/" + enc(s.name), { enable: !s.enable }); }

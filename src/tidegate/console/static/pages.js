@@ -14,7 +14,9 @@ const Console = (() => {
   function show(...nodes) {
     const v = view();
     v.textContent = "";
+    v.removeAttribute("data-gated");
     v.append(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
+    Api.gate(v);
   }
 
   async function dispatch() {
@@ -134,7 +136,7 @@ const Console = (() => {
       el("nav.crumbs", { "aria-label": "Breadcrumb" }, el("a", { href: "#/flows" }, "Flows"), " / ", name),
       el("h1", {}, name),
       flow.description ? el("p", {}, flow.description) : null,
-      el("div.actions", {}, el("button", { type: "button", id: "start-open", onclick: () => { starter.hidden = false; starter.querySelector("textarea").focus(); } }, "Start execution")),
+      el("div.actions", {}, el("button", { type: "button", id: "start-open", ...Api.needs("fnf:StartExecution", Api.arn("fnf", "flows/" + name + "/executions/*")), onclick: () => { starter.hidden = false; starter.querySelector("textarea").focus(); } }, "Start execution")),
       starter,
       el("div.split", {},
         el("section.panel", { "aria-label": "Graph" }, el("h2", {}, "Graph"), graphBox),
@@ -256,8 +258,10 @@ const Console = (() => {
         x.stopped_time ? " · stopped " + fmtTime(x.stopped_time) : "",
         x.error ? el("span.error", {}, " · " + x.error + (x.cause ? ": " + x.cause : "")) : "");
       const running = ACTIVE.includes(x.status);
-      if (running) head.append(stopForm(base));
-      head.append(el("a.button", { href: "#/flows/" + enc(flowName), id: "start-new" }, "Start new"));
+      head.removeAttribute("data-gated");
+      if (running) head.append(stopForm(base, Api.arn("fnf", "flows/" + flowName + "/executions/" + name)));
+      head.append(el("a.button", { href: "#/flows/" + enc(flowName), id: "start-new", ...Api.needs("fnf:StartExecution", Api.arn("fnf", "flows/" + flowName + "/executions/*")) }, "Start new"));
+      Api.gate(head);
       io.textContent = "";
       io.append(el("section.panel", {}, el("h2", {}, "Input"), el("pre.code", { id: "exec-input", tabindex: "0" }, json(x.input))),
         el("section.panel", {}, el("h2", {}, "Output"), el("pre.code", { id: "exec-output", tabindex: "0" }, x.output === null || x.output === undefined ? "—" : json(x.output))));
@@ -309,11 +313,11 @@ const Console = (() => {
     await poll();
   });
 
-  function stopForm(base) {
+  function stopForm(base, arn) {
     const error = el("input", { id: "stop-error", placeholder: "Error", "aria-label": "Stop error", maxlength: "128" });
     const cause = el("input", { id: "stop-cause", placeholder: "Cause", "aria-label": "Stop cause", maxlength: "4096" });
     const msg = el("span", { role: "status" });
-    return el("form.inline.stop", { onsubmit: async (e) => {
+    return el("form.inline.stop", { ...Api.needs("fnf:StopExecution", arn), onsubmit: async (e) => {
       e.preventDefault();
       try { await Api.post(base + "/stop", { error: error.value, cause: cause.value }); msg.textContent = "Stop requested."; }
       catch (err) { msg.textContent = err.message; }

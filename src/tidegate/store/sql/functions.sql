@@ -5,9 +5,10 @@ SELECT * FROM fc_functions WHERE service = :service AND name = :name;
 
 -- name: upsert_function
 INSERT INTO fc_functions (service, name, code_dir, handler, kind, timeout_ms, memory_mb, env, initializer,
-                          http_trigger, http_methods, requirements, description, created_ms, modified_ms)
+                          http_trigger, http_methods, http_auth, requirements, description, created_ms,
+                          modified_ms)
 VALUES (:service, :name, :code_dir, :handler, :kind, :timeout_ms, :memory_mb, :env, :initializer,
-        :http_trigger, :http_methods, :requirements, :description, :now_ms, :now_ms)
+        :http_trigger, :http_methods, :http_auth, :requirements, :description, :now_ms, :now_ms)
 ON CONFLICT (service, name) DO UPDATE
 SET code_dir     = excluded.code_dir,
     handler      = excluded.handler,
@@ -18,6 +19,7 @@ SET code_dir     = excluded.code_dir,
     initializer  = excluded.initializer,
     http_trigger = excluded.http_trigger,
     http_methods = excluded.http_methods,
+    http_auth    = excluded.http_auth,
     requirements = excluded.requirements,
     description  = excluded.description,
     modified_ms  = excluded.modified_ms
@@ -30,3 +32,21 @@ ORDER BY service, name;
 
 -- name: delete_function
 DELETE FROM fc_functions WHERE service = :service AND name = :name RETURNING name;
+
+-- name: get_service
+SELECT * FROM fc_services WHERE service = :service;
+
+-- name: upsert_service
+INSERT INTO fc_services (service, role, description, created_ms, modified_ms)
+VALUES (:service, :role, :description, :now_ms, :now_ms)
+ON CONFLICT (service) DO UPDATE
+SET role        = excluded.role,
+    description = excluded.description,
+    modified_ms = excluded.modified_ms
+RETURNING *;
+
+-- name: list_services
+SELECT * FROM fc_services ORDER BY service;
+
+-- name: delete_service
+DELETE FROM fc_services WHERE service = :service RETURNING service;

@@ -27,6 +27,7 @@ from tidegate.console.flows_api import FLOW_ROUTES
 from tidegate.console.mq_api import MQ_ROUTES
 from tidegate.console.nodes_api import NODE_ROUTES
 from tidegate.console.permissions import CONSOLE_NEEDS
+from tidegate.console.tasks_api import TASK_ROUTES
 from tidegate.deploy.host import FunctionHost
 
 REGION, ACCOUNT = "cn-hangzhou", "1234567890123456"
@@ -62,7 +63,7 @@ def test_every_mns_handler_has_an_entry() -> None:
 def test_every_rest_and_console_handler_has_an_entry() -> None:
     assert {h.__name__ for _, _, h in REST_TABLE} == set(REST_NEEDS)
     assert {h.__name__ for _, by in FUNCTION_TABLE for h in by.values()} == set(FUNCTION_NEEDS)
-    assert {h.__name__ for _, _, h in [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES]} == set(CONSOLE_NEEDS)
+    assert {h.__name__ for _, _, h in [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES, *TASK_ROUTES]} == set(CONSOLE_NEEDS)
 
 
 def test_every_route_of_the_app_is_authorized_or_public(app_ctx: AppContext, tmp_path: Path) -> None:
@@ -76,7 +77,7 @@ def test_every_route_of_the_app_is_authorized_or_public(app_ctx: AppContext, tmp
         host.close()
     catalogued = {PREFIX + path for path, _, _ in REST_TABLE}
     catalogued |= {PREFIX + path for path, _ in FUNCTION_TABLE}
-    catalogued |= {f"/console/api{path}" for path, _, _ in [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES]}
+    catalogued |= {f"/console/api{path}" for path, _, _ in [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES, *TASK_ROUTES]}
     paths = {r.path for r in app.router.routes if isinstance(r, Route | Mount)}  # type: ignore[attr-defined]
     unknown = paths - catalogued - set(PUBLIC)
     assert not unknown, f"routes without a permission entry: {sorted(unknown)}"
@@ -118,6 +119,9 @@ def test_a_task_report_is_on_the_execution_its_token_names() -> None:
     token = W.signer.mint("f", "e", "3.1", execution_id=7, flow_id="flow-id")
     expected = [Need("fnf:ReportTaskSucceeded", f"acs:fnf:{REGION}:{ACCOUNT}:flows/f/executions/e")]
     assert _rpc("ReportTaskSucceeded", TaskToken=token) == expected
+    beat = [Need("fnf:ReportTaskHeartbeat", expected[0].resource)]
+    assert _rpc("ReportTaskHeartbeat", TaskToken=token) == beat
+    assert REST_NEEDS["task_heartbeat"](W, {}, {}, {"token": token}) == beat
     assert list(REST_NEEDS["task_succeeded"](W, {}, {}, {"token": token})) == expected
     with pytest.raises(InvalidTaskToken):  # what the action itself answers, not a denial
         _rpc("ReportTaskFailed", TaskToken=token[:-4] + "AAAA")
@@ -191,3 +195,19 @@ def test_read_only_system_policies_allow_reading_and_refuse_changes() -> None:
     assert decide(fnf, _rpc("StopExecution", FlowName="f", ExecutionName="e")[0]) is Decision.IMPLICIT_DENY
     assert decide(mns, mns_needs(W, "get_queue", ("q",), {})[0]) is Decision.ALLOW
     assert decide(mns, mns_needs(W, "send_messages", ("q",), {})[0]) is Decision.IMPLICIT_DENY
+
+
+def test_the_waiting_tasks_are_listed_and_reported_on_executions() -> None:
+    fnf = f"acs:fnf:{REGION}:{ACCOUNT}"
+    for needs in (REST_NEEDS, CONSOLE_NEEDS):
+        assert needs["list_tasks"](W, {}, {}, {}) == [Need("fnf:ListExecutions", f"{fnf}:flows/*/executions/*")]
+        assert needs["list_tasks"](W, {}, {"flow": "f"}, {}) == [
+            Need("fnf:ListExecutions", f"{fnf}:flows/f/executions/*")
+        ]
+        path = {"flow": "f", "execution": "e", "task": "2.1"}
+        assert needs["waiting_task_succeeded"](W, path, {}, {}) == [
+            Need("fnf:ReportTaskSucceeded", f"{fnf}:flows/f/executions/e")
+        ]
+        assert needs["waiting_task_failed"](W, path, {}, {}) == [
+            Need("fnf:ReportTaskFailed", f"{fnf}:flows/f/executions/e")
+        ]

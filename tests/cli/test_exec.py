@@ -150,6 +150,25 @@ def test_task_fail_fails_the_execution_and_start_wait_exits_1(env: dict[str, str
     assert "OutOfStock" in done.out and "no widgets" in done.out
 
 
+def test_task_list_shows_the_waiting_task_and_heartbeat_reaches_it(env: dict[str, str]) -> None:
+    name = "l-" + uuid.uuid4().hex[:8]
+    ok("exec", "start", FLOW, "--name", name, env=env)
+    token = token_for(name, env)
+    ok("task", "heartbeat", token, env=env)
+    doc = ok("task", "list", "--flow", FLOW, "--json", env=env).json()
+    (task,) = [t for t in doc["tasks"] if t["execution_name"] == name]
+    assert task["step_name"] == "Task_1" and task["resource"].endswith(f"/queues/{QUEUE}/messages")
+    assert task["attempt"] == 1 and task["last_heartbeat"] is not None and task["deadline"] is not None
+    text = ok("task", "list", env=env).out
+    assert text.splitlines()[0].split()[:4] == ["FLOW", "EXECUTION", "STEP", "TASK"]
+    assert any(line.split()[:3] == [FLOW, name, "Task_1"] for line in text.splitlines())
+    ok("task", "succeed", token, env=env)
+    gone = ok("task", "list", "--flow", FLOW, "--json", env=env).json()
+    assert name not in [t["execution_name"] for t in gone["tasks"]]
+    assert_one_line_error(tidegate("task", "heartbeat", token, env=env), "TaskAlreadyCompleted")
+    assert_one_line_error(tidegate("task", "heartbeat", "garbage", env=env), "InvalidArgument")
+
+
 def test_start_wait_timeout_gives_up_with_exit_1(env: dict[str, str]) -> None:
     r = tidegate("exec", "start", FLOW, "--wait", "--timeout", "1", env=env)
     assert_one_line_error(r, "is still", "after 1 s")

@@ -431,3 +431,60 @@ def test_a_submitted_task_event_carries_the_detail() -> None:
     waiting = _apply(flow, t, E.event_from_dict(E.TaskSubmitted(cmd.task_key, {"requestId": "r-4"}).to_dict()))
     assert _event(waiting, E.EventType.TASK_SUBMITTED).detail == {"requestId": "r-4"}
     assert waiting.status is E.ExecutionStatus.RUNNING
+
+
+def test_a_missed_heartbeat_times_the_attempt_out_with_a_heartbeat_cause_then_retry_and_catch() -> None:
+    h = Harness.of(
+        task(
+            "    timeoutSeconds: 60\n"
+            "    heartbeatSeconds: 2\n"
+            "    retry: [{errors: [FnF.TaskTimeout], intervalSeconds: 1, maxAttempts: 1}]\n"
+            "    catch: [{errors: [FnF.TaskTimeout], goto: late}]\n"
+            "  - {type: pass, name: late}\n"
+        ),
+        {"t": HANG},
+    ).run()
+    assert h.types.count("TaskTimedOut") == 2 and h.entered() == ["t", "late"]
+    cause = h.detail("TaskTimedOut", "t")["cause"]
+    assert h.detail("TaskTimedOut", "t")["error"] == "FnF.TaskTimeout" and "heartbeat" in cause and "2 seconds" in cause
+    starts = h.timer_starts()
+    key = h.invocations[0].task_key
+    heartbeat = [t for t in starts if t.timer_key == f"{key}.heartbeat"]
+    assert [(t.fire_at_ms - 1_000_000, t.task_key, t.heartbeat_ms) for t in heartbeat] == [(2000, key, 2000)]
+    timeout = [t for t in starts if t.timer_key == f"{key}.timeout"]
+    assert [(t.task_key, t.heartbeat_ms) for t in timeout] == [(key, None)]
+    # The missed heartbeat cancelled the attempt's timeout timer too.
+    assert f"{key}.timeout" in [c.timer_key for c in h.commands if isinstance(c, E.CancelTimer)]
+    assert h.invocations[0].heartbeat_seconds == 2
+
+
+def test_a_result_cancels_both_the_timeout_and_the_heartbeat_timer() -> None:
+    h = Harness.of(task("    timeoutSeconds: 5\n    heartbeatSeconds: 1\n"), {"t": ok({})}).run()
+    key = h.invocations[0].task_key
+    cancelled = sorted(c.timer_key for c in h.commands if isinstance(c, E.CancelTimer))
+    assert cancelled == [f"{key}.heartbeat", f"{key}.timeout"] and h.status() is E.ExecutionStatus.SUCCEEDED
+
+
+def test_the_default_callback_timeout_applies_to_callbacks_without_timeout_seconds_only() -> None:
+    flow = load_flow(task("    pattern: waitForCallback\n"))
+    t = E.start(flow, flow_name="f", execution_name="e", input={}, now_ms=0, minter=lambda k: k, callback_timeout_s=9)
+    (timer,) = [c for c in t.commands if isinstance(c, E.StartTimer)]
+    assert (timer.fire_at_ms, timer.task_key) == (9000, timer.timer_key.removesuffix(".timeout"))
+    t = E.apply(flow, t.state, E.TimerFired(timer.timer_key), now_ms=9000, minter=lambda k: k, callback_timeout_s=9)
+    assert t.status is E.ExecutionStatus.FAILED and "default callback timeout" in (t.cause or "")
+    # Not for a callback whose step sets timeoutSeconds, nor for a requestResponse task, nor when it is 0.
+    for extra, default in (("    pattern: waitForCallback\n    timeoutSeconds: 3\n", 9), ("", 9), ("", 0)):
+        t = E.start(load_flow(task(extra)), flow_name="f", execution_name="e", input={}, now_ms=0, minter=lambda k: k,
+                    callback_timeout_s=default)  # fmt: skip
+        assert [c.fire_at_ms for c in t.commands if isinstance(c, E.StartTimer)] == ([3000] if extra else [])
+
+
+def test_a_state_written_before_heartbeats_existed_still_loads() -> None:
+    h = Harness.of(task("    pattern: waitForCallback\n"), {"t": HANG}).run()
+    assert h.state is not None
+    d = h.state.to_dict()
+    for run in d["runs"]:
+        run.pop("heartbeat_timer", None)
+        run.pop("default_timeout", None)
+    again = E.ExecutionState.from_dict(d)
+    assert again.to_dict()["runs"][0]["heartbeat_timer"] == ""

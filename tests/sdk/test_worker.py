@@ -145,8 +145,9 @@ def test_visibility_is_extended_while_a_slow_handler_runs(server: ServerProcess,
             assert exc.error_code == "MessageNotExist"
     finally:
         mns.close()
-    # This server has no ReportTaskHeartbeat: the worker asked once and stopped asking.
-    assert wt.worker.heartbeat_rpc_supported is False and wt.worker.stats.heartbeats == 0
+    # This server has ReportTaskHeartbeat: the worker reports one with each extension.
+    wait_until(lambda: wt.worker.stats.heartbeats >= 12, timeout=60, message="12 heartbeats")
+    assert wt.worker.heartbeat_rpc_supported is True
     release.set()
     doc = wait_ended(server, "doc", "slow")
     assert (doc["status"], doc["output"]) == ("Succeeded", {"calls": 1})

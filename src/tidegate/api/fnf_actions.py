@@ -130,6 +130,12 @@ def report_task_failed(svc: WorkflowService, p: Params) -> dict[str, Any]:
     return {"EventId": svc.report_task_failed(p.req("TaskToken"), p.req("Error"), p.text("Cause"))}
 
 
+def report_task_heartbeat(svc: WorkflowService, p: Params) -> dict[str, Any]:
+    """ReportTaskHeartbeat (a tidegate extension): the worker is still at the task; no event is written."""
+    svc.report_task_heartbeat(p.req("TaskToken"))
+    return {}
+
+
 # --- schedules -----------------------------------------------------------------------------------
 
 
@@ -190,6 +196,7 @@ ACTIONS: dict[str, Action] = {
     "GetExecutionHistory": get_execution_history,
     "ReportTaskSucceeded": report_task_succeeded,
     "ReportTaskFailed": report_task_failed,
+    "ReportTaskHeartbeat": report_task_heartbeat,
     "CreateSchedule": create_schedule,
     "UpdateSchedule": update_schedule,
     "DeleteSchedule": delete_schedule,

@@ -83,7 +83,16 @@ def _target(request: Request) -> str:
 #: On SQLite the hot, short actions (one or two local transactions, no waiting) run on the event loop: a
 #: hand-off to a worker thread and back costs more than they do. Listings, definitions, long polls and every
 #: action on PostgreSQL (network round trips) get a thread.
-_INLINE = frozenset({"StartExecution", "StopExecution", "DescribeExecution", "ReportTaskSucceeded", "ReportTaskFailed"})
+_INLINE = frozenset(
+    {
+        "StartExecution",
+        "StopExecution",
+        "DescribeExecution",
+        "ReportTaskSucceeded",
+        "ReportTaskFailed",
+        "ReportTaskHeartbeat",
+    }
+)
 
 
 #: The scope key where :meth:`RpcEndpoint.handle` leaves the request's Action (unchecked; for the metrics).

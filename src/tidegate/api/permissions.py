@@ -189,6 +189,7 @@ FNF_RPC: Mapping[str, RpcNeeds] = {
     "GetExecutionHistory": _execution("GetExecutionHistory"),
     "ReportTaskSucceeded": _task("ReportTaskSucceeded"),
     "ReportTaskFailed": _task("ReportTaskFailed"),
+    "ReportTaskHeartbeat": _task("ReportTaskHeartbeat"),
     "CreateSchedule": _schedule("CreateSchedule"),
     "UpdateSchedule": _schedule("UpdateSchedule"),
     "DeleteSchedule": _schedule("DeleteSchedule"),

@@ -72,6 +72,12 @@ REST_NEEDS: Mapping[str, RestNeeds] = {
     "history": _execution("GetExecutionHistory"),
     "task_succeeded": _task("ReportTaskSucceeded"),
     "task_failed": _task("ReportTaskFailed"),
+    "task_heartbeat": _task("ReportTaskHeartbeat"),
+    # The tasks waiting on a callback: a listing of executions' tasks (every flow's without ?flow=), and
+    # the operator's reports on the execution the path names (what the token would name).
+    "list_tasks": lambda w, path, q, body: [execution_need(w, "ListExecutions", q.get("flow") or "*")],
+    "waiting_task_succeeded": _execution("ReportTaskSucceeded"),
+    "waiting_task_failed": _execution("ReportTaskFailed"),
     "list_schedules": lambda w, path, q, body: [schedule_need(w, "ListSchedules", path["flow"])],
     "create_schedule": lambda w, path, q, body: [schedule_need(w, "CreateSchedule", path["flow"], _text(body, "name"))],
     "get_schedule": _schedule("DescribeSchedule"),

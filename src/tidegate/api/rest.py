@@ -30,7 +30,7 @@ from tidegate.api.ids import new_request_id
 from tidegate.api.permissions import Where, authorize, request_context
 from tidegate.api.permissions_rest import REST_NEEDS, RestNeeds
 from tidegate.api.rest_openapi import openapi_document
-from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, node_doc, schedule_doc
+from tidegate.api.rest_render import event_doc, execution_doc, flow_doc, node_doc, schedule_doc, waiting_task_doc
 from tidegate.api.rpc_errors import EntityTooLarge, rpc_error
 from tidegate.api.rpc_params import Params
 from tidegate.auth.keys import AccessKey
@@ -245,6 +245,49 @@ def task_failed(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any
     return {"event_id": event_id}
 
 
+def task_heartbeat(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"token"})
+    svc.report_task_heartbeat(_get(body, "token", str, True))
+    return 204, None
+
+
+#: The one status the task listing knows: waiting on a callback.
+WAITING = "waiting"
+
+
+def list_tasks(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    q = Params(req.query_params)
+    status = q.opt("status") or WAITING
+    if status != WAITING:
+        raise InvalidArgument(f"The status {status[:40]!r} is not supported: the tasks listed are the {WAITING} ones.")
+    page = svc.list_waiting_tasks(
+        flow_name=q.opt("flow"),
+        sort=q.opt("sort") or "age",
+        limit=q.int("limit", 100, 1, 1000),
+        next_token=q.opt("next_token"),
+    )
+    now = svc.clock()
+    return {"tasks": [waiting_task_doc(t, now) for t in page.items], "next_token": page.next_token}
+
+
+def waiting_task_succeeded(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"output"})
+    output = _object_text(body, "output")
+    if output is None:
+        raise InvalidArgument("The field 'output' is required and must be a JSON object.")
+    p = req.path_params
+    return {"event_id": svc.complete_waiting_task(p["flow"], p["execution"], p["task"], output)}
+
+
+def waiting_task_failed(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
+    _check_fields(body, {"error", "cause"})
+    p = req.path_params
+    event_id = svc.fail_waiting_task(
+        p["flow"], p["execution"], p["task"], _get(body, "error", str, True), _get(body, "cause", str) or ""
+    )
+    return {"event_id": event_id}
+
+
 def list_schedules(svc: WorkflowService, req: Request, body: dict[str, Any]) -> Any:
     q = Params(req.query_params)
     page = svc.list_schedules(req.path_params["flow"], q.int("limit", 60, 1, 1000), q.opt("next_token"))
@@ -363,8 +406,12 @@ REST_TABLE: list[tuple[str, list[str], Handler]] = [
     ("/flows/{flow}/schedules/{schedule}", ["GET"], get_schedule),
     ("/flows/{flow}/schedules/{schedule}", ["PATCH"], update_schedule),
     ("/flows/{flow}/schedules/{schedule}", ["DELETE"], delete_schedule),
+    ("/flows/{flow}/executions/{execution}/tasks/{task}/succeeded", ["POST"], waiting_task_succeeded),
+    ("/flows/{flow}/executions/{execution}/tasks/{task}/failed", ["POST"], waiting_task_failed),
+    ("/tasks", ["GET"], list_tasks),
     ("/tasks/succeeded", ["POST"], task_succeeded),
     ("/tasks/failed", ["POST"], task_failed),
+    ("/tasks/heartbeat", ["POST"], task_heartbeat),
     ("/nodes", ["GET"], list_nodes),
 ]
 

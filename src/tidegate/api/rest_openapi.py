@@ -103,6 +103,25 @@ SCHEMAS: dict[str, Any] = {
     "Stop": _obj({"error": _S, "cause": _S}),
     "TaskSucceeded": _obj({"token": _S, "output": _JSON_OBJ}, ("token", "output")),
     "TaskFailed": _obj({"token": _S, "error": _S, "cause": _S}, ("token", "error")),
+    "TaskHeartbeat": _obj({"token": _S}, ("token",)),
+    "WaitingTask": _obj(
+        {
+            "flow_name": _S,
+            "execution_name": _S,
+            "task": _S,
+            "step_name": {"type": ["string", "null"]},
+            "resource": {"type": ["string", "null"]},
+            "pattern": {"type": ["string", "null"]},
+            "attempt": {"type": ["integer", "null"]},
+            "waiting_since": _T,
+            "age_seconds": {"type": "integer"},
+            "heartbeat_seconds": {"type": ["integer", "null"]},
+            "last_heartbeat": _NT,
+            "deadline": _NT,
+        }
+    ),
+    "OperatorSucceeded": _obj({"output": _JSON_OBJ}, ("output",)),
+    "OperatorFailed": _obj({"error": _S, "cause": _S}, ("error",)),
     "NewSchedule": _obj(
         {"name": _S, "cron": _S, "payload": _JSON_OBJ, "enable": {"type": "boolean"}, "description": _S},
         ("name", "cron"),
@@ -216,6 +235,40 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/tasks/failed": {
             "post": _op("Report a waiting task's error", 200, _obj({"event_id": {"type": "integer"}}), "TaskFailed"),
+        },
+        "/api/v1/tasks/heartbeat": {
+            "post": _op("Report that a waiting task's worker is still at it", 204, None, "TaskHeartbeat"),
+        },
+        "/api/v1/tasks": {
+            "get": _op(
+                "List the tasks waiting on a callback, across flows",
+                200,
+                _page("tasks", "WaitingTask"),
+                params=[
+                    *_PAGING,
+                    _q("status", {"const": "waiting"}),
+                    _q("sort", {"enum": ["age", "-age"]}, "age: oldest first; -age: newest first"),
+                    _q("flow", _S),
+                ],
+            ),
+        },
+        "/api/v1/flows/{flow}/executions/{execution}/tasks/{task}/succeeded": {
+            "post": _op(
+                "An operator completes a waiting task",
+                200,
+                _obj({"event_id": {"type": "integer"}}),
+                "OperatorSucceeded",
+                [_F, _E, _p("task")],
+            ),
+        },
+        "/api/v1/flows/{flow}/executions/{execution}/tasks/{task}/failed": {
+            "post": _op(
+                "An operator fails a waiting task",
+                200,
+                _obj({"event_id": {"type": "integer"}}),
+                "OperatorFailed",
+                [_F, _E, _p("task")],
+            ),
         },
         "/api/v1/nodes": {
             "get": _op("The servers sharing the store", 200, _obj({"nodes": {"type": "array", "items": _ref("Node")}})),

@@ -8,9 +8,9 @@ from typing import Any
 from tidegate.engine import rfc3339_ms
 from tidegate.runtime.nodes import node_state
 from tidegate.status import ExecutionStatus
-from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, NodeRecord, ScheduleRecord
+from tidegate.store import ExecutionRecord, FlowRecord, HistoryRow, NodeRecord, ScheduleRecord, WaitingTask
 
-__all__ = ["event_doc", "execution_doc", "flow_doc", "node_doc", "schedule_doc"]
+__all__ = ["event_doc", "execution_doc", "flow_doc", "node_doc", "schedule_doc", "waiting_task_doc"]
 
 
 def _parsed(text: str | None) -> Any:
@@ -80,6 +80,24 @@ def schedule_doc(s: ScheduleRecord) -> dict[str, Any]:
         "created_time": rfc3339_ms(s.created_ms),
         "last_modified_time": rfc3339_ms(s.modified_ms),
         "next_fire_time": _time(s.next_fire_ms),
+    }
+
+
+def waiting_task_doc(t: WaitingTask, now_ms: int) -> dict[str, Any]:
+    """A task waiting on a callback as JSON; ``age_seconds`` is how long it has waited at ``now_ms``."""
+    return {
+        "flow_name": t.flow_name,
+        "execution_name": t.execution_name,
+        "task": t.task_key,
+        "step_name": t.step_name,
+        "resource": t.resource,
+        "pattern": t.pattern,
+        "attempt": t.attempt,
+        "waiting_since": rfc3339_ms(t.created_ms),
+        "age_seconds": max(0, now_ms - t.created_ms) // 1000,
+        "heartbeat_seconds": None if t.heartbeat_ms is None else t.heartbeat_ms // 1000,
+        "last_heartbeat": _time(t.last_heartbeat_ms),
+        "deadline": _time(t.deadline_ms),
     }
 
 

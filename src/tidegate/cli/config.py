@@ -35,8 +35,9 @@ from tidegate.cli._client import UsageFailure, check_endpoint
 from tidegate.cli.logs import LogFormat, LogLevel
 from tidegate.egress import parse_entries
 from tidegate.errors import ConfigurationError
+from tidegate.flow.loader import MAX_FLOW_TIMEOUT
 from tidegate.functions import DEFAULT_FUNCTION_UID, IsolationMode
-from tidegate.runtime import DEFAULT_REGION
+from tidegate.runtime import DEFAULT_CALLBACK_TIMEOUT_S, DEFAULT_REGION
 from tidegate.runtime.retention import DEFAULT_RETENTION, parse_retention
 
 __all__ = [
@@ -327,6 +328,15 @@ class ServerConfig:
         metadata=_spec(
             _Retention(),
             "How long ended executions are kept: a whole number and s, m, h or d (30d, 12h), or off (for ever).",
+        ),
+    )
+    callback_timeout: int = field(
+        default=DEFAULT_CALLBACK_TIMEOUT_S,
+        metadata=_spec(
+            click.IntRange(0, MAX_FLOW_TIMEOUT),
+            "Seconds a waitForCallback task whose step sets no timeoutSeconds waits for its report before it "
+            "fails with FnF.TaskTimeout (0: for ever); for the tasks opened from the server's start on.",
+            toml=_INT,
         ),
     )
     log_level: LogLevel = field(

@@ -30,7 +30,7 @@ from tidegate.cli._client import (
 )
 from tidegate.engine import TERMINAL, ExecutionStatus
 
-__all__ = ["exec_group", "json_object", "table"]
+__all__ = ["collect", "exec_group", "json_object", "table"]
 
 #: Longest long-poll the server grants per request (seconds).
 _MAX_WAIT_S = 60
@@ -92,7 +92,7 @@ def _describe_text(doc: dict[str, Any]) -> None:
             click.echo(f"{label + ':':<10} {value}")
 
 
-def _collect(api: ApiClient, path: str, key: str, limit: int, params: dict[str, str | int]) -> dict[str, Any]:
+def collect(api: ApiClient, path: str, key: str, limit: int, params: dict[str, str | int]) -> dict[str, Any]:
     """Up to ``limit`` items of a listing, following ``next_token``: ``{key: items, "next_token": ...}``."""
     items: list[Any] = []
     token: str | None = None
@@ -184,7 +184,7 @@ def list_(flow: str, status: str | None, limit: int, as_json: bool, conn: Connec
     """List executions of FLOW, oldest first: name, status, start and stop times."""
     params: dict[str, str | int] = {} if status is None else {"status": status}
     with conn.api() as api:
-        doc = _collect(api, _path(flow), "executions", limit, params)
+        doc = collect(api, _path(flow), "executions", limit, params)
     if as_json:
         echo_json(doc)
         return
@@ -264,7 +264,7 @@ def history(flow: str, name: str, limit: int, no_logs: bool, as_json: bool, conn
     if no_logs and as_json:
         raise UsageFailure("--no-logs applies to the text output; --json prints every field")
     with conn.api() as api:
-        doc = _collect(api, _path(flow, name) + "/history", "events", limit, {})
+        doc = collect(api, _path(flow, name) + "/history", "events", limit, {})
     if as_json:
         echo_json(doc)
         return

@@ -57,7 +57,7 @@ from tidegate.integrations.roles import TaskRoles
 from tidegate.mq.push import PushWorker, start_push_worker
 from tidegate.ram.service_roles import ensure_default_execution_role
 from tidegate.ram.sts import StsService
-from tidegate.runtime import Runtime
+from tidegate.runtime import DEFAULT_CALLBACK_TIMEOUT_S, Runtime
 from tidegate.runtime.identity import SETTING as IDENTITY_SETTING
 from tidegate.runtime.identity import (
     Identity,
@@ -430,9 +430,14 @@ def _describe_isolation(isolation: Isolation) -> str:
     return "process isolation (the server's uid)"
 
 
-def start_runtime(ctx: AppContext, functions: FunctionHost, owner: str | None = None) -> Runtime:
+def start_runtime(
+    ctx: AppContext,
+    functions: FunctionHost,
+    owner: str | None = None,
+    callback_timeout_s: int = DEFAULT_CALLBACK_TIMEOUT_S,
+) -> Runtime:
     """Start the runtime with the function host's integration, leasing as node ``owner`` (None: a new id
-    for this process run); return it."""
+    for this process run), with ``callback_timeout_s`` as the default callback timeout; return it."""
     # Task steps and HTTP triggers share the function host's one runner.
     # Task steps act as their flow's execution role (the default one for flows without a RoleArn).
     ensure_default_execution_role(ctx.ram)
@@ -450,6 +455,7 @@ def start_runtime(ctx: AppContext, functions: FunctionHost, owner: str | None = 
         credentials=functions.credentials,
         roles=roles,
         transactional=mns_targets(ctx.store, region=ctx.region, account_id=ctx.account_id, roles=roles),
+        callback_timeout_s=callback_timeout_s,
     )
     ctx.service.apply_now = runtime.driver.apply_now  # starts and task reports move on in their request
     runtime.start()
@@ -549,7 +555,7 @@ def serve(
         )
         log.info("function workers: %s", _describe_isolation(isolation))
         keeper.start()  # before the runtime claims: leases a killed previous run of this node held are released
-        runtime = start_runtime(ctx, functions, keeper.node_id)
+        runtime = start_runtime(ctx, functions, keeper.node_id, config.callback_timeout)
         if retention is not None:
             retention.start()
         push = start_push_worker(

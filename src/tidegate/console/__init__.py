@@ -17,6 +17,7 @@ from tidegate.api.rest import method_dispatch
 from tidegate.console.flows_api import FLOW_ROUTES
 from tidegate.console.mq_api import MQ_ROUTES
 from tidegate.console.nodes_api import NODE_ROUTES
+from tidegate.console.tasks_api import TASK_ROUTES
 from tidegate.console.web import PREFIX, ConsoleServices, Handler, endpoint, page_routes
 
 __all__ = ["console_routes", "root_redirect"]
@@ -28,7 +29,7 @@ def console_routes(ctx: AppContext) -> list[BaseRoute]:
     """Every console route (page, assets, session, JSON endpoints), bound to ``ctx``."""
     services = ConsoleServices.of(ctx)
     by_path: dict[str, dict[str, Endpoint]] = {}
-    table: list[tuple[str, str, Handler]] = [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES]
+    table: list[tuple[str, str, Handler]] = [*FLOW_ROUTES, *MQ_ROUTES, *NODE_ROUTES, *TASK_ROUTES]
     for path, method, handler in table:
         by_path.setdefault(path, {})[method] = endpoint(services, handler)
     routes = page_routes(services)

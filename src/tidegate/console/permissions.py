@@ -66,4 +66,8 @@ CONSOLE_NEEDS: Mapping[str, RestNeeds] = {
     "list_schedules": lambda w, path, q, body: [flow_need(w, "ListFlows", "*"), schedule_need(w, "ListSchedules", "*")],
     "set_schedule": lambda w, path, q, body: [schedule_need(w, "UpdateSchedule", path["flow"], path["schedule"])],
     "list_nodes": lambda w, path, q, body: [Need("tidegate:ListNodes", "*")],
+    # the tasks waiting on a callback (REST: GET /tasks and the operator's reports)
+    "list_tasks": lambda w, path, q, body: [execution_need(w, "ListExecutions", q.get("flow") or "*")],
+    "waiting_task_succeeded": _execution("ReportTaskSucceeded"),
+    "waiting_task_failed": _execution("ReportTaskFailed"),
 }

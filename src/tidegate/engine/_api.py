@@ -65,7 +65,14 @@ class Transition:
 
 
 def start(
-    flow: Flow, *, flow_name: str, execution_name: str, input: JSON, now_ms: int, minter: TokenMinter
+    flow: Flow,
+    *,
+    flow_name: str,
+    execution_name: str,
+    input: JSON,
+    now_ms: int,
+    minter: TokenMinter,
+    callback_timeout_s: int = 0,
 ) -> Transition:
     """Start an execution: ExecutionStarted, then run until every path is blocked or the flow ends.
 
@@ -76,12 +83,14 @@ def start(
         input: the execution input; must be a JSON object (anything else fails the execution).
         now_ms: the current time, epoch milliseconds.
         minter: mints task tokens.
+        callback_timeout_s: the timeout of a waitForCallback attempt whose step sets no ``timeoutSeconds``
+            (0: such an attempt waits for ever).
 
     Returns:
         The first transition.
     """
     state = ExecutionState(flow_name=flow_name, execution_name=execution_name, started_ms=now_ms, input=input)
-    m = Machine(flow, state, now_ms, minter, HANDLERS)
+    m = Machine(flow, state, now_ms, minter, HANDLERS, callback_timeout_s)
     m.emit(EventType.EXECUTION_STARTED, "", 0, {"input": input})
     try:
         if not isinstance(input, dict):
@@ -102,8 +111,18 @@ def start(
     return Transition(state, m.events, m.commands)
 
 
-def apply(flow: Flow, state: ExecutionState, event: EngineEvent, *, now_ms: int, minter: TokenMinter) -> Transition:
+def apply(
+    flow: Flow,
+    state: ExecutionState,
+    event: EngineEvent,
+    *,
+    now_ms: int,
+    minter: TokenMinter,
+    callback_timeout_s: int = 0,
+) -> Transition:
     """Apply one event to an execution and run on until every path is blocked or the flow ends.
+
+    ``callback_timeout_s`` is as for :func:`start`: it applies to the attempts this transition opens.
 
     ``state`` is updated in place (and returned in the transition); keep ``state.to_dict()`` first if
     the old state is needed. Nothing is changed when :class:`StaleEvent` is raised.
@@ -114,7 +133,7 @@ def apply(flow: Flow, state: ExecutionState, event: EngineEvent, *, now_ms: int,
     """
     if state.status in TERMINAL:
         raise StaleEvent(f"execution {state.execution_name} has already ended ({state.status})")
-    m = Machine(flow, state, now_ms, minter, HANDLERS)
+    m = Machine(flow, state, now_ms, minter, HANDLERS, callback_timeout_s)
     try:
         _dispatch(m, event)
     except Fatal as exc:

@@ -79,8 +79,18 @@ def index_steps(flow: Flow) -> dict[str, Step]:
 class Machine:
     """The mutable context of one transition: the state, the clock, and what the transition emits."""
 
-    def __init__(self, flow: Flow, state: ExecutionState, now_ms: int, minter: TokenFn, handlers: Handlers) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        state: ExecutionState,
+        now_ms: int,
+        minter: TokenFn,
+        handlers: Handlers,
+        callback_timeout_s: int = 0,
+    ) -> None:
         self.flow = flow
+        #: The timeout of a waitForCallback attempt whose step has no timeoutSeconds (0: it waits for ever).
+        self.callback_timeout_s = callback_timeout_s
         self.handlers = handlers
         self.s = state
         self.now = now_ms
@@ -114,11 +124,15 @@ class Machine:
         self._new_tasks.add(cmd.task_key)
         self.commands.append(cmd)
 
-    def start_timer(self, key: str, fire_at_ms: int, run_id: int) -> None:
-        """Start a timer owned by ``run_id`` (0: the flow)."""
+    def start_timer(
+        self, key: str, fire_at_ms: int, run_id: int, task_key: str | None = None, heartbeat_ms: int | None = None
+    ) -> None:
+        """Start a timer owned by ``run_id`` (0: the flow); ``task_key``: the attempt it ends when it fires,
+        ``heartbeat_ms``: a heartbeat timer's interval (see :class:`StartTimer`)."""
         self.s.timers[key] = run_id
         self._new_timers.add(key)
-        self.commands.append(StartTimer(timer_key=key, fire_at_ms=fire_at_ms))
+        cmd = StartTimer(timer_key=key, fire_at_ms=fire_at_ms, task_key=task_key, heartbeat_ms=heartbeat_ms)
+        self.commands.append(cmd)
 
     def cancel_task(self, key: str) -> None:
         """Abandon an open attempt; one opened in this same transition is simply never invoked."""
@@ -287,6 +301,7 @@ class Machine:
             if run.task_key:
                 self.cancel_task(run.task_key)
             self.cancel_timer(run.timeout_timer)
+            self.cancel_timer(run.heartbeat_timer)
             self.cancel_timer(run.retry_timer)
             if run.catch_frame:
                 self.cancel_frame(run.catch_frame)

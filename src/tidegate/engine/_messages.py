@@ -68,6 +68,7 @@ class InvokeTask:
     token: str
     attempt: int
     timeout_seconds: int | None
+    heartbeat_seconds: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict with a ``type`` tag."""
@@ -83,6 +84,7 @@ class InvokeTask:
             "token": self.token,
             "attempt": self.attempt,
             "timeout_seconds": self.timeout_seconds,
+            "heartbeat_seconds": self.heartbeat_seconds,
         }
 
     @classmethod
@@ -99,25 +101,45 @@ class InvokeTask:
             token=d["token"],
             attempt=int(d["attempt"]),
             timeout_seconds=d["timeout_seconds"],
+            heartbeat_seconds=d.get("heartbeat_seconds"),
         )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartTimer:
-    """Deliver ``TimerFired(timer_key)`` at ``fire_at_ms`` (epoch milliseconds)."""
+    """Deliver ``TimerFired(timer_key)`` at ``fire_at_ms`` (epoch milliseconds).
+
+    ``task_key`` names the open task attempt the timer ends when it fires (its timeout or heartbeat timer):
+    the runtime closes that task as the timer fires, so a report arriving later is refused. With
+    ``heartbeat_ms`` (a heartbeat timer), each heartbeat of that task moves the timer to the heartbeat's
+    time plus ``heartbeat_ms``, outside the engine.
+    """
 
     TYPE: ClassVar[str] = "StartTimer"
     timer_key: str
     fire_at_ms: int
+    task_key: str | None = None
+    heartbeat_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict with a ``type`` tag."""
-        return {"type": self.TYPE, "timer_key": self.timer_key, "fire_at_ms": self.fire_at_ms}
+        return {
+            "type": self.TYPE,
+            "timer_key": self.timer_key,
+            "fire_at_ms": self.fire_at_ms,
+            "task_key": self.task_key,
+            "heartbeat_ms": self.heartbeat_ms,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StartTimer:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(timer_key=d["timer_key"], fire_at_ms=int(d["fire_at_ms"]))
+        return cls(
+            timer_key=d["timer_key"],
+            fire_at_ms=int(d["fire_at_ms"]),
+            task_key=d.get("task_key"),
+            heartbeat_ms=d.get("heartbeat_ms"),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -91,6 +91,8 @@ class TaskRun(_RunBase):
     submitted: bool = False
     counters: list[int] = field(default_factory=list)  # retries used, per retry policy
     timeout_timer: str = ""
+    heartbeat_timer: str = ""  # the open attempt's heartbeat deadline (heartbeatSeconds)
+    default_timeout: int = 0  # seconds of the runtime's default callback timeout the open attempt got (0: none)
     retry_timer: str = ""
     catch_frame: int = 0
     catch_goto: str | None = None
@@ -181,7 +183,8 @@ def run_from_dict(d: dict[str, Any]) -> Run:
     cls = _RUN_CLASSES.get(kind)
     if cls is None:
         raise EngineError(f"unknown run kind {kind!r} in execution state")
-    return cls(**{name: d[name] for name in _RUN_FIELDS[kind]})
+    # A field missing from a state written by an earlier version takes its default.
+    return cls(**{name: d[name] for name in _RUN_FIELDS[kind] if name in d})
 
 
 @dataclass(slots=True, kw_only=True)

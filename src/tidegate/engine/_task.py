@@ -15,9 +15,14 @@ from tidegate.engine._messages import InvokeTask
 from tidegate.engine._state import Frame, TaskRun
 from tidegate.engine._types import EventType, StaleEvent
 from tidegate.flow.mapping import Scope, apply_mappings
-from tidegate.flow.model import Catch, TaskStep, error_matches
+from tidegate.flow.model import Catch, Pattern, TaskStep, error_matches
 
 TASK_TIMEOUT = "FnF.TaskTimeout"
+HEARTBEAT_CAUSE = "no heartbeat was reported within {seconds} seconds (heartbeatSeconds)"
+DEFAULT_TIMEOUT_CAUSE = (
+    "no callback was reported within {seconds} seconds (the server's default callback timeout; "
+    "the step sets no timeoutSeconds)"
+)
 INVALID_LOCAL = "FnF.InvalidLocal"
 
 
@@ -65,11 +70,21 @@ def schedule_attempt(m: Machine, run: TaskRun, step: TaskStep, frame: Frame, fir
         token=token,
         attempt=run.attempt,
         timeout_seconds=step.timeout_seconds,
+        heartbeat_seconds=step.heartbeat_seconds,
     )
     m.invoke(cmd, run.id)
-    if step.timeout_seconds:
+    timeout = step.timeout_seconds
+    run.default_timeout = 0
+    if not timeout and step.pattern is Pattern.WAIT_FOR_CALLBACK and m.callback_timeout_s > 0:
+        timeout = run.default_timeout = m.callback_timeout_s
+    if timeout:
         run.timeout_timer = f"{key}.timeout"
-        m.start_timer(run.timeout_timer, m.now + step.timeout_seconds * 1000, run.id)
+        m.start_timer(run.timeout_timer, m.now + timeout * 1000, run.id, key)
+    if step.heartbeat_seconds:
+        # A heartbeat (ReportTaskHeartbeat) moves this timer on by heartbeatSeconds, in the store only.
+        run.heartbeat_timer = f"{key}.heartbeat"
+        interval = step.heartbeat_seconds * 1000
+        m.start_timer(run.heartbeat_timer, m.now + interval, run.id, key, interval)
 
 
 def open_task(m: Machine, key: str) -> TaskRun:
@@ -89,7 +104,8 @@ def _close_attempt(m: Machine, run: TaskRun) -> None:
     m.s.tasks.pop(run.task_key, None)
     run.task_key = ""
     m.cancel_timer(run.timeout_timer)
-    run.timeout_timer = ""
+    m.cancel_timer(run.heartbeat_timer)
+    run.timeout_timer = run.heartbeat_timer = ""
 
 
 def _event_detail(extra: dict[str, Any] | None, **own: Any) -> dict[str, Any]:
@@ -143,9 +159,17 @@ def on_timer(m: Machine, run: TaskRun, key: str) -> None:
         run.attempt += 1
         schedule_attempt(m, run, step, m.s.frames[run.frame])
         return
-    # The timeout: abandon the attempt (a late report of its token is TaskAlreadyCompleted).
-    run.timeout_timer = ""
-    cause = f"the task did not finish within {step.timeout_seconds} seconds"
+    # The timeout or the heartbeat deadline: abandon the attempt (a late report of its token is
+    # TaskAlreadyCompleted). The other of the two timers is cancelled.
+    if key == run.heartbeat_timer:
+        cause = HEARTBEAT_CAUSE.format(seconds=step.heartbeat_seconds)
+    elif run.default_timeout:
+        cause = DEFAULT_TIMEOUT_CAUSE.format(seconds=run.default_timeout)
+    else:
+        cause = f"the task did not finish within {step.timeout_seconds} seconds"
+    m.cancel_timer(run.timeout_timer)  # the one that fired is no longer active: cancelling it does nothing
+    m.cancel_timer(run.heartbeat_timer)
+    run.timeout_timer = run.heartbeat_timer = ""
     scheduled = run.scheduled_id
     m.cancel_task(run.task_key)
     run.task_key = ""

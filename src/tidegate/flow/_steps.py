@@ -37,6 +37,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
         "action",
         "pattern",
         "timeoutSeconds",
+        "heartbeatSeconds",
         "serviceParams",
         "errorMappings",
         "retry",
@@ -50,7 +51,16 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     StepType.SUCCEED: (),
     StepType.FAIL: ("error", "cause"),
 }
-_TASK_ONLY = ("retry", "catch", "errorMappings", "serviceParams", "resourceArn", "action", "pattern")
+_TASK_ONLY = (
+    "retry",
+    "catch",
+    "errorMappings",
+    "serviceParams",
+    "resourceArn",
+    "action",
+    "pattern",
+    "heartbeatSeconds",
+)
 _LOOP_MESSAGE = "loop steps are not supported: write the loop with a choice step and goto"
 
 

@@ -8,14 +8,17 @@ from typing import Any
 from tidegate.flow._fields import Obj, as_obj, plain
 from tidegate.flow._values import build_mappings, check_goto
 from tidegate.flow.mapping import parse_param_source
-from tidegate.flow.model import Catch, Const, Pattern, Resource, Retry, Source, Step, TaskStep
+from tidegate.flow.model import Catch, Const, Pattern, Resource, ResourceKind, Retry, Source, Step, TaskStep
 from tidegate.flow.resources import parse_action, parse_resource_arn
 from tidegate.names import MAX_ERROR_LENGTH
 
-__all__ = ["MAX_RETRY_SECONDS", "build_task"]
+__all__ = ["MAX_HEARTBEAT_SECONDS", "MAX_RETRY_SECONDS", "build_task"]
 
 MAX_RETRY_SECONDS = 86400
 """Retry ``intervalSeconds`` and ``maxIntervalSeconds`` are at most one day."""
+
+MAX_HEARTBEAT_SECONDS = 31_536_000
+"""``heartbeatSeconds`` is at most one year, the longest an execution runs."""
 
 BuildSteps = Callable[..., tuple[Step, ...]]
 
@@ -34,6 +37,7 @@ def build_task(obj: Obj, siblings: frozenset[str], common: dict[str, Any], build
     timeout = obj.get("timeoutSeconds", "int")
     if timeout is not None and timeout <= 0:
         obj.error("timeoutSeconds", f"must be a positive number of seconds, not {timeout}")
+    heartbeat = _heartbeat(obj, resource, pattern, timeout)
     params = _service_params(obj)
     error_mappings = build_mappings(obj, "errorMappings")
     retry = tuple(r for r in (_retry(obj, *item) for item in obj.items("retry")) if r is not None)
@@ -45,6 +49,7 @@ def build_task(obj: Obj, siblings: frozenset[str], common: dict[str, Any], build
         resource=resource,
         pattern=pattern,
         timeout_seconds=timeout,
+        heartbeat_seconds=heartbeat,
         service_params=params,
         error_mappings=error_mappings,
         retry=retry,
@@ -66,6 +71,29 @@ def _resource(obj: Obj) -> Resource | None:
     if action is not None:
         return obj.parsed("action", action, parse_action)
     return None
+
+
+def _heartbeat(obj: Obj, resource: Resource | None, pattern: Pattern, timeout: int | None) -> int | None:
+    """``heartbeatSeconds`` (a tidegate extension): a positive integer, at most ``timeoutSeconds``, on a step
+    that waits on a callback or a function, the two kinds of task whose worker can report a heartbeat."""
+    value: int | None = obj.get("heartbeatSeconds", "int")
+    if value is None:
+        return None
+    if not 0 < value <= MAX_HEARTBEAT_SECONDS:
+        obj.error("heartbeatSeconds", f"must be 1-{MAX_HEARTBEAT_SECONDS} seconds, not {value}")
+        return None
+    if timeout is not None and timeout > 0 and value > timeout:
+        obj.error("heartbeatSeconds", f"must be at most timeoutSeconds ({timeout}), not {value}")
+        return None
+    function = resource is not None and resource.kind is ResourceKind.FUNCTION
+    if pattern is not Pattern.WAIT_FOR_CALLBACK and not function and resource is not None:
+        obj.error(
+            "heartbeatSeconds",
+            f"only a task that waits on a callback (pattern: waitForCallback) or calls a function can have "
+            f"heartbeats, not a {pattern} task of {resource.kind}",
+        )
+        return None
+    return value
 
 
 def _service_params(obj: Obj) -> tuple[tuple[str, Source], ...]:

@@ -205,6 +205,8 @@ class TaskStep(StepBase):
     resource: Resource
     pattern: Pattern = Pattern.REQUEST_RESPONSE
     timeout_seconds: int | None = None
+    heartbeat_seconds: int | None = None
+    """A tidegate extension: the worker reports a heartbeat at least this often, or the attempt times out."""
     service_params: tuple[tuple[str, Source], ...] = ()
     error_mappings: tuple[Mapping, ...] | None = None
     retry: tuple[Retry, ...] = ()

@@ -126,8 +126,12 @@ class Driver:
         batch: int = 64,
         lease_ms: int = 10_000,
         transactional: Transactional | None = None,
+        callback_timeout_s: int = 0,
     ) -> None:
         self.store = store
+        #: The timeout of a waitForCallback attempt whose step sets no timeoutSeconds (0: none); it applies
+        #: to the attempts opened from now on.
+        self.callback_timeout_s = callback_timeout_s
         self.signer = signer
         self.owner = owner
         self.clock = clock
@@ -274,12 +278,16 @@ class Driver:
                 input=json.loads(input_text or "{}"),
                 now_ms=now,
                 minter=minter,
+                callback_timeout_s=self.callback_timeout_s,
             )
         if state is None:
             log.warning("execution %s/%s: event %s before its start; dropped", flow_name, name, event.get("type"))
             return None
         try:
-            return engine.apply(flow, state, engine.event_from_dict(dict(event)), now_ms=now, minter=minter)
+            event_ = engine.event_from_dict(dict(event))
+            return engine.apply(
+                flow, state, event_, now_ms=now, minter=minter, callback_timeout_s=self.callback_timeout_s
+            )
         except StaleEvent:
             return None
 

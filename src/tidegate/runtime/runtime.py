@@ -35,6 +35,9 @@ from tidegate.store import WORK, Store
 
 log = logging.getLogger("tidegate.runtime")
 
+DEFAULT_CALLBACK_TIMEOUT_S = 7 * 86_400
+"""How long a waitForCallback task whose step sets no timeoutSeconds waits (one week) unless configured."""
+
 
 def new_owner() -> str:
     """A lease-owner id unique to this process run."""
@@ -56,6 +59,8 @@ class Runtime:
         roles: task steps act as their flow's execution role (None: as the account, as ``tidegate run``).
         workers: task threads (and function worker processes).
         execution_lease_ms / job_lease_ms: how long a crashed process's claims block others.
+        callback_timeout_s: the timeout of a waitForCallback task whose step sets no timeoutSeconds, for
+            the tasks opened from now on (0: they wait for ever).
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class Runtime:
         execution_lease_ms: int = 5_000,
         job_lease_ms: int = 15_000,
         clock: Callable[[], int] = now_ms,
+        callback_timeout_s: int = DEFAULT_CALLBACK_TIMEOUT_S,
     ) -> None:
         self.store = store
         self.signer = signer
@@ -96,7 +102,13 @@ class Runtime:
                 ),
             )
         self.driver = Driver(
-            store, signer, owner=self.owner, clock=clock, lease_ms=execution_lease_ms, transactional=transactional
+            store,
+            signer,
+            owner=self.owner,
+            clock=clock,
+            lease_ms=execution_lease_ms,
+            transactional=transactional,
+            callback_timeout_s=callback_timeout_s,
         )
         self.executor = Executor(
             store,

@@ -37,6 +37,7 @@ from tidegate.store import (
     Page,
     ScheduleRecord,
     Store,
+    WaitingTask,
     execution_channel,
 )
 from tidegate.store.base import FLOW_DELETED
@@ -53,6 +54,10 @@ MAX_DEFINITION = 128 * 1024
 MAX_JSON_TEXT = 1024 * 1024
 MAX_DESCRIPTION = 1024
 MAX_WAIT_S = 60
+#: The orders of the waiting-tasks list: oldest first, newest first.
+SORT_OLDEST, SORT_NEWEST = "age", "-age"
+#: A task as the waiting list names it: ``{StepEntered id}.{attempt}``.
+TASK_KEY_RE = re.compile(r"[1-9][0-9]{0,17}\.[1-9][0-9]{0,8}")
 # A long-poll waits on the notifier in slices so that a missed cross-process notification (or a
 # notifier restart) costs at most one slice of latency.
 _WAIT_SLICE_S = 5.0
@@ -405,6 +410,7 @@ class WorkflowService:
         return TaskAlreadyCompleted(f"Task {token[:64]} has already completed.")
 
     def _complete(self, token: str, record: ExecutionRecord, task_key: str, event: dict[str, Any]) -> int:
+        """Complete the task; ``token`` names it in the error (a token, or the task as the waiting list shows it)."""
         if record.ended or not self.store.complete_task(record.id, task_key, event, self.apply_now):
             raise self._completed(token)
         # The runtime appends the Task* event asynchronously; while the execution waits on this task it
@@ -429,6 +435,63 @@ class WorkflowService:
         check_len("cause", cause, 0, MAX_CAUSE_LENGTH)
         record, task_key = self._open_task(token)
         return self._complete(token, record, task_key, TaskFailed(task_key, error, cause).to_dict())
+
+    def report_task_heartbeat(self, token: str) -> None:
+        """Record that the worker of a waiting task is still at it: the task's heartbeat deadline (if its
+        step has heartbeatSeconds) moves on by that much. No history event, no engine transition.
+
+        Raises:
+            InvalidTaskToken (InvalidArgument): garbled or forged token.
+            TaskAlreadyCompleted: reported, timed out (its heartbeat deadline passed), cancelled, or the
+                execution ended: the worker should stop.
+        """
+        record, task_key = self._open_task(token)
+        if record.ended or not self.store.heartbeat_task(record.id, task_key, self.clock()):
+            raise self._completed(token)
+
+    # --- waiting tasks (operators) ---------------------------------------------------------------
+
+    def list_waiting_tasks(
+        self,
+        *,
+        flow_name: str | None = None,
+        sort: str = SORT_OLDEST,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> Page[WaitingTask]:
+        """The tasks waiting on a callback, across flows or of one: oldest first (``sort="age"``) or newest
+        first (``"-age"``). Raises InvalidArgument (a bad sort, flow name or token)."""
+        if flow_name:
+            check_name("flow name", flow_name)
+        if sort not in (SORT_OLDEST, SORT_NEWEST):
+            raise InvalidArgument(f"The sort {sort[:40]!r} is not one of {SORT_OLDEST}, {SORT_NEWEST}.")
+        return self.store.list_waiting_tasks(
+            flow_name=flow_name or None, newest_first=sort == SORT_NEWEST, limit=limit, next_token=next_token or None
+        )
+
+    def _waiting_task(self, flow_name: str, execution_name: str, task_key: str) -> tuple[ExecutionRecord, str]:
+        if not TASK_KEY_RE.fullmatch(task_key):
+            raise InvalidArgument(f"The task {task_key[:40]!r} is invalid: a task is named like 12.1.")
+        return self.describe_execution(flow_name, execution_name), f"{task_key} of execution {execution_name}"
+
+    def complete_waiting_task(self, flow_name: str, execution_name: str, task_key: str, output: str) -> int:
+        """An operator completes a waiting task (as the waiting list names it) with ``output``, a JSON
+        object, as ReportTaskSucceeded would; return the predicted event id.
+
+        Raises:
+            InvalidArgument: a bad name, task or output. FlowNotFound, ExecutionNotFound.
+            TaskAlreadyCompleted: the task is not open.
+        """
+        value = json_object_text("task output", output)
+        record, label = self._waiting_task(flow_name, execution_name, task_key)
+        return self._complete(label, record, task_key, TaskSucceeded(task_key, value).to_dict())
+
+    def fail_waiting_task(self, flow_name: str, execution_name: str, task_key: str, error: str, cause: str = "") -> int:
+        """An operator fails a waiting task with ``error`` and ``cause``, as ReportTaskFailed would."""
+        check_len("error", error, 1, MAX_ERROR_LENGTH)
+        check_len("cause", cause, 0, MAX_CAUSE_LENGTH)
+        record, label = self._waiting_task(flow_name, execution_name, task_key)
+        return self._complete(label, record, task_key, TaskFailed(task_key, error, cause).to_dict())
 
     # --- schedules -------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from tidegate.store import (
     HistoryWrite,
     JobWrite,
     TaskCompletion,
+    TaskOpen,
     TimerWrite,
     TransitionWrite,
     TxEffect,
@@ -79,7 +80,7 @@ def _stored(e: HistoryEvent) -> HistoryWrite:
 class _Rows:
     timers_add: dict[str, TimerWrite] = field(default_factory=dict)
     timers_cancel: list[str] = field(default_factory=list)
-    tasks_open: list[str] = field(default_factory=list)
+    tasks_open: list[TaskOpen] = field(default_factory=list)
     tasks_cancel: list[str] = field(default_factory=list)
     jobs: list[JobWrite] = field(default_factory=list)
     effects: list[TxEffect] = field(default_factory=list)
@@ -92,7 +93,16 @@ def _split_commands(
     timers_add, timers_cancel = rows.timers_add, rows.timers_cancel
     for cmd in commands:
         if isinstance(cmd, InvokeTask):
-            rows.tasks_open.append(cmd.task_key)
+            rows.tasks_open.append(
+                TaskOpen(
+                    key=cmd.task_key,
+                    step_name=cmd.step_name,
+                    resource=cmd.resource.text,
+                    pattern=str(cmd.pattern),
+                    attempt=cmd.attempt,
+                    heartbeat_ms=cmd.heartbeat_seconds * 1000 if cmd.heartbeat_seconds else None,
+                )
+            )
             in_store = transactional.get(cmd.resource.kind)
             if in_store is not None:
                 rows.effects.append(in_store(execution, cmd))
@@ -110,6 +120,8 @@ def _split_commands(
                 key=cmd.timer_key,
                 fire_at_ms=cmd.fire_at_ms,
                 event=TimerFired(timer_key=cmd.timer_key).to_dict(),
+                task_key=cmd.task_key,
+                heartbeat_ms=cmd.heartbeat_ms,
             )
         elif isinstance(cmd, CancelTimer):
             # A timer started and cancelled within one batch never needs to reach the database.

@@ -9,8 +9,24 @@ from tidegate.store._sqlbase import SqlBase, describe, log
 from tidegate.store._writer import close_task
 from tidegate.store.base import ApplyNow, ComputeNext
 from tidegate.store.database import Tx
+from tidegate.store.errors import InvalidPageToken
 from tidegate.store.notify import JOBS, WORK
-from tidegate.store.records import STATUS_PARAMS, JobRecord, ScheduleRecord, TaskRecord
+from tidegate.store.records import STATUS_PARAMS, JobRecord, Page, ScheduleRecord, TaskRecord, WaitingTask
+
+#: The pattern of the tasks that wait on a callback (the flow language's ``waitForCallback``).
+CALLBACK_PATTERN = "waitForCallback"
+_MAX_KEY = 200
+
+
+def _waiting_after(token: str) -> tuple[int, int, str]:
+    """The page key of a waiting-tasks token ``created_ms:execution_id:task_key``; InvalidPageToken else."""
+    parts = token.split(":", 2)
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not 0 < len(parts[2]) <= _MAX_KEY:
+        raise InvalidPageToken(f"The NextToken {token[:40]!r} is invalid.")
+    created, execution = int(parts[0]), int(parts[1])
+    if created >= 2**62 or execution >= 2**62 or not parts[2].isascii():
+        raise InvalidPageToken(f"The NextToken {token[:40]!r} is invalid.")
+    return created, execution, parts[2]
 
 
 class TimersJobsMixin(SqlBase):
@@ -19,7 +35,11 @@ class TimersJobsMixin(SqlBase):
     # --- timers ----------------------------------------------------------------------------------
 
     def move_due_timers(self, now_ms: int, limit: int = 1000) -> int:
-        """Move due timers' events into their executions' inboxes; return how many timers fired."""
+        """Move due timers' events into their executions' inboxes; return how many timers fired.
+
+        A timer that ends a task (its timeout or heartbeat timer) closes that task in the same transaction,
+        so a report or heartbeat arriving after the move is refused.
+        """
         # A read first: the common case (nothing due) then costs no write transaction, which on SQLite
         # would queue behind (and hold up) every other writer.
         with self.db.read() as tx:
@@ -33,6 +53,14 @@ class TimersJobsMixin(SqlBase):
                 (
                     {**STATUS_PARAMS, "execution_id": r["execution_id"], "event": r["event"], "available_ms": now_ms}
                     for r in due
+                ),
+            )
+            tx.many(
+                "cancel_fired_task",
+                (
+                    {**STATUS_PARAMS, "execution_id": r["execution_id"], "task_key": r["task_key"], "now": now_ms}
+                    for r in due
+                    if r["task_key"] is not None
                 ),
             )
             if due:
@@ -56,6 +84,52 @@ class TimersJobsMixin(SqlBase):
         with self.db.read() as tx:
             row = tx.one("get_task", {"execution_id": execution_id, "task_key": task_key})
         return None if row is None else TaskRecord.from_row(row)
+
+    def heartbeat_task(self, execution_id: int, task_key: str, now_ms: int) -> bool:
+        """Record a heartbeat of an open task and move its heartbeat timer to ``now_ms`` plus its interval.
+
+        Returns False (nothing changed) when the task is not open, or when its heartbeat deadline has passed
+        already (the timer fired: the task is timing out).
+        """
+        params = {**STATUS_PARAMS, "execution_id": execution_id, "task_key": task_key, "now": now_ms}
+        with self.db.write() as tx:
+            row = tx.one("beat_task", params)  # the task row first, in the order a report locks rows
+            if row is None:
+                return False
+            if row["heartbeat_ms"] is None:
+                return True
+            # No timer moved: it fired already and the task is timing out (its heartbeat, recorded, is moot).
+            return tx.run("beat_timers", params) > 0
+
+    def list_waiting_tasks(
+        self,
+        *,
+        flow_name: str | None = None,
+        newest_first: bool = False,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> Page[WaitingTask]:
+        """List the open tasks that wait on a callback, oldest (or newest) first; the token is opaque."""
+        after: tuple[int, int, str] | tuple[None, None, None] = (None, None, None)
+        if next_token:
+            after = _waiting_after(next_token)
+        params = {
+            **STATUS_PARAMS,
+            "pattern": CALLBACK_PATTERN,
+            "flow": flow_name,
+            "after_ms": after[0],
+            "after_id": after[1],
+            "after_key": after[2],
+            "limit": limit + 1,
+        }
+        with self.db.read() as tx:
+            rows = tx.all("waiting_tasks_newest" if newest_first else "waiting_tasks_oldest", params)
+        items = [WaitingTask.from_row(r) for r in rows[:limit]]
+        token = None
+        if len(rows) > limit:
+            last = items[-1]
+            token = f"{last.created_ms}:{last.execution_id}:{last.task_key}"
+        return Page(items=items, next_token=token)
 
     # --- jobs ------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from tidegate.store.records import (
     STATUS_PARAMS,
     ExecutionRecord,
     InboxItem,
+    TaskOpen,
     TransitionWrite,
     Work,
     to_json,
@@ -111,7 +112,14 @@ def write_timers(tx: Tx, batch: Sequence[TransitionWrite]) -> bool:
         ({"execution_id": t.execution_id, "timer_key": k} for t in batch for k in t.timers_cancel),
     )
     timers = [
-        {"execution_id": t.execution_id, "timer_key": w.key, "fire_at_ms": w.fire_at_ms, "event": to_json(w.event)}
+        {
+            "execution_id": t.execution_id,
+            "timer_key": w.key,
+            "fire_at_ms": w.fire_at_ms,
+            "event": to_json(w.event),
+            "task_key": w.task_key,
+            "heartbeat_ms": w.heartbeat_ms,
+        }
         for t in batch
         for w in t.timers_add
     ]
@@ -124,7 +132,7 @@ def write_tasks(tx: Tx, batch: Sequence[TransitionWrite], now: int) -> None:
     tx.many(
         "open_task",
         (
-            {**STATUS_PARAMS, "execution_id": t.execution_id, "task_key": k, "now": now}
+            {**STATUS_PARAMS, **_task_columns(k), "execution_id": t.execution_id, "now": now}
             for t in batch
             for k in t.tasks_open
         ),
@@ -137,6 +145,19 @@ def write_tasks(tx: Tx, batch: Sequence[TransitionWrite], now: int) -> None:
             for k in t.tasks_cancel
         ),
     )
+
+
+def _task_columns(task: str | TaskOpen) -> dict[str, Any]:
+    if isinstance(task, str):
+        task = TaskOpen(key=task)
+    return {
+        "task_key": task.key,
+        "step_name": task.step_name,
+        "resource": task.resource,
+        "pattern": task.pattern,
+        "attempt": task.attempt,
+        "heartbeat_ms": task.heartbeat_ms,
+    }
 
 
 def write_jobs(tx: Tx, batch: Sequence[TransitionWrite], now: int) -> bool:

@@ -26,6 +26,7 @@ from tidegate.store.records import (
     ScheduleRecord,
     TaskRecord,
     TransitionWrite,
+    WaitingTask,
     Work,
 )
 
@@ -286,6 +287,27 @@ class Store(ABC):
     @abstractmethod
     def get_task(self, execution_id: int, task_key: str) -> TaskRecord | None:
         """Return the task record, or None."""
+
+    @abstractmethod
+    def heartbeat_task(self, execution_id: int, task_key: str, now_ms: int) -> bool:
+        """Record a heartbeat of an open task (``last_heartbeat_ms``) and, when it has a heartbeat timer, move
+        that timer to ``now_ms`` plus the task's heartbeat interval. No history event, no engine transition.
+
+        Returns False (nothing that matters changed) when the task is not open (done, cancelled, timed out,
+        unknown) or its heartbeat timer has fired already.
+        """
+
+    @abstractmethod
+    def list_waiting_tasks(
+        self,
+        *,
+        flow_name: str | None = None,
+        newest_first: bool = False,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> Page[WaitingTask]:
+        """List the open tasks that wait on a callback (no invocation pending), across flows or of one flow,
+        oldest first (``newest_first``: the reverse). Raises InvalidPageToken."""
 
     # --- jobs ------------------------------------------------------------------------------------
 

@@ -213,11 +213,31 @@ class HistoryRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimerWrite:
-    """A timer to (re)arm: at ``fire_at_ms`` the store delivers ``event`` to the execution's inbox."""
+    """A timer to (re)arm: at ``fire_at_ms`` the store delivers ``event`` to the execution's inbox.
+
+    ``task_key`` names the open task the timer ends (its timeout or heartbeat timer): the move of the timer
+    to the inbox cancels that task in the same transaction. With ``heartbeat_ms``, a heartbeat of that task
+    (:meth:`Store.heartbeat_task`) moves the timer to the heartbeat's time plus ``heartbeat_ms``.
+    """
 
     key: str
     fire_at_ms: int
     event: Mapping[str, Any]
+    task_key: str | None = None
+    heartbeat_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskOpen:
+    """A task attempt to open, with what the list of waiting tasks shows of it (a plain key opens one
+    that shows only its key)."""
+
+    key: str
+    step_name: str | None = None
+    resource: str | None = None
+    pattern: str | None = None
+    attempt: int | None = None
+    heartbeat_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -286,7 +306,7 @@ class TransitionWrite:
     consumed_inbox: Sequence[int] = ()
     timers_add: Sequence[TimerWrite] = ()
     timers_cancel: Sequence[str] = ()
-    tasks_open: Sequence[str] = ()
+    tasks_open: Sequence[str | TaskOpen] = ()
     tasks_cancel: Sequence[str] = ()
     jobs: Sequence[JobWrite] = ()
     deliveries: Sequence[Delivery] = ()
@@ -296,18 +316,55 @@ class TransitionWrite:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskRecord:
-    """A task token's record: ``status`` is open, done or cancelled (a closed task never reopens)."""
+    """A task token's record: ``status`` is open, done or cancelled (a closed task never reopens).
+
+    The step, resource, pattern, attempt and heartbeat interval are None for a task opened before they were
+    recorded; ``last_heartbeat_ms`` is None until the first heartbeat.
+    """
 
     execution_id: int
     task_key: str
     status: TaskStatus
     created_ms: int
     closed_ms: int | None = None
+    step_name: str | None = None
+    resource: str | None = None
+    pattern: str | None = None
+    attempt: int | None = None
+    heartbeat_ms: int | None = None
+    last_heartbeat_ms: int | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> TaskRecord:
         """Build the record from a ``tasks`` row."""
         return _from_columns(cls, row, status=TaskStatus(row["status"]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitingTask:
+    """An open task that waits for a report from outside (a callback), as the waiting-tasks list shows it.
+
+    ``created_ms`` is when it started to wait; ``deadline_ms`` the earliest of its timeout and heartbeat
+    deadline (None: it waits for ever).
+    """
+
+    execution_id: int
+    task_key: str
+    flow_name: str
+    execution_name: str
+    created_ms: int
+    step_name: str | None = None
+    resource: str | None = None
+    pattern: str | None = None
+    attempt: int | None = None
+    heartbeat_ms: int | None = None
+    last_heartbeat_ms: int | None = None
+    deadline_ms: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> WaitingTask:
+        """Build the record from a row of the waiting-tasks queries."""
+        return _from_columns(cls, row)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

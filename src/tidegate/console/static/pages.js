@@ -23,7 +23,7 @@ const Console = (() => {
     if (cleanup) { cleanup(); cleanup = null; }
     if (!Api.session) return;
     const hash = location.hash.replace(/^#/, "") || "/flows";
-    const section = hash.split("/")[1];
+    const section = hash.split("?")[0].split("/")[1];
     for (const a of document.querySelectorAll("#nav a")) {
       a.classList.toggle("active", a.dataset.section === section);
       if (a.dataset.section === section) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");

@@ -39,7 +39,16 @@ USING (SELECT execution_id, timer_key FROM timers
        WHERE fire_at_ms <= :now ORDER BY fire_at_ms LIMIT :limit
        FOR UPDATE SKIP LOCKED) due
 WHERE t.execution_id = due.execution_id AND t.timer_key = due.timer_key
-RETURNING t.execution_id, t.timer_key, t.event;
+RETURNING t.execution_id, t.timer_key, t.event, t.task_key;
+
+-- name: cancel_fired_task
+-- SKIP LOCKED: a task row a report holds is left to that report (waiting could deadlock: the report's
+-- transaction goes on to delete this timer). Whichever the engine applies first decides the outcome.
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE (execution_id, task_key) IN (
+    SELECT execution_id, task_key FROM tasks
+    WHERE execution_id = :execution_id AND task_key = :task_key AND status = :task_open
+    FOR UPDATE SKIP LOCKED);
 
 -- name: claim_jobs
 UPDATE jobs

@@ -141,9 +141,17 @@ DELETE FROM inbox WHERE id = :id AND execution_id = :execution_id;
 DELETE FROM inbox WHERE execution_id = :execution_id;
 
 -- name: upsert_timer
-INSERT INTO timers (execution_id, timer_key, fire_at_ms, event)
-VALUES (:execution_id, :timer_key, :fire_at_ms, :event)
-ON CONFLICT (execution_id, timer_key) DO UPDATE SET fire_at_ms = excluded.fire_at_ms, event = excluded.event;
+INSERT INTO timers (execution_id, timer_key, fire_at_ms, event, task_key, heartbeat_ms)
+VALUES (:execution_id, :timer_key, :fire_at_ms, :event, :task_key, :heartbeat_ms)
+ON CONFLICT (execution_id, timer_key) DO UPDATE
+SET fire_at_ms = excluded.fire_at_ms, event = excluded.event, task_key = excluded.task_key,
+    heartbeat_ms = excluded.heartbeat_ms;
+
+-- name: cancel_fired_task
+-- A task's timeout or heartbeat timer fired: the task closes with the move (postgres/workflow.sql skips a
+-- task row a report holds: that report decides).
+UPDATE tasks SET status = :task_cancelled, closed_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = :task_open;
 
 -- name: delete_timer
 DELETE FROM timers WHERE execution_id = :execution_id AND timer_key = :timer_key;
@@ -167,9 +175,58 @@ SELECT MIN(t) AS t FROM (
 
 -- name: open_task
 -- A task key that exists in any status is left alone: a closed task never reopens.
-INSERT INTO tasks (execution_id, task_key, status, created_ms, closed_ms)
-VALUES (:execution_id, :task_key, :task_open, :now, NULL)
+INSERT INTO tasks (execution_id, task_key, status, created_ms, closed_ms, step_name, resource, pattern, attempt,
+                   heartbeat_ms)
+VALUES (:execution_id, :task_key, :task_open, :now, NULL, :step_name, :resource, :pattern, :attempt,
+        :heartbeat_ms)
 ON CONFLICT (execution_id, task_key) DO NOTHING;
+
+-- name: beat_task
+-- A heartbeat: recorded on the task while it is open (it locks the task row first, as a report does).
+UPDATE tasks SET last_heartbeat_ms = :now
+WHERE execution_id = :execution_id AND task_key = :task_key AND status = :task_open
+RETURNING heartbeat_ms;
+
+-- name: beat_timers
+-- ...and moves on the task's heartbeat timer, which is gone once it has fired.
+UPDATE timers SET fire_at_ms = :now + heartbeat_ms
+WHERE execution_id = :execution_id AND task_key = :task_key AND heartbeat_ms IS NOT NULL;
+
+-- Open tasks that wait for a report from outside: those of a callback (and those opened before the pattern
+-- was recorded) with no invocation pending; by age, after the page key (:after_ms, :after_id, :after_key).
+-- deadline_ms: the earliest of the task's timers (its timeout, its heartbeat deadline).
+
+-- name: waiting_tasks_oldest
+SELECT t.execution_id, t.task_key, e.flow_name, e.name AS execution_name, t.created_ms, t.step_name,
+       t.resource, t.pattern, t.attempt, t.heartbeat_ms, t.last_heartbeat_ms,
+       (SELECT MIN(tm.fire_at_ms) FROM timers tm
+        WHERE tm.execution_id = t.execution_id AND tm.task_key = t.task_key) AS deadline_ms
+FROM tasks t JOIN executions e ON e.id = t.execution_id
+WHERE t.status = :task_open
+  AND (t.pattern IS NULL OR t.pattern = :pattern)
+  AND (CAST(:flow AS TEXT) IS NULL OR e.flow_name = :flow)
+  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.execution_id = t.execution_id AND j.task_key = t.task_key)
+  AND (CAST(:after_ms AS BIGINT) IS NULL OR t.created_ms > :after_ms
+       OR (t.created_ms = :after_ms AND (t.execution_id > :after_id
+           OR (t.execution_id = :after_id AND t.task_key > :after_key))))
+ORDER BY t.created_ms, t.execution_id, t.task_key
+LIMIT :limit;
+
+-- name: waiting_tasks_newest
+SELECT t.execution_id, t.task_key, e.flow_name, e.name AS execution_name, t.created_ms, t.step_name,
+       t.resource, t.pattern, t.attempt, t.heartbeat_ms, t.last_heartbeat_ms,
+       (SELECT MIN(tm.fire_at_ms) FROM timers tm
+        WHERE tm.execution_id = t.execution_id AND tm.task_key = t.task_key) AS deadline_ms
+FROM tasks t JOIN executions e ON e.id = t.execution_id
+WHERE t.status = :task_open
+  AND (t.pattern IS NULL OR t.pattern = :pattern)
+  AND (CAST(:flow AS TEXT) IS NULL OR e.flow_name = :flow)
+  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.execution_id = t.execution_id AND j.task_key = t.task_key)
+  AND (CAST(:after_ms AS BIGINT) IS NULL OR t.created_ms < :after_ms
+       OR (t.created_ms = :after_ms AND (t.execution_id < :after_id
+           OR (t.execution_id = :after_id AND t.task_key < :after_key))))
+ORDER BY t.created_ms DESC, t.execution_id DESC, t.task_key DESC
+LIMIT :limit;
 
 -- name: cancel_task
 UPDATE tasks SET status = :task_cancelled, closed_ms = :now

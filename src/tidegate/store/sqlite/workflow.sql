@@ -10,7 +10,7 @@ ORDER BY id;
 -- name: take_due_timers
 DELETE FROM timers
 WHERE rowid IN (SELECT rowid FROM timers WHERE fire_at_ms <= :now ORDER BY fire_at_ms LIMIT :limit)
-RETURNING execution_id, timer_key, event;
+RETURNING execution_id, timer_key, event, task_key;
 
 -- name: claim_jobs
 UPDATE jobs

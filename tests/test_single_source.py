@@ -50,9 +50,16 @@ def test_no_query_spells_a_status() -> None:
         assert not literals & values, f"{path.relative_to(REPO)} spells {sorted(literals & values)}"
 
 
+#: Packages outside the rule: the worker SDK imports nothing of tidegate (it is a client library usable
+#: against Alibaba Cloud), so it has its own ``Credentials`` and ``TaskFailed``.
+STANDALONE = ("sdk",)
+
+
 def test_no_two_classes_share_a_name() -> None:
     where: defaultdict[str, list[str]] = defaultdict(list)
     for path in sorted(SRC.rglob("*.py")):
+        if path.relative_to(SRC).parts[0] in STANDALONE:
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef):
                 where[node.name].append(str(path.relative_to(SRC)))

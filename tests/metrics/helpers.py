@@ -26,6 +26,8 @@ FAMILIES = frozenset(
         "tidegate_store_commit_transitions",
         "tidegate_driver_lag_seconds",
         "tidegate_executor_jobs_running",
+        "tidegate_nodes",
+        "tidegate_node_last_seen_age_seconds",
     }
 )
 

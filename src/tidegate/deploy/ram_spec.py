@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from tidegate.deploy.errors import DeployFileError
 from tidegate.ram.client import dumps_document, trust_document
+from tidegate.ram.model import PolicyType
 
 __all__ = ["PolicyDecl", "PolicyRef", "PolicyType", "RamDecl", "RoleDecl", "parse_ram"]
 
 MIN_SESSION_S = 3600
 MAX_SESSION_S = 43200
-
-
-class PolicyType(StrEnum):
-    """RAM's two kinds of policy."""
-
-    SYSTEM = "System"
-    CUSTOM = "Custom"
 
 
 @dataclass(frozen=True, slots=True)

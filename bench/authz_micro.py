@@ -1,6 +1,6 @@
 """Micro-benchmark of authorization: what deciding one request costs, for the root key and for a RAM user.
 
-Run: ``.venv/bin/python bench/authz_micro.py [--n 20000]``. On a SQLite store it creates a user with the
+Run: ``.venv/bin/python -m bench.authz_micro [--n 20000]``. On a SQLite store it creates a user with the
 first source document's policy and AliyunFnFReadOnlyAccess, then prints microseconds per call (best of 5)
 of: resolving the key, the principal, and one decision, for the root key and for the user (the
 authorizer's caches warm, as on a busy server).
@@ -12,9 +12,9 @@ import argparse
 import json
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from bench.metrics_micro import best_us
 from tidegate.api.context import AppContext
 from tidegate.auth.keys import DEFAULT_ACCOUNT_ID, AccessKey, KeyKind, KeyRing
 from tidegate.names import DEFAULT_REGION
@@ -26,17 +26,6 @@ QUEUE_ARN = f"acs:mns:{DEFAULT_REGION}:{DEFAULT_ACCOUNT_ID}:/queues/fnf-demo/mes
 SEND_ONLY = json.dumps(
     {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "mns:SendMessage", "Resource": QUEUE_ARN}]}
 )
-
-
-def best_us(call: Callable[[], object], n: int) -> float:
-    """The best of 5 runs of ``n`` calls, in microseconds per call."""
-    runs = []
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(n):
-            call()
-        runs.append((time.perf_counter() - started) / n * 1e6)
-    return min(runs)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.api.mns_user import sends_as
 from tests.api.sdk import run_scenario
 from tests.inprocess import TEST_ROOT
 from tests.sdkenv import fnfcore_env, mns130_env, run_in_env  # noqa: F401  (fixtures)
@@ -72,42 +73,10 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Users]:
         server.stop()
 
 
-MNS_SCRIPT = """
-import json, os
-from mns.account import Account
-from mns.mns_exception import MNSServerException
-from mns.queue import Message, QueueMeta
-
-root = Account(os.environ["MNS_URL"], "testAccessKeyId", "testAccessKeySecret")
-user = Account(os.environ["MNS_URL"], os.environ["AK"], os.environ["SK"])
-for name in ("fnf-demo", "other"):
-    root.get_queue(name).create(QueueMeta())
-
-def attempt(fn):
-    try:
-        value = fn()
-        return {"ok": value.decode() if isinstance(value, bytes) else value}
-    except MNSServerException as e:
-        return {"error": e.type, "message": e.message}
-
-res = {
-    "send": attempt(lambda: len(user.get_queue("fnf-demo").send_message(Message("hello")).message_id)),
-    "send_other": attempt(lambda: user.get_queue("other").send_message(Message("x")).message_id),
-    "receive": attempt(lambda: user.get_queue("fnf-demo").receive_message(0).message_body),
-    "root_receive": attempt(lambda: root.get_queue("fnf-demo").receive_message(0).message_body),
-}
-print("RESULT " + json.dumps(res))
-"""
-
-
 @pytest.mark.usefixtures("mns130_env")
 def test_the_first_documents_policy_sends_to_its_queue_only(users: Users) -> None:
     ak, sk = users.sender
-    env = {"MNS_URL": users.server.url, "AK": ak, "SK": sk}
-    proc = run_in_env("mns130", MNS_SCRIPT, env=env, timeout=60)
-    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-    assert line, proc.stdout + proc.stderr
-    res = json.loads(line[0].removeprefix("RESULT "))
+    res = sends_as(users.server.url, ak, sk)
     assert res["send"] == {"ok": 32}
     assert res["send_other"]["error"] == "AccessDenied"
     assert "mns:SendMessage" in res["send_other"]["message"]

@@ -13,9 +13,10 @@ import json
 
 import pytest
 
+from tests.api.mns_user import sends_as
 from tests.api.ram_sdk import run_ram
 from tests.sdkenv import SdkEnv, mns130_env, ramcore_env, run_in_env  # noqa: F401  (session fixtures)
-from tests.server import TEST_KEYS, ServerProcess
+from tests.server import ServerProcess
 from tidegate.mq.client import MnsClient, MnsClientError
 from tidegate.mq.wire import MessageRequest, encode_message
 from tidegate.names import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
@@ -34,33 +35,6 @@ FIRST_DOCUMENT_POLICY = json.dumps(
         ],
     }
 )
-
-MNS_SCRIPT = """
-import json, os
-from mns.account import Account
-from mns.mns_exception import MNSServerException
-from mns.queue import Message, QueueMeta
-
-root = Account(os.environ["MNS_URL"], os.environ["ROOT_AK"], os.environ["ROOT_SK"])
-user = Account(os.environ["MNS_URL"], os.environ["AK"], os.environ["SK"])
-for name in ("fnf-demo", "other"):
-    root.get_queue(name).create(QueueMeta())
-
-def attempt(fn):
-    try:
-        value = fn()
-        return {"ok": value.decode() if isinstance(value, bytes) else value}
-    except MNSServerException as e:
-        return {"error": e.type, "message": e.message}
-
-res = {
-    "send": attempt(lambda: len(user.get_queue("fnf-demo").send_message(Message("hello")).message_id)),
-    "send_other": attempt(lambda: user.get_queue("other").send_message(Message("x")).message_id),
-    "receive": attempt(lambda: user.get_queue("fnf-demo").receive_message(0).message_body),
-    "root_receive": attempt(lambda: root.get_queue("fnf-demo").receive_message(0).message_body),
-}
-print("RESULT " + json.dumps(res))
-"""
 
 
 def test_a_user_made_with_the_ram_sdk_sends_to_fnf_demo_only(
@@ -81,17 +55,7 @@ out["attach"] = call("AttachPolicyToUser", UserName="fnf-demo-sender", PolicyNam
     )
     assert all("ok" in made[k] for k in ("user", "key", "policy", "attach")), made
     key = made["key"]["ok"]["AccessKey"]
-    env = {
-        "MNS_URL": server.url,
-        "ROOT_AK": TEST_KEYS["TIDEGATE_ACCESS_KEY_ID"],
-        "ROOT_SK": TEST_KEYS["TIDEGATE_ACCESS_KEY_SECRET"],
-        "AK": key["AccessKeyId"],
-        "SK": key["AccessKeySecret"],
-    }
-    proc = run_in_env("mns130", MNS_SCRIPT, env=env, timeout=60)
-    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-    assert line, proc.stdout + proc.stderr
-    res = json.loads(line[0].removeprefix("RESULT "))
+    res = sends_as(server.url, key["AccessKeyId"], key["AccessKeySecret"])
     assert res["send"] == {"ok": 32}
     assert res["send_other"]["error"] == "AccessDenied" and "mns:SendMessage" in res["send_other"]["message"]
     assert res["receive"]["error"] == "AccessDenied"

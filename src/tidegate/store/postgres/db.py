@@ -53,6 +53,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 
 POOL_TIMEOUT_S = 60
+#: How long the first connection may take before the store is refused as unreachable.
+CONNECT_TIMEOUT_S = 10
 #: A statement is prepared on the server the second time a connection runs it (psycopg's default is 5).
 PREPARE_THRESHOLD = 1
 _NOTIFY_ALL = "SELECT pg_notify(%(c)s, p) FROM unnest(%(p)s::text[]) AS p"
@@ -186,8 +188,10 @@ class PostgresDatabase(Database):
             "prepare_threshold": PREPARE_THRESHOLD,
         }
         try:
-            if schema is not None:
-                with psycopg.connect(url, autocommit=True) as conn:
+            # One plain connection first: an unreachable server or a refused login fails here at once with
+            # libpq's own message, where the pool would retry in the background until its timeout.
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                if schema is not None:
                     conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(schema)))
             self._pool: ConnectionPool[Any] = ConnectionPool(
                 url,
